@@ -1,0 +1,119 @@
+//! oms-server: the Aisle OMS core as a library.
+//!
+//! [`open`] prepares the state (database, migrations, demo seed); [`serve`]
+//! runs the HTTP API on any listener until a shutdown future resolves. The
+//! binary, the app's sidecar and the tests all start the server this way.
+
+pub mod http;
+pub mod storage;
+
+use oms_domain::demo::{self, DemoSize};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+pub use storage::{SeedRecord, Storage, StorageError};
+
+/// What the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The SQLite database file (created if missing).
+    pub database_path: PathBuf,
+    /// Seed the demo retailer into an empty database.
+    pub demo: Option<DemoSpec>,
+}
+
+/// Which demo retailer to seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoSpec {
+    pub size: DemoSize,
+    pub seed: u64,
+}
+
+/// Shared by every request.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub storage: Storage,
+    /// New at every start; `/health` reports it.
+    pub instance_id: Uuid,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(
+        "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database file"
+    )]
+    DemoMismatch {
+        existing: String,
+        existing_seed: u64,
+        requested: String,
+        requested_seed: u64,
+    },
+}
+
+/// Opens the database, migrates it and seeds the demo retailer if asked and
+/// not done yet.
+pub async fn open(config: &Config) -> Result<AppState, StartError> {
+    let storage = Storage::open(&config.database_path).await?;
+    if let Some(spec) = config.demo {
+        seed_demo(&storage, spec).await?;
+    }
+    Ok(AppState {
+        storage,
+        instance_id: Uuid::new_v4(),
+    })
+}
+
+async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> {
+    let requested = SeedRecord {
+        size: size_name(spec.size).to_owned(),
+        seed: spec.seed,
+    };
+    match storage.seed_record().await? {
+        Some(existing) if existing == requested => {
+            tracing::info!(size = %existing.size, seed = existing.seed, "demo data already present");
+            Ok(())
+        }
+        Some(existing) => Err(StartError::DemoMismatch {
+            existing: existing.size,
+            existing_seed: existing.seed,
+            requested: requested.size,
+            requested_seed: requested.seed,
+        }),
+        None => {
+            let started = Instant::now();
+            let products = demo::catalogue(spec.seed, spec.size);
+            storage.seed_catalogue(&products, &requested).await?;
+            tracing::info!(
+                products = products.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "demo data seeded"
+            );
+            Ok(())
+        }
+    }
+}
+
+fn size_name(size: DemoSize) -> &'static str {
+    match size {
+        DemoSize::Small => "small",
+        DemoSize::Large => "large",
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,122 @@
+//! The `oms-server` binary: the OMS core service, and the app's sidecar.
+
+use anyhow::Context;
+use clap::Parser;
+use oms_domain::demo::DemoSize;
+use oms_server::{Config, DemoSpec};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::io::AsyncReadExt;
+use tokio::sync::watch;
+use tracing_subscriber::EnvFilter;
+
+/// The first line the server writes on stdout once it accepts connections:
+/// `OMS_SERVER_READY <base url> <instance id>`. The app waits for it.
+const READY_PREFIX: &str = "OMS_SERVER_READY";
+
+#[derive(Debug, Parser)]
+#[command(name = "oms-server", version, about = "Aisle OMS core service")]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "OMS_LISTEN")]
+    listen: SocketAddr,
+    /// SQLite database file, created if missing.
+    #[arg(long, default_value = "oms.sqlite", env = "OMS_DATABASE")]
+    database: PathBuf,
+    /// Seed the demo retailer (`small` or `large`) into an empty database.
+    #[arg(long, value_parser = parse_demo_size)]
+    demo: Option<DemoSize>,
+    /// Seed of the demo retailer: the same seed gives the same data.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Exit when standard input reaches end-of-file. The app passes this to
+    /// its sidecar: if the app dies, even by SIGKILL, the pipe closes and the
+    /// server follows instead of keeping the port.
+    #[arg(long)]
+    exit_on_stdin_eof: bool,
+}
+
+fn parse_demo_size(s: &str) -> Result<DemoSize, String> {
+    s.parse().map_err(|e: oms_domain::demo::UnknownDemoSize| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr: stdout carries the ready line only.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+
+    let config = Config {
+        database_path: cli.database.clone(),
+        demo: cli.demo.map(|size| DemoSpec {
+            size,
+            seed: cli.seed,
+        }),
+    };
+    let state = oms_server::open(&config)
+        .await
+        .with_context(|| format!("cannot open database {}", cli.database.display()))?;
+    let listener = tokio::net::TcpListener::bind(cli.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cli.listen))?;
+    let address = listener.local_addr()?;
+    let instance_id = state.instance_id;
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    if cli.exit_on_stdin_eof {
+        let stop = stop_tx.clone();
+        tokio::spawn(async move {
+            let mut stdin = tokio::io::stdin();
+            let mut buffer = [0u8; 256];
+            // Anything written to stdin is ignored; only its end matters.
+            while matches!(stdin.read(&mut buffer).await, Ok(n) if n > 0) {}
+            tracing::info!("standard input closed: the parent is gone, shutting down");
+            let _ = stop.send(true);
+        });
+    }
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received, shutting down");
+        let _ = stop_tx.send(true);
+    });
+
+    tracing::info!(url = %format!("http://{address}"), %instance_id, "oms-server listening");
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{READY_PREFIX} http://{address} {instance_id}")?;
+        stdout.flush()?;
+    }
+    oms_server::serve(listener, state, async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    })
+    .await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,150 @@
+//! Which OMS core the app talks to, and its startup.
+//!
+//! `AISLE_SERVER_URL` (or `server_url` in `config.json` in the app data
+//! directory) points the app at a central server. Without it the app starts
+//! the bundled `oms-server` sidecar on loopback with a demo database in its
+//! data directory (DESIGN.md "Embedded default").
+
+use crate::error::{AppError, ErrorCode};
+use aisle_sync::sidecar::{self, Sidecar, SidecarOptions};
+use oms_api::OmsClient;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+
+/// How long commands wait for a starting backend before answering
+/// `backend_starting`.
+const READY_WAIT: Duration = Duration::from_secs(30);
+
+/// The state of the connection to the OMS core.
+#[derive(Debug, Clone)]
+pub enum BackendStatus {
+    Starting,
+    Ready(OmsClient),
+    Failed(String),
+}
+
+/// Shared by every command.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    status: watch::Receiver<BackendStatus>,
+    sidecar: Arc<Mutex<Option<Sidecar>>>,
+}
+
+/// Optional settings file in the app data directory.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    server_url: Option<String>,
+}
+
+impl Backend {
+    /// Starts connecting in the background and returns at once.
+    pub fn start(data_dir: PathBuf) -> Self {
+        let (sender, status) = watch::channel(BackendStatus::Starting);
+        let sidecar = Arc::new(Mutex::new(None));
+        let slot = sidecar.clone();
+        tauri::async_runtime::spawn(async move {
+            let outcome = connect(&data_dir, &slot).await;
+            let status = match outcome {
+                Ok(client) => BackendStatus::Ready(client),
+                Err(error) => {
+                    tracing::error!(%error, "OMS core unavailable");
+                    BackendStatus::Failed(error.message)
+                }
+            };
+            let _ = sender.send(status);
+        });
+        Self { status, sidecar }
+    }
+
+    /// The client, once the backend is ready.
+    pub async fn client(&self) -> Result<OmsClient, AppError> {
+        let mut status = self.status.clone();
+        let ready = tokio::time::timeout(
+            READY_WAIT,
+            status.wait_for(|s| !matches!(s, BackendStatus::Starting)),
+        )
+        .await;
+        match ready {
+            Err(_) => Err(AppError::new(
+                ErrorCode::BackendStarting,
+                "The OMS server is still starting; try again in a moment.",
+            )),
+            Ok(Err(_)) => Err(AppError::new(ErrorCode::Internal, "backend task ended")),
+            Ok(Ok(status)) => match &*status {
+                BackendStatus::Ready(client) => Ok(client.clone()),
+                BackendStatus::Failed(message) => {
+                    Err(AppError::new(ErrorCode::BackendUnavailable, message.clone()))
+                }
+                BackendStatus::Starting => Err(AppError::new(
+                    ErrorCode::BackendStarting,
+                    "The OMS server is still starting.",
+                )),
+            },
+        }
+    }
+
+    /// Stops the sidecar, if we started one. Called when the app exits.
+    pub async fn shutdown(&self) {
+        if let Some(sidecar) = self.sidecar.lock().await.take() {
+            sidecar.stop(Duration::from_secs(3)).await;
+        }
+    }
+}
+
+async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<OmsClient, AppError> {
+    if let Some(url) = central_server_url(data_dir)? {
+        tracing::info!(%url, "using the central OMS server");
+        let client = OmsClient::new(&url)?;
+        client.health().await?;
+        return Ok(client);
+    }
+    let executable = std::env::current_exe()
+        .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot locate the app: {e}")))?;
+    let options = SidecarOptions {
+        binary: sidecar::binary_beside(&executable),
+        database: data_dir.join("oms-embedded.sqlite"),
+        demo: Some("small".to_owned()),
+        seed: 1,
+        start_timeout: Duration::from_secs(60),
+    };
+    tracing::info!(binary = %options.binary.display(), "starting the bundled OMS server");
+    let started = Sidecar::start(&options)
+        .await
+        .map_err(|e| AppError::new(ErrorCode::BackendUnavailable, e.to_string()))?;
+    if let Some(pid) = started.pid() {
+        // Lets tests and support find the child we own.
+        let _ = std::fs::write(data_dir.join("sidecar.pid"), pid.to_string());
+    }
+    let client = started.client().clone();
+    *slot.lock().await = Some(started);
+    Ok(client)
+}
+
+fn central_server_url(data_dir: &Path) -> Result<Option<String>, AppError> {
+    if let Ok(url) = std::env::var("AISLE_SERVER_URL")
+        && !url.trim().is_empty()
+    {
+        return Ok(Some(url.trim().to_owned()));
+    }
+    let path = data_dir.join("config.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let config: FileConfig = serde_json::from_str(&text).map_err(|e| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("{} is not valid: {e}", path.display()),
+                )
+            })?;
+            Ok(config.server_url.filter(|u| !u.trim().is_empty()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(AppError::new(
+            ErrorCode::Internal,
+            format!("cannot read {}: {e}", path.display()),
+        )),
+    }
+}

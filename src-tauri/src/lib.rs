@@ -1,0 +1,75 @@
+//! The Aisle app's shell: window, IPC commands, logging, and the OMS core
+//! connection (sidecar or central server). Business logic lives in the crates;
+//! this stays thin.
+
+mod backend;
+mod commands;
+mod error;
+
+pub use error::{AppError, ErrorCode};
+
+use backend::Backend;
+use std::path::PathBuf;
+use tauri::Manager;
+use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Starts the app and blocks until it exits.
+pub fn run() {
+    let app = tauri::Builder::default()
+        .setup(|app| {
+            let data_dir = data_dir(app.handle())?;
+            std::fs::create_dir_all(&data_dir)?;
+            let guard = init_logging(&data_dir);
+            app.manage(LogGuard(guard));
+            tracing::info!(data_dir = %data_dir.display(), "Aisle starting");
+            app.manage(Backend::start(data_dir));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![commands::search_products])
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("Aisle could not start: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            let backend = handle.state::<Backend>().inner().clone();
+            tauri::async_runtime::block_on(backend.shutdown());
+        }
+    });
+}
+
+/// Keeps the log file writer alive (and flushed on exit).
+struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::WorkerGuard>);
+
+/// `AISLE_DATA_DIR` overrides the platform's app data directory (tests use a
+/// temporary one each).
+fn data_dir<R: tauri::Runtime>(app: &tauri::AppHandle<R>) -> Result<PathBuf, tauri::Error> {
+    match std::env::var_os("AISLE_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => app.path().app_data_dir(),
+    }
+}
+
+/// Logs to stderr and to `aisle.log` in the data directory (`RUST_LOG`
+/// filters both; default `info`).
+fn init_logging(data_dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let file = tracing_appender::rolling::never(data_dir, "aisle.log");
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let result = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter()),
+        )
+        .try_init();
+    result.ok().map(|()| guard)
+}

@@ -1,0 +1,47 @@
+// Story: an associate opens Aisle (embedded default: the bundled OMS server
+// with the demo retailer), types a search, and sees the matching products.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AppSession, freshDataDir, isAlive, waitFor } from "./webdriver.mjs";
+
+test("searching the demo catalogue from the real window", async () => {
+  const session = await AppSession.start({ dataDir: freshDataDir("search") });
+  let sidecar;
+  try {
+    const input = await session.waitForElement('[data-testid="search-input"]');
+    await session.type(input, "oak table lamp");
+
+    // The first start seeds the demo database, so allow it time.
+    const results = await waitFor(
+      "search results",
+      async () => {
+        const items = await session.findAll('[data-testid="search-result"]');
+        return items.length > 0 ? items : undefined;
+      },
+      60_000,
+    );
+    for (const item of results) {
+      const text = (await session.text(item)).toLowerCase();
+      assert.ok(text.includes("oak") && text.includes("table lamp"), `unexpected result: ${text}`);
+    }
+    const status = await session.text(await session.find('[data-testid="search-status"]'));
+    assert.match(status, /\d+ products/);
+    await session.screenshot("search");
+
+    // A SKU finds exactly that product.
+    await session.call("POST", `/element/${input}/clear`, {});
+    await session.type(input, "SKU-000042");
+    await waitFor("the single SKU result", async () => {
+      const items = await session.findAll('[data-testid="search-result"]');
+      if (items.length !== 1) return undefined;
+      return (await session.text(items[0])).includes("SKU-000042");
+    });
+
+    sidecar = session.sidecarPid();
+    assert.ok(sidecar && isAlive(sidecar), "the app started its sidecar");
+  } finally {
+    await session.close();
+  }
+  // Ending the WebDriver session kills the app; its sidecar must follow.
+  await waitFor("the sidecar to exit with the app", () => !isAlive(sidecar), 10_000);
+});

@@ -1,0 +1,193 @@
+//! `cargo xtask <command>`: Aisle's developer workflow, as a Rust program.
+//!
+//! - `run [--headless | --xvfb]`: install what is missing, build, start the app
+//!   (or the server alone with `--headless`).
+//! - `test`: every check CI runs — formatting, lints, architecture rules, UI
+//!   type check/lint/tests, all Rust tests and the WebDriver end-to-end tests.
+//! - `bench <name>`: one of the benchmarks listed in BENCHMARKS.md.
+//! - `setup`: only the installation step (idempotent).
+
+mod setup;
+mod util;
+
+use std::process::ExitCode;
+use util::{Failure, cargo, repo_root, run, step};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
+  test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
+  bench <atp>               run a benchmark (see BENCHMARKS.md)
+  setup                     install missing system and npm packages, then stop";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => commands::run(&args[1..]),
+        Some("test") => commands::test(&args[1..]),
+        Some("bench") => commands::bench(&args[1..]),
+        Some("setup") => setup::ensure_all().map(|_| ()),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(Failure::Usage(USAGE.to_owned())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("\nxtask: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+mod commands {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Crates the domain must never depend on (ARCHITECTURE.md, invariant 1).
+    const FORBIDDEN_IN_DOMAIN: &[&str] = &[
+        "tokio", "sqlx", "axum", "hyper", "reqwest", "tauri", "keyring", "tower",
+    ];
+
+    /// Builds the UI bundle (embedded into the app) and the whole workspace
+    /// with one feature selection, so dependencies compile once.
+    pub fn build_all() -> Result<(), Failure> {
+        let root = repo_root();
+        step("UI bundle (tsc + vite build)");
+        run(Command::new("npm").args(["run", "--silent", "build"]).current_dir(root.join("ui")))?;
+        step("cargo build --workspace");
+        run(cargo().args(["build", "--workspace"]))
+    }
+
+    pub fn run(args: &[String]) -> Result<(), Failure> {
+        let headless = args.iter().any(|a| a == "--headless");
+        let xvfb = args.iter().any(|a| a == "--xvfb");
+        if let Some(unknown) = args.iter().find(|a| !matches!(a.as_str(), "--headless" | "--xvfb")) {
+            return Err(Failure::Usage(format!("unknown option {unknown}\n\n{USAGE}")));
+        }
+        let tools = setup::ensure_all()?;
+        build_all()?;
+        let root = repo_root();
+        let target = util::target_dir();
+        if headless {
+            let data = target.join("aisle-dev");
+            std::fs::create_dir_all(&data).map_err(|e| Failure::Io(data.clone(), e))?;
+            step("oms-server (headless) — the URL is printed below; Ctrl+C stops it");
+            return util::run(
+                Command::new(target.join("debug/oms-server"))
+                    .args(["--listen", "127.0.0.1:8080", "--demo", "small", "--seed", "1", "--database"])
+                    .arg(data.join("oms.sqlite"))
+                    .current_dir(&root),
+            );
+        }
+        let app = target.join("debug/aisle");
+        let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+            || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
+        if has_display {
+            step("Aisle");
+            return util::run(Command::new(app).current_dir(&root));
+        }
+        if xvfb {
+            step("Aisle under Xvfb (no window is visible; use the e2e tests or screenshots)");
+            return util::run(
+                Command::new(&tools.xvfb_run)
+                    .args(["-a", "-s", "-screen 0 1280x800x24"])
+                    .arg(app)
+                    .current_dir(&root),
+            );
+        }
+        Err(Failure::Usage(
+            "no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).\n  \
+             `cargo xtask run --headless` runs the OMS server alone and prints its URL;\n  \
+             `cargo xtask run --xvfb` runs the app window under a virtual display."
+                .to_owned(),
+        ))
+    }
+
+    pub fn test(args: &[String]) -> Result<(), Failure> {
+        if let Some(unknown) = args.first() {
+            return Err(Failure::Usage(format!("unknown option {unknown}\n\n{USAGE}")));
+        }
+        let started = std::time::Instant::now();
+        let tools = setup::ensure_all()?;
+        let root = repo_root();
+        let ui = root.join("ui");
+
+        step("cargo fmt --check");
+        run(cargo().args(["fmt", "--all", "--check"]))?;
+
+        step("architecture: oms-domain does no I/O");
+        check_domain_is_pure()?;
+
+        build_all()?;
+
+        step("cargo clippy --all-targets -- -D warnings");
+        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+
+        step("UI: type check, lint, unit tests");
+        run(Command::new("npm").args(["run", "--silent", "typecheck"]).current_dir(&ui))?;
+        run(Command::new("npm").args(["run", "--silent", "lint"]).current_dir(&ui))?;
+        run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&ui))?;
+
+        step("Rust tests (cargo test --workspace)");
+        run(cargo().args(["test", "--workspace"]))?;
+
+        step("end-to-end: the real app window over WebDriver, under Xvfb");
+        e2e(&tools, &root)?;
+
+        println!("\nxtask: all checks passed in {:.0?}", started.elapsed());
+        Ok(())
+    }
+
+    fn check_domain_is_pure() -> Result<(), Failure> {
+        let output = util::capture(cargo().args([
+            "tree", "--package", "oms-domain", "--edges", "normal", "--prefix", "none",
+            "--format", "{p}",
+        ]))?;
+        let offenders: Vec<&str> = output
+            .lines()
+            .filter(|line| {
+                let name = line.split_whitespace().next().unwrap_or_default();
+                FORBIDDEN_IN_DOMAIN
+                    .iter()
+                    .any(|f| name == *f || name.starts_with(&format!("{f}-")))
+            })
+            .collect();
+        if offenders.is_empty() {
+            println!("oms-domain depends on none of {FORBIDDEN_IN_DOMAIN:?}");
+            Ok(())
+        } else {
+            Err(Failure::Check(format!(
+                "oms-domain must stay pure but depends on: {}",
+                offenders.join(", ")
+            )))
+        }
+    }
+
+    fn e2e(tools: &setup::Tools, root: &Path) -> Result<(), Failure> {
+        let target = util::target_dir();
+        run(Command::new(&tools.xvfb_run)
+            .args(["-a", "-s", "-screen 0 1280x800x24"])
+            .args(["node", "--test", "--test-concurrency=1", "tests/e2e/"])
+            .env("AISLE_APP", target.join("debug/aisle"))
+            .env("TAURI_DRIVER", &tools.tauri_driver)
+            .env("AISLE_SCREENSHOTS", root.join("docs/screenshots"))
+            .env("AISLE_E2E_TMP", target.join("e2e"))
+            .current_dir(root))
+    }
+
+    pub fn bench(args: &[String]) -> Result<(), Failure> {
+        match args.first().map(String::as_str) {
+            Some("atp") => {
+                step("benchmark: ATP on the large demo shape (oms-domain)");
+                run(cargo().args(["bench", "--package", "oms-domain", "--bench", "atp"]))
+            }
+            Some(other) => Err(Failure::Usage(format!("unknown benchmark `{other}`\n\n{USAGE}"))),
+            None => Err(Failure::Usage(USAGE.to_owned())),
+        }
+    }
+}
