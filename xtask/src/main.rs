@@ -24,7 +24,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("run") => commands::run(&args[1..]),
+        Some("run") => commands::run_app(&args[1..]),
         Some("test") => commands::test(&args[1..]),
         Some("bench") => commands::bench(&args[1..]),
         Some("setup") => setup::ensure_all().map(|_| ()),
@@ -58,16 +58,23 @@ mod commands {
     pub fn build_all() -> Result<(), Failure> {
         let root = repo_root();
         step("UI bundle (tsc + vite build)");
-        run(Command::new("npm").args(["run", "--silent", "build"]).current_dir(root.join("ui")))?;
+        run(Command::new("npm")
+            .args(["run", "--silent", "build"])
+            .current_dir(root.join("ui")))?;
         step("cargo build --workspace");
         run(cargo().args(["build", "--workspace"]))
     }
 
-    pub fn run(args: &[String]) -> Result<(), Failure> {
+    pub fn run_app(args: &[String]) -> Result<(), Failure> {
         let headless = args.iter().any(|a| a == "--headless");
         let xvfb = args.iter().any(|a| a == "--xvfb");
-        if let Some(unknown) = args.iter().find(|a| !matches!(a.as_str(), "--headless" | "--xvfb")) {
-            return Err(Failure::Usage(format!("unknown option {unknown}\n\n{USAGE}")));
+        if let Some(unknown) = args
+            .iter()
+            .find(|a| !matches!(a.as_str(), "--headless" | "--xvfb"))
+        {
+            return Err(Failure::Usage(format!(
+                "unknown option {unknown}\n\n{USAGE}"
+            )));
         }
         let tools = setup::ensure_all()?;
         build_all()?;
@@ -79,7 +86,15 @@ mod commands {
             step("oms-server (headless) — the URL is printed below; Ctrl+C stops it");
             return util::run(
                 Command::new(target.join("debug/oms-server"))
-                    .args(["--listen", "127.0.0.1:8080", "--demo", "small", "--seed", "1", "--database"])
+                    .args([
+                        "--listen",
+                        "127.0.0.1:8080",
+                        "--demo",
+                        "small",
+                        "--seed",
+                        "1",
+                        "--database",
+                    ])
                     .arg(data.join("oms.sqlite"))
                     .current_dir(&root),
             );
@@ -110,7 +125,9 @@ mod commands {
 
     pub fn test(args: &[String]) -> Result<(), Failure> {
         if let Some(unknown) = args.first() {
-            return Err(Failure::Usage(format!("unknown option {unknown}\n\n{USAGE}")));
+            return Err(Failure::Usage(format!(
+                "unknown option {unknown}\n\n{USAGE}"
+            )));
         }
         let started = std::time::Instant::now();
         let tools = setup::ensure_all()?;
@@ -126,12 +143,25 @@ mod commands {
         build_all()?;
 
         step("cargo clippy --all-targets -- -D warnings");
-        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
 
         step("UI: type check, lint, unit tests");
-        run(Command::new("npm").args(["run", "--silent", "typecheck"]).current_dir(&ui))?;
-        run(Command::new("npm").args(["run", "--silent", "lint"]).current_dir(&ui))?;
-        run(Command::new("npm").args(["run", "--silent", "test"]).current_dir(&ui))?;
+        run(Command::new("npm")
+            .args(["run", "--silent", "typecheck"])
+            .current_dir(&ui))?;
+        run(Command::new("npm")
+            .args(["run", "--silent", "lint"])
+            .current_dir(&ui))?;
+        run(Command::new("npm")
+            .args(["run", "--silent", "test"])
+            .current_dir(&ui))?;
 
         step("Rust tests (cargo test --workspace)");
         run(cargo().args(["test", "--workspace"]))?;
@@ -145,8 +175,15 @@ mod commands {
 
     fn check_domain_is_pure() -> Result<(), Failure> {
         let output = util::capture(cargo().args([
-            "tree", "--package", "oms-domain", "--edges", "normal", "--prefix", "none",
-            "--format", "{p}",
+            "tree",
+            "--package",
+            "oms-domain",
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
         ]))?;
         let offenders: Vec<&str> = output
             .lines()
@@ -186,7 +223,9 @@ mod commands {
                 step("benchmark: ATP on the large demo shape (oms-domain)");
                 run(cargo().args(["bench", "--package", "oms-domain", "--bench", "atp"]))
             }
-            Some(other) => Err(Failure::Usage(format!("unknown benchmark `{other}`\n\n{USAGE}"))),
+            Some(other) => Err(Failure::Usage(format!(
+                "unknown benchmark `{other}`\n\n{USAGE}"
+            ))),
             None => Err(Failure::Usage(USAGE.to_owned())),
         }
     }

@@ -2,7 +2,7 @@
 //! work: Debian packages (through apt when root), npm packages (`npm ci`
 //! when package-lock.json changed) and tauri-driver (into `.tools/`).
 
-use crate::util::{Failure, cargo, capture, on_path, repo_root, run, step};
+use crate::util::{Failure, capture, cargo, on_path, repo_root, run, step};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -48,7 +48,10 @@ pub fn ensure_all() -> Result<Tools, Failure> {
     let tauri_driver = ensure_tauri_driver()?;
     let xvfb_run = on_path("xvfb-run")
         .ok_or_else(|| Failure::Missing("xvfb-run is missing although xvfb is installed".into()))?;
-    Ok(Tools { tauri_driver, xvfb_run })
+    Ok(Tools {
+        tauri_driver,
+        xvfb_run,
+    })
 }
 
 fn is_installed(package: &str) -> bool {
@@ -69,10 +72,16 @@ fn is_root() -> bool {
 
 fn ensure_system_packages() -> Result<(), Failure> {
     if on_path("dpkg-query").is_none() {
-        println!("xtask: not a Debian/Ubuntu system; make sure the equivalents of {SYSTEM_PACKAGES:?} are installed");
+        println!(
+            "xtask: not a Debian/Ubuntu system; make sure the equivalents of {SYSTEM_PACKAGES:?} are installed"
+        );
         return Ok(());
     }
-    let missing: Vec<&str> = SYSTEM_PACKAGES.iter().copied().filter(|p| !is_installed(p)).collect();
+    let missing: Vec<&str> = SYSTEM_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !is_installed(p))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -86,7 +95,10 @@ fn ensure_system_packages() -> Result<(), Failure> {
             missing.join(" ")
         )));
     }
-    step(&format!("installing system packages: {}", missing.join(" ")));
+    step(&format!(
+        "installing system packages: {}",
+        missing.join(" ")
+    ));
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "--no-install-recommends"])
@@ -127,7 +139,9 @@ fn ensure_npm_packages() -> Result<(), Failure> {
         return Ok(());
     }
     step("npm ci (ui/)");
-    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&ui))?;
+    run(Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&ui))?;
     std::fs::write(&stamp, &wanted).map_err(|e| Failure::Io(stamp, e))
 }
 
@@ -137,9 +151,18 @@ fn ensure_tauri_driver() -> Result<PathBuf, Failure> {
     if binary.is_file() {
         return Ok(binary);
     }
-    step(&format!("installing tauri-driver {TAURI_DRIVER_VERSION} into .tools/"));
+    step(&format!(
+        "installing tauri-driver {TAURI_DRIVER_VERSION} into .tools/"
+    ));
     run(cargo()
-        .args(["install", "tauri-driver", "--locked", "--version", TAURI_DRIVER_VERSION, "--root"])
+        .args([
+            "install",
+            "tauri-driver",
+            "--locked",
+            "--version",
+            TAURI_DRIVER_VERSION,
+            "--root",
+        ])
         .arg(&root))?;
     Ok(binary)
 }

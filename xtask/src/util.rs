@@ -65,27 +65,35 @@ fn describe(command: &Command) -> String {
 /// Runs a command with inherited output; fails on a non-zero exit.
 pub fn run(command: &mut Command) -> Result<(), Failure> {
     let what = describe(command);
-    let status = command
-        .status()
-        .map_err(|error| Failure::Spawn { what: what.clone(), error })?;
+    let status = command.status().map_err(|error| Failure::Spawn {
+        what: what.clone(),
+        error,
+    })?;
     if status.success() {
         Ok(())
     } else {
-        Err(Failure::Command { what, status: status.to_string() })
+        Err(Failure::Command {
+            what,
+            status: status.to_string(),
+        })
     }
 }
 
 /// Runs a command and returns its stdout; fails on a non-zero exit.
 pub fn capture(command: &mut Command) -> Result<String, Failure> {
     let what = describe(command);
-    let output = command
-        .output()
-        .map_err(|error| Failure::Spawn { what: what.clone(), error })?;
+    let output = command.output().map_err(|error| Failure::Spawn {
+        what: what.clone(),
+        error,
+    })?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        Err(Failure::Command { what, status: output.status.to_string() })
+        Err(Failure::Command {
+            what,
+            status: output.status.to_string(),
+        })
     }
 }
 
