@@ -76,9 +76,10 @@ impl Backend {
             Ok(Err(_)) => Err(AppError::new(ErrorCode::Internal, "backend task ended")),
             Ok(Ok(status)) => match &*status {
                 BackendStatus::Ready(client) => Ok(client.clone()),
-                BackendStatus::Failed(message) => {
-                    Err(AppError::new(ErrorCode::BackendUnavailable, message.clone()))
-                }
+                BackendStatus::Failed(message) => Err(AppError::new(
+                    ErrorCode::BackendUnavailable,
+                    message.clone(),
+                )),
                 BackendStatus::Starting => Err(AppError::new(
                     ErrorCode::BackendStarting,
                     "The OMS server is still starting.",

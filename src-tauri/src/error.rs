@@ -42,9 +42,9 @@ impl From<oms_api::ClientError> for AppError {
             ClientError::Problem(problem) if (400..500).contains(&problem.status) => {
                 ErrorCode::InvalidInput
             }
-            ClientError::Problem(_) | ClientError::Unexpected { .. } | ClientError::InvalidUrl(_) => {
-                ErrorCode::Internal
-            }
+            ClientError::Problem(_)
+            | ClientError::Unexpected { .. }
+            | ClientError::InvalidUrl(_) => ErrorCode::Internal,
         };
         let message = match &error {
             ClientError::Problem(problem) => problem

@@ -11,9 +11,9 @@ pub use error::{AppError, ErrorCode};
 use backend::Backend;
 use std::path::PathBuf;
 use tauri::Manager;
-use tracing_subscriber::{EnvFilter, Layer};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Starts the app and blocks until it exits.
 pub fn run() {
@@ -63,7 +63,11 @@ fn init_logging(data_dir: &std::path::Path) -> Option<tracing_appender::non_bloc
     let file = tracing_appender::rolling::never(data_dir, "aisle.log");
     let (writer, guard) = tracing_appender::non_blocking(file);
     let result = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter()))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter()),
+        )
         .with(
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)

@@ -45,7 +45,9 @@ pub enum SidecarError {
     Timeout(Duration),
     #[error("the bundled OMS server announced something unexpected: {0}")]
     BadAnnouncement(String),
-    #[error("a different server answered on the sidecar's port (expected instance {expected}, got {actual})")]
+    #[error(
+        "a different server answered on the sidecar's port (expected instance {expected}, got {actual})"
+    )]
     WrongInstance { expected: Uuid, actual: Uuid },
     #[error(transparent)]
     Client(#[from] oms_api::ClientError),
@@ -92,7 +94,8 @@ impl Sidecar {
             .take()
             .ok_or_else(|| SidecarError::BadAnnouncement("no stdout pipe".to_owned()))?;
 
-        let announced = tokio::time::timeout(options.start_timeout, read_announcement(stdout)).await;
+        let announced =
+            tokio::time::timeout(options.start_timeout, read_announcement(stdout)).await;
         let (url, instance_id) = match announced {
             Ok(Ok(found)) => found,
             Ok(Err(error)) => {
@@ -138,7 +141,10 @@ impl Sidecar {
     /// not exited within `grace`.
     pub async fn stop(mut self, grace: Duration) {
         drop(self.stdin.take());
-        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }
@@ -168,13 +174,19 @@ async fn read_announcement(
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         return Ok((url, instance));
     }
-    Err(SidecarError::BadAnnouncement("stdout closed before the ready line".to_owned()))
+    Err(SidecarError::BadAnnouncement(
+        "stdout closed before the ready line".to_owned(),
+    ))
 }
 
 /// Where the sidecar binary sits: next to the app's own executable, which is
 /// where both `cargo build` and the Tauri bundler put it.
 pub fn binary_beside(executable: &Path) -> PathBuf {
-    let name = if cfg!(windows) { "oms-server.exe" } else { "oms-server" };
+    let name = if cfg!(windows) {
+        "oms-server.exe"
+    } else {
+        "oms-server"
+    };
     executable
         .parent()
         .map(|dir| dir.join(name))

@@ -50,7 +50,10 @@ async fn starts_a_healthy_seeded_server_and_stops_it() {
     assert_eq!(health.instance_id, sidecar.instance_id());
     let page = sidecar
         .client()
-        .products(&ProductQuery { q: Some("SKU-000001".into()), ..Default::default() })
+        .products(&ProductQuery {
+            q: Some("SKU-000001".into()),
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);

@@ -42,7 +42,9 @@ impl TryFrom<String> for Currency {
 
     fn try_from(value: String) -> Result<Self, Self::Error> {
         match value.as_bytes() {
-            [a, b, c] if value.bytes().all(|b| b.is_ascii_uppercase()) => Ok(Currency([*a, *b, *c])),
+            [a, b, c] if value.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Ok(Currency([*a, *b, *c]))
+            }
             _ => Err(format!("`{value}` is not an ISO 4217 currency code")),
         }
     }

@@ -38,7 +38,8 @@ struct Cli {
 }
 
 fn parse_demo_size(s: &str) -> Result<DemoSize, String> {
-    s.parse().map_err(|e: oms_domain::demo::UnknownDemoSize| e.to_string())
+    s.parse()
+        .map_err(|e: oms_domain::demo::UnknownDemoSize| e.to_string())
 }
 
 #[tokio::main]

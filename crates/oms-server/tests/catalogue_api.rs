@@ -28,7 +28,10 @@ async fn start() -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         database_path: dir.path().join("oms.sqlite"),
-        demo: Some(DemoSpec { size: DemoSize::Small, seed: SEED }),
+        demo: Some(DemoSpec {
+            size: DemoSize::Small,
+            seed: SEED,
+        }),
     };
     let state = oms_server::open(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -46,7 +49,11 @@ async fn start() -> TestServer {
 }
 
 fn query(q: &str, limit: u32, cursor: Option<String>) -> ProductQuery {
-    ProductQuery { q: Some(q.to_owned()), limit: Some(limit), cursor }
+    ProductQuery {
+        q: Some(q.to_owned()),
+        limit: Some(limit),
+        cursor,
+    }
 }
 
 /// Every page of a search, following cursors.
@@ -86,7 +93,10 @@ async fn search_pages_through_exactly_the_matching_demo_products() {
         })
         .map(|p| p.sku)
         .collect();
-    assert!(expected.len() > 10, "the demo should hold several oak lamps");
+    assert!(
+        expected.len() > 10,
+        "the demo should hold several oak lamps"
+    );
 
     let found = all_pages(&server.client, "Oak LAMP", 7).await;
     let skus: Vec<String> = found.iter().map(|p| p.sku.clone()).collect();
@@ -107,7 +117,11 @@ async fn sku_and_barcode_find_the_product() {
     let catalogue = demo::catalogue(SEED, DemoSize::Small);
     let target = &catalogue[1234];
 
-    let by_sku = server.client.products(&query(&target.sku, 10, None)).await.unwrap();
+    let by_sku = server
+        .client
+        .products(&query(&target.sku, 10, None))
+        .await
+        .unwrap();
     assert_eq!(by_sku.items.len(), 1);
     assert_eq!(by_sku.items[0].name, target.name);
 
@@ -124,14 +138,20 @@ async fn sku_and_barcode_find_the_product() {
 #[tokio::test]
 async fn like_wildcards_in_a_query_match_literally() {
     let server = start().await;
-    let page = server.client.products(&query("100%", 10, None)).await.unwrap();
+    let page = server
+        .client
+        .products(&query("100%", 10, None))
+        .await
+        .unwrap();
     assert!(page.items.is_empty());
     let page = server.client.products(&query("_", 10, None)).await.unwrap();
     assert!(page.items.is_empty());
 }
 
 async fn problem_of(server: &TestServer, path_and_query: &str) -> (u16, String, serde_json::Value) {
-    let response = reqwest::get(format!("{}{path_and_query}", server.base)).await.unwrap();
+    let response = reqwest::get(format!("{}{path_and_query}", server.base))
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -158,7 +178,11 @@ async fn bad_input_is_a_problem_json_error() {
         assert_eq!(body["status"], status, "{path}");
     }
     let long = "x".repeat(201);
-    let error = server.client.products(&query(&long, 10, None)).await.unwrap_err();
+    let error = server
+        .client
+        .products(&query(&long, 10, None))
+        .await
+        .unwrap_err();
     assert!(matches!(error, ClientError::Problem(p) if p.status == 400));
 }
 
@@ -168,7 +192,10 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
     let path = dir.path().join("oms.sqlite");
     let config = |seed| Config {
         database_path: path.clone(),
-        demo: Some(DemoSpec { size: DemoSize::Small, seed }),
+        demo: Some(DemoSpec {
+            size: DemoSize::Small,
+            seed,
+        }),
     };
     let first = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(first.storage.product_count().await.unwrap(), 10_000);

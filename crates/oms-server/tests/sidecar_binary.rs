@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 fn announces_itself_and_exits_when_stdin_closes() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_oms-server"))
-        .args(["--listen", "127.0.0.1:0", "--exit-on-stdin-eof", "--database"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--exit-on-stdin-eof",
+            "--database",
+        ])
         .arg(dir.path().join("oms.sqlite"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -21,7 +21,9 @@ pub enum ApiError {
 impl ApiError {
     fn status_and_kind(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid-query", "Invalid query"),
+            ApiError::InvalidQuery(_) => {
+                (StatusCode::BAD_REQUEST, "invalid-query", "Invalid query")
+            }
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::Storage(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -72,8 +72,9 @@ impl SqliteStorage {
         let mut tx = self.pool.begin().await?;
         // Multi-row inserts: SQLite allows 32,766 bound parameters per statement.
         for chunk in products.chunks(1_000) {
-            let mut insert =
-                QueryBuilder::<Sqlite>::new("INSERT INTO products (sku, name, brand, product_type) ");
+            let mut insert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO products (sku, name, brand, product_type) ",
+            );
             insert.push_values(chunk, |mut row, p| {
                 row.push_bind(&p.sku)
                     .push_bind(&p.name)
@@ -82,10 +83,13 @@ impl SqliteStorage {
             });
             insert.build().execute(&mut *tx).await?;
 
-            let mut prices =
-                QueryBuilder::<Sqlite>::new("INSERT INTO product_prices (sku, currency, amount_minor) ");
+            let mut prices = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO product_prices (sku, currency, amount_minor) ",
+            );
             prices.push_values(chunk, |mut row, p| {
-                row.push_bind(&p.sku).push_bind("EUR").push_bind(p.price_eur_minor);
+                row.push_bind(&p.sku)
+                    .push_bind("EUR")
+                    .push_bind(p.price_eur_minor);
             });
             prices.build().execute(&mut *tx).await?;
 
@@ -93,17 +97,20 @@ impl SqliteStorage {
                 .iter()
                 .flat_map(|p| p.barcodes.iter().map(move |b| (b.as_str(), p.sku.as_str())))
                 .collect();
-            let mut codes = QueryBuilder::<Sqlite>::new("INSERT INTO product_barcodes (barcode, sku) ");
+            let mut codes =
+                QueryBuilder::<Sqlite>::new("INSERT INTO product_barcodes (barcode, sku) ");
             codes.push_values(barcodes, |mut row, (barcode, sku)| {
                 row.push_bind(barcode).push_bind(sku);
             });
             codes.build().execute(&mut *tx).await?;
         }
-        sqlx::query("INSERT INTO server_meta (key, value) VALUES ('demo_size', ?1), ('demo_seed', ?2)")
-            .bind(&record.size)
-            .bind(record.seed.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO server_meta (key, value) VALUES ('demo_size', ?1), ('demo_seed', ?2)",
+        )
+        .bind(&record.size)
+        .bind(record.seed.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -147,7 +154,8 @@ impl SqliteStorage {
         if let Some(after) = after {
             sql.push(" AND p.sku > ").push_bind(after.to_owned());
         }
-        sql.push(" ORDER BY p.sku LIMIT ").push_bind(i64::from(limit));
+        sql.push(" ORDER BY p.sku LIMIT ")
+            .push_bind(i64::from(limit));
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.into_iter().map(product_from_row).collect()
     }
