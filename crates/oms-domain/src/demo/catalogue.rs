@@ -20,8 +20,18 @@ pub struct DemoProduct {
 }
 
 const BRANDS: &[&str] = &[
-    "Nordvik", "Maison Clair", "Holzwerk", "Lumen & Co", "Terracotta", "Velvetine", "Alpenhaus",
-    "Brume", "Oakridge", "Sablon", "Kiefer", "Atelier Nove",
+    "Nordvik",
+    "Maison Clair",
+    "Holzwerk",
+    "Lumen & Co",
+    "Terracotta",
+    "Velvetine",
+    "Alpenhaus",
+    "Brume",
+    "Oakridge",
+    "Sablon",
+    "Kiefer",
+    "Atelier Nove",
 ];
 
 /// (category noun, product type, price range in euro cents)
@@ -47,12 +57,31 @@ const FAMILIES: &[(&str, &str, (u64, u64))] = &[
 ];
 
 const MATERIALS: &[&str] = &[
-    "Linen", "Cotton", "Oak", "Walnut", "Stoneware", "Glass", "Wool", "Rattan", "Velvet", "Marble",
-    "Bamboo", "Brass",
+    "Linen",
+    "Cotton",
+    "Oak",
+    "Walnut",
+    "Stoneware",
+    "Glass",
+    "Wool",
+    "Rattan",
+    "Velvet",
+    "Marble",
+    "Bamboo",
+    "Brass",
 ];
 
 const COLOURS: &[&str] = &[
-    "Sand", "Charcoal", "Ivory", "Sage", "Terracotta", "Navy", "Ochre", "Stone", "Blush", "Forest",
+    "Sand",
+    "Charcoal",
+    "Ivory",
+    "Sage",
+    "Terracotta",
+    "Navy",
+    "Ochre",
+    "Stone",
+    "Blush",
+    "Forest",
 ];
 
 /// The demo catalogue for a seed and size. Same inputs, same output.
