@@ -3,6 +3,8 @@
 //! Needs the workspace built (`cargo xtask test` builds it before testing):
 //! the binary is looked up in the same target directory as this test.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
+
 use aisle_sync::{Sidecar, SidecarError, SidecarOptions};
 use oms_api::wire::ProductQuery;
 use std::path::PathBuf;

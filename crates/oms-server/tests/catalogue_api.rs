@@ -1,6 +1,8 @@
 //! The catalogue API over real HTTP on loopback, on a real SQLite file seeded
 //! with the demo retailer.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
+
 use oms_api::wire::{Page, Product, ProductQuery};
 use oms_api::{ClientError, OmsClient};
 use oms_domain::demo::{self, DemoSize};

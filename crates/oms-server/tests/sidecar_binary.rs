@@ -1,6 +1,8 @@
 //! The real `oms-server` binary as the app runs it: announces its URL, and
 //! exits when its stdin closes (so it never outlives a killed parent).
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
