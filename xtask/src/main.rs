@@ -163,8 +163,13 @@ mod commands {
             .args(["run", "--silent", "test"])
             .current_dir(&ui))?;
 
+        step("PostgreSQL for the scale-out tests");
+        let postgres = setup::ensure_postgres()?;
+
         step("Rust tests (cargo test --workspace)");
-        run(cargo().args(["test", "--workspace"]))?;
+        run(cargo()
+            .args(["test", "--workspace"])
+            .env("AISLE_TEST_POSTGRES_URL", postgres))?;
 
         step("end-to-end: the real app window over WebDriver, under Xvfb");
         e2e(&tools, &root)?;

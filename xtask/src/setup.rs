@@ -107,7 +107,7 @@ fn ensure_system_packages() -> Result<(), Failure> {
 }
 
 fn ensure_node() -> Result<(), Failure> {
-    let version = capture(&mut Command::new("node").arg("--version")).map_err(|_| {
+    let version = capture(Command::new("node").arg("--version")).map_err(|_| {
         Failure::Missing(
             "Node.js 20.19 or newer is required for the UI build (https://nodejs.org or your distribution's nodejs package)".into(),
         )
@@ -165,4 +165,79 @@ fn ensure_tauri_driver() -> Result<PathBuf, Failure> {
         ])
         .arg(&root))?;
     Ok(binary)
+}
+
+/// A PostgreSQL server for the scale-out tests: Debian's cluster, started on
+/// 127.0.0.1, with a role `aisle` that may create the throwaway databases each
+/// test makes for itself. Returns the admin URL the tests receive in
+/// `AISLE_TEST_POSTGRES_URL`, or explains what is missing.
+pub fn ensure_postgres() -> Result<String, Failure> {
+    if let Ok(url) = std::env::var("AISLE_TEST_POSTGRES_URL")
+        && !url.is_empty()
+    {
+        return Ok(url);
+    }
+    if !is_root() {
+        return Err(Failure::Missing(
+            "the PostgreSQL tests need a server: set AISLE_TEST_POSTGRES_URL=postgres://user:password@127.0.0.1:5432/postgres \
+             (a role allowed to CREATE DATABASE), or run `cargo xtask test` as root to use Debian's cluster"
+                .into(),
+        ));
+    }
+    let clusters = capture(Command::new("pg_lsclusters").arg("--no-header"))?;
+    let cluster = clusters.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [version, name, port, status, ..] => Some((
+                version.to_string(),
+                name.to_string(),
+                port.to_string(),
+                *status == "online",
+            )),
+            _ => None,
+        }
+    });
+    let (version, name, port, online) = match cluster {
+        Some(found) => found,
+        None => {
+            step("creating a PostgreSQL cluster");
+            let versions = std::fs::read_dir("/usr/lib/postgresql")
+                .map_err(|e| Failure::Io("/usr/lib/postgresql".into(), e))?;
+            let version = versions
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .max()
+                .ok_or_else(|| {
+                    Failure::Missing("no PostgreSQL server version is installed".into())
+                })?;
+            run(Command::new("pg_createcluster").args([version.as_str(), "main"]))?;
+            (version, "main".to_owned(), "5432".to_owned(), false)
+        }
+    };
+    if !online {
+        step(&format!(
+            "starting PostgreSQL {version}/{name} on 127.0.0.1:{port}"
+        ));
+        run(Command::new("pg_ctlcluster").args([version.as_str(), name.as_str(), "start"]))?;
+    }
+    let psql = |sql: &str| -> Result<String, Failure> {
+        capture(
+            Command::new("runuser")
+                .args([
+                    "-u",
+                    "postgres",
+                    "--",
+                    "psql",
+                    "-p",
+                    port.as_str(),
+                    "-tAc",
+                    sql,
+                ])
+                .current_dir("/"),
+        )
+    };
+    let exists = psql("SELECT 1 FROM pg_roles WHERE rolname = 'aisle'")?;
+    if exists.trim() != "1" {
+        psql("CREATE ROLE aisle LOGIN CREATEDB PASSWORD 'aisle'")?;
+    }
+    Ok(format!("postgres://aisle:aisle@127.0.0.1:{port}/postgres"))
 }
