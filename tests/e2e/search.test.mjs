@@ -11,19 +11,21 @@ test("searching the demo catalogue from the real window", async () => {
     const input = await session.waitForElement('[data-testid="search-input"]');
     await session.type(input, "oak table lamp");
 
-    // The first start seeds the demo database, so allow it time.
-    const results = await waitFor(
-      "search results",
+    // Results appear while typing (debounced); wait for those of the whole
+    // query. The first start seeds the demo database, so allow it time.
+    await waitFor(
+      "results for the whole query",
       async () => {
         const items = await session.findAll('[data-testid="search-result"]');
-        return items.length > 0 ? items : undefined;
+        if (items.length === 0) return false;
+        for (const item of items) {
+          const text = (await session.textContent(item)).toLowerCase();
+          if (!(text.includes("oak") && text.includes("table lamp"))) return false;
+        }
+        return true;
       },
       60_000,
     );
-    for (const item of results) {
-      const text = (await session.text(item)).toLowerCase();
-      assert.ok(text.includes("oak") && text.includes("table lamp"), `unexpected result: ${text}`);
-    }
     const status = await session.text(await session.find('[data-testid="search-status"]'));
     assert.match(status, /\d+ products/);
     await session.screenshot("search");
@@ -34,11 +36,14 @@ test("searching the demo catalogue from the real window", async () => {
     await waitFor("the single SKU result", async () => {
       const items = await session.findAll('[data-testid="search-result"]');
       if (items.length !== 1) return undefined;
-      return (await session.text(items[0])).includes("SKU-000042");
+      return (await session.textContent(items[0])).includes("SKU-000042");
     });
 
     sidecar = session.sidecarPid();
     assert.ok(sidecar && isAlive(sidecar), "the app started its sidecar");
+  } catch (error) {
+    await session.screenshot("failure-search");
+    throw error;
   } finally {
     await session.close();
   }

@@ -132,6 +132,12 @@ export class AppSession {
     return this.call("GET", `/element/${element}/text`);
   }
 
+  /** All the text inside an element (WebKit's visible-text algorithm skips
+   *  ellipsised spans, so assertions use the DOM's textContent). */
+  async textContent(element) {
+    return this.call("GET", `/element/${element}/property/textContent`);
+  }
+
   async type(element, text) {
     await this.call("POST", `/element/${element}/value`, { text });
   }
@@ -173,6 +179,8 @@ async function request(base, method, path, body) {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    // A wedged driver must fail the test, not hang the suite.
+    signal: AbortSignal.timeout(60_000),
   });
   const text = await response.text();
   let json;

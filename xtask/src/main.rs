@@ -61,8 +61,11 @@ mod commands {
         run(Command::new("npm")
             .args(["run", "--silent", "build"])
             .current_dir(root.join("ui")))?;
-        step("cargo build --workspace");
-        run(cargo().args(["build", "--workspace"]))
+        // --all-targets: tests' dev-dependencies take part in feature
+        // resolution, so `cargo test` afterwards reuses every artifact instead
+        // of rebuilding half the dependency graph with other features.
+        step("cargo build --workspace --all-targets");
+        run(cargo().args(["build", "--workspace", "--all-targets"]))
     }
 
     pub fn run_app(args: &[String]) -> Result<(), Failure> {
