@@ -28,10 +28,20 @@ impl fmt::Display for Failure {
     }
 }
 
-/// The repository root (xtask lives one level below it).
+/// The repository root: the nearest directory at or above the current one
+/// that holds `xtask/Cargo.toml` (`cargo xtask` runs from anywhere inside
+/// the repository). Falls back to where xtask was compiled from.
 pub fn repo_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+    let compiled = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let fallback = compiled.parent().map(Path::to_path_buf).unwrap_or(compiled);
+    let Ok(current) = std::env::current_dir() else {
+        return fallback;
+    };
+    current
+        .ancestors()
+        .find(|dir| dir.join("xtask/Cargo.toml").is_file() && dir.join("Cargo.toml").is_file())
+        .map(Path::to_path_buf)
+        .unwrap_or(fallback)
 }
 
 /// The shared cargo target directory.

@@ -74,6 +74,19 @@ pub struct Product {
     pub price: Money,
 }
 
+/// `PUT /v1/products/{sku}`: create or replace a product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductWrite {
+    pub name: String,
+    pub brand: String,
+    /// `standard`, `bulky` or `fragile`.
+    pub product_type: String,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+    pub price: Money,
+}
+
 /// One page of a cursor-paginated list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page<T> {
@@ -113,6 +126,132 @@ pub struct Problem {
     pub status: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// The domain's own serde types are the wire format for the network and ATP:
+/// one definition, validated on deserialisation (parse, don't validate).
+pub use oms_domain::atp::{Address, CartAtp, CartLine, Destination, ProductAtp, UnavailableReason};
+pub use oms_domain::model::{
+    Channel, ChannelId, DeliveryMethod, Location, LocationId, Quantity, Sku,
+};
+
+/// `POST /v1/atp/product`: can `quantity` units of `sku` reach `destination`
+/// through `channel`, by which methods and when?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductAtpRequest {
+    pub channel: ChannelId,
+    pub sku: Sku,
+    /// Defaults to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<Quantity>,
+    #[serde(default)]
+    pub destination: Destination,
+    /// The instant the customer asks at (RFC 3339); defaults to now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// `POST /v1/atp/cart`: the same question for a whole cart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CartAtpRequest {
+    pub channel: ChannelId,
+    pub lines: Vec<CartLine>,
+    #[serde(default)]
+    pub destination: Destination,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// Most lines a cart ATP request may carry.
+pub const MAX_CART_LINES: usize = 100;
+
+/// One stock level as stored, with what is left to sell there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    pub sku: String,
+    pub location: String,
+    /// May be negative after carry-out sales of stock the system did not know.
+    pub on_hand: i64,
+    pub reserved: i64,
+    /// max(0, on_hand − reserved − safety stock).
+    pub available: u64,
+    pub safety: u64,
+}
+
+/// `GET /v1/stock/{sku}`: a SKU's stock everywhere, and per channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuStock {
+    pub sku: String,
+    pub levels: Vec<StockLevel>,
+    pub channels: Vec<ChannelStock>,
+}
+
+/// Unified stock of a SKU in one channel, now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelStock {
+    pub channel: String,
+    pub unified_stock: u64,
+}
+
+/// `GET /v1/changes?cursor=&limit=`: what changed after a position in the
+/// change sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangePage {
+    pub changes: Vec<Change>,
+    /// The position after this page: pass it as `cursor` next time (also
+    /// when nothing changed — it is then the same as the one sent).
+    pub cursor: String,
+    /// Whether more changes are waiting beyond this page.
+    pub has_more: bool,
+}
+
+/// One changed entity in its current state. Entities changed several times
+/// appear once, at their latest sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub entity: ChangedEntity,
+}
+
+/// The entity kinds of the change sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entity", content = "data", rename_all = "snake_case")]
+pub enum ChangedEntity {
+    Product(Product),
+    Location(Box<Location>),
+    Channel(Channel),
+    Stock(StockLevelChange),
+}
+
+/// A stock level as the change sequence carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevelChange {
+    pub sku: String,
+    pub location: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+/// Query of `GET /v1/changes`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeQuery {
+    /// Absent: from the beginning (a full first sync).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Query of list endpoints paginated by cursor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,26 +1,28 @@
 //! oms-server: the Aisle OMS core as a library.
 //!
-//! [`open`] prepares the state (database, migrations, demo seed); [`serve`]
-//! runs the HTTP API on any listener until a shutdown future resolves. The
-//! binary, the app's sidecar and the tests all start the server this way.
+//! [`open`] prepares the state (database, migrations, demo seed, stock
+//! index); [`serve`] runs the HTTP API on any listener until a shutdown
+//! future resolves. The binary, the app's sidecar and the tests all start the
+//! server this way.
 
 pub mod http;
+pub mod stock_cache;
 pub mod storage;
 
 use oms_domain::demo::{self, DemoSize};
 use std::future::Future;
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-pub use storage::{SeedRecord, Storage, StorageError};
+pub use stock_cache::{CacheError, StockCache};
+pub use storage::{Backend, DatabaseLocation, SeedRecord, Storage, StorageError};
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The SQLite database file (created if missing).
-    pub database_path: PathBuf,
+    pub database: DatabaseLocation,
     /// Seed the demo retailer into an empty database.
     pub demo: Option<DemoSpec>,
 }
@@ -36,6 +38,8 @@ pub struct DemoSpec {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub storage: Storage,
+    /// The in-memory stock index that answers ATP.
+    pub stock: Arc<StockCache>,
     /// New at every start; `/health` reports it.
     pub instance_id: Uuid,
 }
@@ -45,8 +49,10 @@ pub struct AppState {
 pub enum StartError {
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    StockIndex(#[from] CacheError),
     #[error(
-        "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database file"
+        "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database"
     )]
     DemoMismatch {
         existing: String,
@@ -56,15 +62,17 @@ pub enum StartError {
     },
 }
 
-/// Opens the database, migrates it and seeds the demo retailer if asked and
-/// not done yet.
+/// Opens the database, migrates it, seeds the demo retailer if asked and not
+/// done yet, and builds the stock index.
 pub async fn open(config: &Config) -> Result<AppState, StartError> {
-    let storage = Storage::open(&config.database_path).await?;
+    let storage = Storage::open(&config.database).await?;
     if let Some(spec) = config.demo {
         seed_demo(&storage, spec).await?;
     }
+    let stock = StockCache::load(&storage).await?;
     Ok(AppState {
         storage,
+        stock,
         instance_id: Uuid::new_v4(),
     })
 }
@@ -88,9 +96,13 @@ async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> 
         None => {
             let started = Instant::now();
             let products = demo::catalogue(spec.seed, spec.size);
-            storage.seed_catalogue(&products, &requested).await?;
+            let network = demo::network(spec.seed, spec.size);
+            storage
+                .seed_catalogue(&products, &network, &requested)
+                .await?;
             tracing::info!(
                 products = products.len(),
+                locations = network.network.locations.len(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "demo data seeded"
             );
@@ -107,13 +119,16 @@ fn size_name(size: DemoSize) -> &'static str {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
+/// requests in flight. Also follows the database's stock changes meanwhile.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::router(state))
+    let follower = state.stock.follow(state.storage.clone());
+    let result = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    follower.abort();
+    result
 }

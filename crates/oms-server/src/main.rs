@@ -3,10 +3,9 @@
 use anyhow::Context;
 use clap::Parser;
 use oms_domain::demo::DemoSize;
-use oms_server::{Config, DemoSpec};
+use oms_server::{Config, DatabaseLocation, DemoSpec};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use tokio::io::AsyncReadExt;
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
@@ -21,9 +20,14 @@ struct Cli {
     /// Address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:8080", env = "OMS_LISTEN")]
     listen: SocketAddr,
-    /// SQLite database file, created if missing.
-    #[arg(long, default_value = "oms.sqlite", env = "OMS_DATABASE")]
-    database: PathBuf,
+    /// SQLite database file (created if missing), or a `postgres://` URL.
+    #[arg(
+        long,
+        alias = "database-url",
+        default_value = "oms.sqlite",
+        env = "OMS_DATABASE"
+    )]
+    database: String,
     /// Seed the demo retailer (`small` or `large`) into an empty database.
     #[arg(long, value_parser = parse_demo_size)]
     demo: Option<DemoSize>,
@@ -54,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
 
     let config = Config {
-        database_path: cli.database.clone(),
+        database: DatabaseLocation::parse(&cli.database),
         demo: cli.demo.map(|size| DemoSpec {
             size,
             seed: cli.seed,
@@ -62,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let state = oms_server::open(&config)
         .await
-        .with_context(|| format!("cannot open database {}", cli.database.display()))?;
+        .context("cannot start the OMS server")?;
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;

@@ -1,54 +1,16 @@
-//! The catalogue API over real HTTP on loopback, on a real SQLite file seeded
-//! with the demo retailer.
+//! The catalogue, network, stock and change-sequence API over real HTTP on
+//! loopback, on SQLite and on PostgreSQL, seeded with the demo retailer.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
 
-use oms_api::wire::{Page, Product, ProductQuery};
-use oms_api::{ClientError, OmsClient};
+mod common;
+
+use common::{Db, SEED, TestServer, start};
+use oms_api::ClientError;
+use oms_api::wire::{ChangePage, ChangedEntity, Page, Product, ProductQuery};
 use oms_domain::demo::{self, DemoSize};
 use oms_server::{Config, DemoSpec, StartError};
 use std::collections::BTreeSet;
-
-struct TestServer {
-    client: OmsClient,
-    base: String,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-const SEED: u64 = 11;
-
-async fn start() -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        database_path: dir.path().join("oms.sqlite"),
-        demo: Some(DemoSpec {
-            size: DemoSize::Small,
-            seed: SEED,
-        }),
-    };
-    let state = oms_server::open(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel();
-    tokio::spawn(oms_server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        client: OmsClient::new(&base).unwrap(),
-        base,
-        _dir: dir,
-        stop: Some(stop),
-    }
-}
 
 fn query(q: &str, limit: u32, cursor: Option<String>) -> ProductQuery {
     ProductQuery {
@@ -59,11 +21,15 @@ fn query(q: &str, limit: u32, cursor: Option<String>) -> ProductQuery {
 }
 
 /// Every page of a search, following cursors.
-async fn all_pages(client: &OmsClient, q: &str, limit: u32) -> Vec<Product> {
+async fn all_pages(server: &TestServer, q: &str, limit: u32) -> Vec<Product> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
-        let page: Page<Product> = client.products(&query(q, limit, cursor)).await.unwrap();
+        let page: Page<Product> = server
+            .client
+            .products(&query(q, limit, cursor))
+            .await
+            .unwrap();
         assert!(page.items.len() <= limit as usize);
         items.extend(page.items);
         match page.next_cursor {
@@ -73,9 +39,21 @@ async fn all_pages(client: &OmsClient, q: &str, limit: u32) -> Vec<Product> {
     }
 }
 
-#[tokio::test]
-async fn health_reports_version_and_a_stable_instance_id() {
-    let server = start().await;
+async fn get_json(server: &TestServer, path: &str) -> (u16, String, serde_json::Value) {
+    let response = reqwest::get(format!("{}{path}", server.base))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.json().await.unwrap())
+}
+
+async fn health_reports_version_and_a_stable_instance_id(db: Db) {
+    let server = start(db).await;
     let first = server.client.health().await.unwrap();
     let second = server.client.health().await.unwrap();
     assert_eq!(first.status, "ok");
@@ -83,9 +61,8 @@ async fn health_reports_version_and_a_stable_instance_id() {
     assert_eq!(first.instance_id, second.instance_id);
 }
 
-#[tokio::test]
-async fn search_pages_through_exactly_the_matching_demo_products() {
-    let server = start().await;
+async fn search_pages_through_exactly_the_matching_demo_products(db: Db) {
+    let server = start(db).await;
     // The expected answer, computed independently from the demo catalogue.
     let expected: BTreeSet<String> = demo::catalogue(SEED, DemoSize::Small)
         .into_iter()
@@ -100,7 +77,7 @@ async fn search_pages_through_exactly_the_matching_demo_products() {
         "the demo should hold several oak lamps"
     );
 
-    let found = all_pages(&server.client, "Oak LAMP", 7).await;
+    let found = all_pages(&server, "Oak LAMP", 7).await;
     let skus: Vec<String> = found.iter().map(|p| p.sku.clone()).collect();
     let mut sorted = skus.clone();
     sorted.sort();
@@ -113,9 +90,8 @@ async fn search_pages_through_exactly_the_matching_demo_products() {
     }
 }
 
-#[tokio::test]
-async fn sku_and_barcode_find_the_product() {
-    let server = start().await;
+async fn sku_and_barcode_find_the_product(db: Db) {
+    let server = start(db).await;
     let catalogue = demo::catalogue(SEED, DemoSize::Small);
     let target = &catalogue[1234];
 
@@ -134,46 +110,51 @@ async fn sku_and_barcode_find_the_product() {
         .unwrap();
     assert_eq!(by_barcode.items.len(), 1);
     assert_eq!(by_barcode.items[0].sku, target.sku);
-    assert_eq!(by_barcode.items[0].barcodes, target.barcodes);
+    let mut barcodes = target.barcodes.clone();
+    barcodes.sort();
+    assert_eq!(by_barcode.items[0].barcodes, barcodes);
+
+    let (status, _, body) = get_json(&server, &format!("/v1/products/{}", target.sku)).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["name"], target.name);
+
+    // Wildcards match literally.
+    assert!(
+        server
+            .client
+            .products(&query("100%", 10, None))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        server
+            .client
+            .products(&query("_", 10, None))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
-#[tokio::test]
-async fn like_wildcards_in_a_query_match_literally() {
-    let server = start().await;
-    let page = server
-        .client
-        .products(&query("100%", 10, None))
-        .await
-        .unwrap();
-    assert!(page.items.is_empty());
-    let page = server.client.products(&query("_", 10, None)).await.unwrap();
-    assert!(page.items.is_empty());
-}
-
-async fn problem_of(server: &TestServer, path_and_query: &str) -> (u16, String, serde_json::Value) {
-    let response = reqwest::get(format!("{}{path_and_query}", server.base))
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, content_type, response.json().await.unwrap())
-}
-
-#[tokio::test]
-async fn bad_input_is_a_problem_json_error() {
-    let server = start().await;
+async fn bad_input_is_a_problem_json_error(db: Db) {
+    let server = start(db).await;
     for (path, status, kind) in [
         ("/v1/products?limit=0", 400, "invalid-query"),
         ("/v1/products?limit=201", 400, "invalid-query"),
         ("/v1/products?limit=ten", 400, "invalid-query"),
         ("/v1/products?cursor=not-ours", 400, "invalid-query"),
-        ("/v1/nothing-here", 404, "not-found"),
+        ("/v1/products/NO-SUCH-SKU", 404, "not-found"),
+        ("/v1/locations/NOWHERE", 404, "not-found"),
+        ("/v1/locations/NOWHERE/stock", 404, "not-found"),
+        ("/v1/stock/NO-SUCH-SKU", 404, "not-found"),
+        ("/v1/changes?cursor=12", 400, "invalid-query"),
+        ("/v1/changes?limit=0", 400, "invalid-query"),
+        ("/v1/nothing-here", 404, "no-route"),
     ] {
-        let (actual, content_type, body) = problem_of(&server, path).await;
+        let (actual, content_type, body) = get_json(&server, path).await;
         assert_eq!(actual, status, "{path}");
         assert_eq!(content_type, "application/problem+json", "{path}");
         assert_eq!(body["type"], kind, "{path}");
@@ -188,12 +169,139 @@ async fn bad_input_is_a_problem_json_error() {
     assert!(matches!(error, ClientError::Problem(p) if p.status == 400));
 }
 
+async fn network_and_stock_match_the_demo(db: Db) {
+    let server = start(db).await;
+    let network = demo::network(SEED, DemoSize::Small);
+
+    // Locations page through to exactly the demo's.
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/locations?limit=7&cursor={c}"),
+            None => "/v1/locations?limit=7".to_owned(),
+        };
+        let (status, _, body) = get_json(&server, &path).await;
+        assert_eq!(status, 200);
+        for item in body["items"].as_array().unwrap() {
+            ids.push(item["id"].as_str().unwrap().to_owned());
+        }
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = network
+        .network
+        .locations
+        .iter()
+        .map(|l| l.id.as_str().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+
+    // A SKU's stock equals the demo's rows for it.
+    let sku = network.products[17].sku.as_str().to_owned();
+    let mut expected_rows: Vec<(String, i64, i64)> = network
+        .stock_rows()
+        .filter(|r| r.sku.as_str() == sku)
+        .map(|r| {
+            (
+                r.location.as_str().to_owned(),
+                r.on_hand,
+                i64::from(r.reserved.get()),
+            )
+        })
+        .collect();
+    expected_rows.sort();
+    let (status, _, body) = get_json(&server, &format!("/v1/stock/{sku}")).await;
+    assert_eq!(status, 200);
+    let mut actual: Vec<(String, i64, i64)> = body["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["location"].as_str().unwrap().to_owned(),
+                l["on_hand"].as_i64().unwrap(),
+                l["reserved"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    actual.sort();
+    // The index may also list locations with only a safety override (no row).
+    actual.retain(|row| expected_rows.iter().any(|e| e.0 == row.0) || row.1 != 0 || row.2 != 0);
+    assert_eq!(actual, expected_rows);
+    assert_eq!(
+        body["channels"].as_array().unwrap().len(),
+        network.network.channels.len()
+    );
+}
+
+async fn the_change_sequence_delivers_everything_once(db: Db) {
+    let server = start(db).await;
+    let network = demo::network(SEED, DemoSize::Small);
+    let mut products = BTreeSet::new();
+    let mut locations = BTreeSet::new();
+    let mut stock = 0usize;
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/changes?limit=5000&cursor={c}"),
+            None => "/v1/changes?limit=5000".to_owned(),
+        };
+        let response = reqwest::get(format!("{}{path}", server.base))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page: ChangePage = response.json().await.unwrap();
+        pages += 1;
+        for change in &page.changes {
+            match &change.entity {
+                ChangedEntity::Product(p) => {
+                    assert!(products.insert(p.sku.clone()), "{} twice", p.sku)
+                }
+                ChangedEntity::Location(l) => assert!(locations.insert(l.id.as_str().to_owned())),
+                ChangedEntity::Channel(_) => {}
+                ChangedEntity::Stock(_) => stock += 1,
+            }
+        }
+        cursor = Some(page.cursor.clone());
+        if !page.has_more {
+            // Caught up: the same cursor gives nothing new.
+            let again: ChangePage =
+                reqwest::get(format!("{}/v1/changes?cursor={}", server.base, page.cursor))
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+            assert!(again.changes.is_empty());
+            assert_eq!(again.cursor, page.cursor);
+            break;
+        }
+    }
+    assert!(pages > 2, "several pages were needed");
+    assert_eq!(products.len(), 10_000);
+    assert_eq!(locations.len(), network.network.locations.len());
+    assert_eq!(stock, network.stock_rows().count());
+}
+
+on_both_databases! {
+    health => health_reports_version_and_a_stable_instance_id,
+    search => search_pages_through_exactly_the_matching_demo_products,
+    sku_and_barcode => sku_and_barcode_find_the_product,
+    bad_input => bad_input_is_a_problem_json_error,
+    network_and_stock => network_and_stock_match_the_demo,
+    changes => the_change_sequence_delivers_everything_once,
+}
+
 #[tokio::test]
 async fn reopening_seeds_once_and_refuses_another_demo() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("oms.sqlite");
+    let db = common::TestDb::new(Db::Sqlite).await;
     let config = |seed| Config {
-        database_path: path.clone(),
+        database: db.location.clone(),
         demo: Some(DemoSpec {
             size: DemoSize::Small,
             seed,
@@ -201,9 +309,11 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
     };
     let first = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(first.storage.product_count().await.unwrap(), 10_000);
+    first.storage.close().await;
     let again = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(again.storage.product_count().await.unwrap(), 10_000);
     assert_ne!(first.instance_id, again.instance_id);
+    again.storage.close().await;
     let other = oms_server::open(&config(4)).await.unwrap_err();
     assert!(matches!(other, StartError::DemoMismatch { .. }));
 }

@@ -1,12 +1,15 @@
 //! The demo retailer: deterministic, fictional data for tests, benchmarks and
-//! the embedded default (DESIGN.md "Demo data").
+//! the embedded default (DESIGN.md "Demo data"): [`catalogue`] (products)
+//! and [`network()`] (channels, locations, stock, periods, settings).
 //!
 //! Everything here is a pure function of a seed and a size, so two machines
 //! (or a test and a benchmark) seeded alike see exactly the same retailer.
 
 mod catalogue;
+mod network;
 
 pub use catalogue::{DemoProduct, catalogue, ean13_check_digit};
+pub use network::{DemoNetwork, STORES, WEB_DE, WEB_FR, carrier_zone, network};
 
 use serde::{Deserialize, Serialize};
 

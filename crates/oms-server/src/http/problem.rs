@@ -1,9 +1,11 @@
-//! The one place where errors become HTTP answers: RFC 9457 problem+json.
+//! The one place where errors become HTTP answers: RFC 9457 problem+json
+//! with a stable `type` code per kind of failure.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use oms_api::wire::Problem;
 
+use crate::stock_cache::CacheError;
 use crate::storage::StorageError;
 
 /// Everything a handler can answer other than success.
@@ -12,10 +14,32 @@ pub enum ApiError {
     /// The query string is malformed or out of range.
     #[error("{0}")]
     InvalidQuery(String),
+    /// The body is not JSON at all.
+    #[error("{0}")]
+    MalformedJson(String),
+    /// The body is JSON but not what this endpoint takes (wrong types,
+    /// negative quantities, unknown fields, invalid identifiers…).
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the request body must be {0}")]
+    UnsupportedMediaType(&'static str),
+    /// A resource the request names does not exist.
+    #[error("{kind} `{id}` does not exist")]
+    NotFound { kind: &'static str, id: String },
     #[error("no route for {0}")]
     NoRoute(String),
+    /// The request is valid but contradicts the stored state.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    StockIndex(#[from] CacheError),
+    /// A domain computation failed on data that passed validation: a bug.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -24,8 +48,28 @@ impl ApiError {
             ApiError::InvalidQuery(_) => {
                 (StatusCode::BAD_REQUEST, "invalid-query", "Invalid query")
             }
-            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::Storage(_) => (
+            ApiError::MalformedJson(_) => {
+                (StatusCode::BAD_REQUEST, "malformed-json", "Malformed JSON")
+            }
+            ApiError::InvalidBody(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-body",
+                "Invalid request body",
+            ),
+            ApiError::BodyTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Request body too large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such endpoint"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Storage(_) | ApiError::StockIndex(_) | ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
                 "Internal server error",

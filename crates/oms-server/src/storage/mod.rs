@@ -1,15 +1,86 @@
 //! Storage: the only module that speaks SQL.
 //!
-//! SQLite is the default (one file, WAL). PostgreSQL joins with the server
-//! core issue; both will sit behind this same `Storage` type so handlers never
-//! know which one they talk to.
+//! One set of SQL statements serves SQLite (the default: one file, WAL) and
+//! PostgreSQL (scale-out: several server instances on one database), through
+//! sqlx's `Any` driver and `$N` placeholders ([`sql::Sql`]). The few places
+//! where the dialects differ ask [`Backend`].
+//!
+//! Every writing transaction that changes synced rows takes its change
+//! sequence number from [`next_change_seqs`], which serialises writers on one
+//! counter row until commit — so sequence numbers are handed out in commit
+//! order and a reader following `change_seq` never skips a late commit.
 
-mod sqlite;
+mod catalogue;
+mod changes;
+mod network;
+pub(crate) mod sql;
+mod stock;
 
-pub use sqlite::SqliteStorage as Storage;
+pub use catalogue::{ProductRecord, ProductWriteError};
+pub use changes::{ChangeScope, Kind, Position};
+pub use network::NetworkWriteError;
+pub use stock::{StockLevel, stock_row};
+
+use sqlx::any::{Any, AnyPoolOptions};
+use sqlx::{AnyPool, Row, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sql::Sql;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/server-sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("../../migrations/server-postgres");
+
+/// Which database engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// A SQLite file, created if missing.
+    SqliteFile(PathBuf),
+    /// A `postgres://…` URL (or a `sqlite://…` one).
+    Url(String),
+}
+
+impl DatabaseLocation {
+    /// `postgres://` and `sqlite:` URLs are taken as URLs; anything else is a
+    /// SQLite file path.
+    pub fn parse(text: &str) -> Self {
+        if text.starts_with("postgres://")
+            || text.starts_with("postgresql://")
+            || text.starts_with("sqlite:")
+        {
+            DatabaseLocation::Url(text.to_owned())
+        } else {
+            DatabaseLocation::SqliteFile(PathBuf::from(text))
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            DatabaseLocation::SqliteFile(path) => path.display().to_string(),
+            // Never log a password.
+            DatabaseLocation::Url(url) => match url.split_once('@') {
+                Some((scheme_and_user, host)) => {
+                    let scheme = scheme_and_user.split("://").next().unwrap_or("db");
+                    format!("{scheme}://…@{host}")
+                }
+                None => url.clone(),
+            },
+        }
+    }
+}
 
 /// A storage failure. Input errors are caught before storage is reached, so
-/// anything here is the server's problem, not the caller's.
+/// anything here is the server's problem, not the caller's — except
+/// [`StorageError::Conflict`].
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("database error: {0}")]
@@ -18,6 +89,18 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("cannot open the database {location}: {source}")]
+    Open {
+        location: String,
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+impl From<serde_json::Error> for StorageError {
+    fn from(error: serde_json::Error) -> Self {
+        StorageError::Corrupt(format!("stored document: {error}"))
+    }
 }
 
 /// How the database was seeded, recorded so a restart does not seed twice.
@@ -25,4 +108,173 @@ pub enum StorageError {
 pub struct SeedRecord {
     pub size: String,
     pub seed: u64,
+}
+
+/// The server's database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Storage {
+    /// Connects (creating a SQLite file if needed) and migrates.
+    pub async fn open(location: &DatabaseLocation) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match location {
+            DatabaseLocation::SqliteFile(path) => (sqlite_url(path), Backend::Sqlite),
+            DatabaseLocation::Url(url) if url.starts_with("sqlite:") => {
+                (url.clone(), Backend::Sqlite)
+            }
+            DatabaseLocation::Url(url) => (url.clone(), Backend::Postgres),
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            // WAL: readers never block the writer. NORMAL is
+                            // durable across application crashes (the WAL is
+                            // fsynced at checkpoints).
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = NORMAL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 10000",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await,
+        }
+        .map_err(|source| StorageError::Open {
+            location: location.describe(),
+            source,
+        })?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads
+    /// first and writes later can fail with "database is locked" instead of
+    /// waiting its turn.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StorageError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Closes every connection (tests reopen the same file).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub async fn seed_record(&self) -> Result<Option<SeedRecord>, StorageError> {
+        let rows =
+            Sql::new("SELECT key, value FROM server_meta WHERE key IN ('demo_size', 'demo_seed')")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut size = None;
+        let mut seed = None;
+        for row in rows {
+            let key: String = row.try_get("key")?;
+            let value: String = row.try_get("value")?;
+            match key.as_str() {
+                "demo_size" => size = Some(value),
+                _ => {
+                    seed = Some(value.parse::<u64>().map_err(|_| {
+                        StorageError::Corrupt(format!("demo_seed `{value}` is not a number"))
+                    })?)
+                }
+            }
+        }
+        Ok(size.zip(seed).map(|(size, seed)| SeedRecord { size, seed }))
+    }
+
+    /// The highest change sequence number of the network's documents
+    /// (locations, channels, periods, settings).
+    pub async fn network_change_seq(&self) -> Result<i64, StorageError> {
+        let row = Sql::new(
+            "SELECT CAST(max(s) AS BIGINT) AS seq FROM (\
+             SELECT max(change_seq) AS s FROM locations UNION ALL \
+             SELECT max(change_seq) FROM channels UNION ALL \
+             SELECT max(change_seq) FROM periods UNION ALL \
+             SELECT max(change_seq) FROM network_settings) AS all_seqs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("seq")?.unwrap_or(0))
+    }
+
+    /// The highest change sequence number of the catalogue's products.
+    pub async fn product_change_seq(&self) -> Result<i64, StorageError> {
+        let row = Sql::new("SELECT CAST(max(change_seq) AS BIGINT) AS seq FROM products")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>("seq")?.unwrap_or(0))
+    }
+
+    /// The highest change sequence number committed so far.
+    pub async fn last_change_seq(&self) -> Result<i64, StorageError> {
+        let row = Sql::new("SELECT last_seq FROM change_counter WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("last_seq")?)
+    }
+}
+
+pub(crate) async fn write_seed_record(
+    tx: &mut Transaction<'static, Any>,
+    record: &SeedRecord,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new("INSERT INTO server_meta (key, value)");
+    sql.values(
+        [
+            ("demo_size", record.size.clone()),
+            ("demo_seed", record.seed.to_string()),
+        ],
+        |row, (key, value)| {
+            row.bind(key).bind(value);
+        },
+    );
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Reserves `count` consecutive change sequence numbers for this transaction
+/// and returns the first. The counter row stays locked until commit, so
+/// concurrent writers commit in sequence order.
+pub(crate) async fn next_change_seqs(
+    tx: &mut Transaction<'static, Any>,
+    count: i64,
+) -> Result<i64, StorageError> {
+    let mut sql = Sql::new("UPDATE change_counter SET last_seq = last_seq + ");
+    sql.bind(count).push(" WHERE id = 1 RETURNING last_seq");
+    let row = sql.fetch_one(&mut **tx).await?;
+    let last: i64 = row.try_get("last_seq")?;
+    Ok(last - count + 1)
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
 }

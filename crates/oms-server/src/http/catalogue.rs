@@ -1,0 +1,124 @@
+//! `/v1/products`: the catalogue.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use oms_api::wire::{Page, Product, ProductQuery, ProductWrite};
+use oms_domain::model::{ProductType, Sku};
+
+use super::extract::{ApiJson, ApiQuery};
+use super::{ApiError, cursor};
+use crate::AppState;
+use crate::storage::ProductWriteError;
+
+/// Longest accepted search text, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ProductQuery>,
+) -> Result<Json<Page<Product>>, ApiError> {
+    let limit = cursor::limit(query.limit)?;
+    let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(text) = text
+        && text.chars().count() > MAX_QUERY_CHARS
+    {
+        return Err(ApiError::InvalidQuery(format!(
+            "q must be at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
+    // One extra row tells whether a next page exists without a count query.
+    let items = state
+        .storage
+        .search_products(text, limit + 1, after.as_deref())
+        .await?;
+    let (items, next_cursor) = cursor::paginate(items, limit, |p| &p.sku);
+    Ok(Json(Page { items, next_cursor }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+) -> Result<Json<Product>, ApiError> {
+    state
+        .storage
+        .product(&sku)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound {
+            kind: "product",
+            id: sku,
+        })
+}
+
+/// Longest product name or brand, in characters.
+const MAX_TEXT_CHARS: usize = 300;
+/// Most barcodes one product carries.
+const MAX_BARCODES: usize = 20;
+
+/// Creates or replaces a product.
+pub async fn put(
+    State(state): State<AppState>,
+    Path(sku): Path<String>,
+    ApiJson(write): ApiJson<ProductWrite>,
+) -> Result<Json<Product>, ApiError> {
+    Sku::parse(sku.clone()).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    validate(&write)?;
+    state
+        .storage
+        .upsert_product(&sku, &write)
+        .await
+        .map_err(|e| match e {
+            ProductWriteError::BarcodeTaken { .. } => ApiError::Conflict(e.to_string()),
+            ProductWriteError::Storage(e) => ApiError::Storage(e),
+        })?;
+    state.stock.refresh(&state.storage).await?;
+    state
+        .storage
+        .product(&sku)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::Internal(format!("product {sku} vanished after its write")))
+}
+
+fn validate(write: &ProductWrite) -> Result<(), ApiError> {
+    let invalid = |message: String| Err(ApiError::InvalidBody(message));
+    for (field, value) in [("name", &write.name), ("brand", &write.brand)] {
+        let length = value.trim().chars().count();
+        if length == 0 || length > MAX_TEXT_CHARS {
+            return invalid(format!("{field} must be 1 to {MAX_TEXT_CHARS} characters"));
+        }
+    }
+    if write.product_type.parse::<ProductType>().is_err() {
+        return invalid(format!(
+            "product_type `{}` is not standard, bulky or fragile",
+            write.product_type
+        ));
+    }
+    if write.barcodes.len() > MAX_BARCODES {
+        return invalid(format!("a product carries at most {MAX_BARCODES} barcodes"));
+    }
+    for barcode in &write.barcodes {
+        if barcode.is_empty()
+            || barcode.len() > 48
+            || !barcode.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return invalid(format!(
+                "barcode `{barcode}` must be 1 to 48 printable ASCII characters"
+            ));
+        }
+    }
+    if write
+        .barcodes
+        .iter()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        != write.barcodes.len()
+    {
+        return invalid("barcodes repeat".to_owned());
+    }
+    if write.price.amount_minor < 0 {
+        return invalid("price must not be negative".to_owned());
+    }
+    Ok(())
+}

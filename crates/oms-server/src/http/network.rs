@@ -1,0 +1,74 @@
+//! `/v1/locations` and `/v1/channels`: the retailer's network.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use oms_api::wire::{Channel, Location, Page, PageQuery};
+use oms_domain::model::Network;
+use oms_domain::stock::StockIndex;
+
+use super::extract::{ApiJson, ApiQuery};
+use super::{ApiError, cursor};
+use crate::AppState;
+use crate::storage::NetworkWriteError;
+
+pub async fn list_locations(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<Page<Location>>, ApiError> {
+    let limit = cursor::limit(query.limit)?;
+    let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
+    let items = state
+        .storage
+        .list_locations(after.as_deref(), limit + 1)
+        .await?;
+    let (items, next_cursor) = cursor::paginate(items, limit, |l| l.id.as_str());
+    Ok(Json(Page { items, next_cursor }))
+}
+
+pub async fn get_location(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Location>, ApiError> {
+    state
+        .storage
+        .location(&id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound {
+            kind: "location",
+            id,
+        })
+}
+
+pub async fn list_channels(State(state): State<AppState>) -> Result<Json<Page<Channel>>, ApiError> {
+    // A retailer has a handful of channels: one page holds them all.
+    let items = state.storage.list_channels().await?;
+    Ok(Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// The whole network: locations, channels, periods and settings.
+pub async fn get_network(State(state): State<AppState>) -> Result<Json<Network>, ApiError> {
+    Ok(Json(state.storage.load_network().await?))
+}
+
+/// Replaces the whole network in one transaction, after the domain checked
+/// it (unique ids, channels naming known locations, …).
+pub async fn put_network(
+    State(state): State<AppState>,
+    ApiJson(network): ApiJson<Network>,
+) -> Result<Json<Network>, ApiError> {
+    StockIndex::new(&network).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    state
+        .storage
+        .replace_network(&network)
+        .await
+        .map_err(|e| match e {
+            NetworkWriteError::LocationInUse(_) => ApiError::Conflict(e.to_string()),
+            NetworkWriteError::Storage(e) => ApiError::Storage(e),
+        })?;
+    state.stock.refresh(&state.storage).await?;
+    Ok(Json(state.storage.load_network().await?))
+}

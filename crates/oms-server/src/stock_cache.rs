@@ -1,0 +1,201 @@
+//! The in-memory stock index that answers ATP, kept in step with the database.
+//!
+//! The database is the authority. The index follows it through the change
+//! sequence: [`StockCache::refresh`] reads the stock rows whose `change_seq`
+//! is above the last one applied — their *current* values, in sequence order —
+//! and applies them. Applying a current value is idempotent, and because
+//! sequence numbers are handed out in commit order (see `storage`), following
+//! them never skips a commit, whichever server instance made it.
+//!
+//! Who calls `refresh`: the writer, right after its own commit (so a client
+//! reads its own writes), and a background follower every
+//! [`FOLLOW_INTERVAL`] (so changes committed by other instances on the same
+//! PostgreSQL arrive within that interval). One refresh runs at a time.
+
+use crate::storage::{Storage, StorageError};
+use oms_domain::model::{ProductType, Sku};
+use oms_domain::stock::{IndexError, ProductRow, StockIndex};
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+/// Stock rows read per round trip while building.
+const STOCK_PAGE: u32 = 50_000;
+
+/// How often the follower looks for changes made by other instances.
+pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Why the index could not be built or refreshed.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("stock index: {0}")]
+    Index(#[from] IndexError),
+    #[error("stored product data is invalid: {0}")]
+    Invalid(String),
+}
+
+/// The index and the catalogue's SKUs (ATP of a SKU the catalogue does not
+/// know is an error, not "zero in stock").
+#[derive(Debug)]
+pub struct Indexed {
+    pub index: StockIndex,
+    pub known_skus: HashSet<Sku>,
+}
+
+/// The shared index plus the change sequence number it reflects.
+#[derive(Debug)]
+pub struct StockCache {
+    index: RwLock<Indexed>,
+    /// Highest stock `change_seq` applied, and the network's at build time.
+    applied: tokio::sync::Mutex<Applied>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Applied {
+    stock_seq: i64,
+    network_seq: i64,
+    product_seq: i64,
+}
+
+impl StockCache {
+    /// Builds the index from the database.
+    pub async fn load(storage: &Storage) -> Result<Arc<Self>, CacheError> {
+        let (index, applied) = build(storage).await?;
+        Ok(Arc::new(Self {
+            index: RwLock::new(index),
+            applied: tokio::sync::Mutex::new(applied),
+        }))
+    }
+
+    /// Read access for answering questions. Never held across an await.
+    pub fn read(&self) -> RwLockReadGuard<'_, Indexed> {
+        // A panic while holding the write lock cannot leave the index half
+        // updated in a way readers could observe (each apply is one row), so
+        // a poisoned lock is still usable.
+        self.index
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Applies every change committed since the last refresh. Returns how
+    /// many stock rows were applied.
+    pub async fn refresh(&self, storage: &Storage) -> Result<usize, CacheError> {
+        let mut applied = self.applied.lock().await;
+        let network_seq = storage.network_change_seq().await?;
+        if network_seq > applied.network_seq {
+            // Locations, channels, periods or settings changed: rebuild, which
+            // is rare and keeps the incremental path simple.
+            let (index, fresh) = build(storage).await?;
+            *self.index.write().unwrap_or_else(|p| p.into_inner()) = index;
+            *applied = fresh;
+            return Ok(0);
+        }
+        let product_seq = storage.product_change_seq().await?;
+        if product_seq > applied.product_seq {
+            let products = product_rows(storage).await?;
+            let mut cache = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for product in products {
+                cache
+                    .index
+                    .set_product_type(&product.sku, product.product_type);
+                cache.known_skus.insert(product.sku);
+            }
+            applied.product_seq = product_seq;
+        }
+        let changed = storage.stock_changed_since(applied.stock_seq).await?;
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        let mut rows = Vec::with_capacity(changed.len());
+        let mut highest = applied.stock_seq;
+        for level in &changed {
+            rows.push(crate::storage::stock_row(level)?);
+            highest = highest.max(level.change_seq);
+        }
+        {
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            for row in &rows {
+                index.index.apply(row)?;
+            }
+        }
+        applied.stock_seq = highest;
+        Ok(rows.len())
+    }
+
+    /// Follows the database until the returned task is aborted.
+    pub fn follow(self: &Arc<Self>, storage: Storage) -> tokio::task::JoinHandle<()> {
+        let cache = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(FOLLOW_INTERVAL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if let Err(error) = cache.refresh(&storage).await {
+                    tracing::warn!(%error, "stock index refresh failed; retrying");
+                }
+            }
+        })
+    }
+}
+
+async fn build(storage: &Storage) -> Result<(Indexed, Applied), CacheError> {
+    let started = std::time::Instant::now();
+    // Read the sequence first: anything committed after it is picked up by
+    // the next refresh (re-applying a current value is harmless).
+    let network_seq = storage.network_change_seq().await?;
+    let stock_seq = storage.last_change_seq().await?;
+    let product_seq = storage.product_change_seq().await?;
+    let network = storage.load_network().await?;
+    let products = product_rows(storage).await?;
+    let known_skus: HashSet<Sku> = products.iter().map(|p| p.sku.clone()).collect();
+    let mut index = StockIndex::build(&network, products, std::iter::empty())?;
+    // Page by page: the large demo's five million rows never sit in memory
+    // twice. Pages come in (SKU, location) order, so each apply appends.
+    let mut row_count = 0;
+    let mut after = None;
+    loop {
+        let page = storage.stock_page(after.as_ref(), STOCK_PAGE).await?;
+        for level in &page {
+            index.apply(&crate::storage::stock_row(level)?)?;
+        }
+        row_count += page.len();
+        match page.last() {
+            Some(last) if page.len() == STOCK_PAGE as usize => {
+                after = Some((last.sku.clone(), last.location.clone()));
+            }
+            _ => break,
+        }
+    }
+    tracing::info!(
+        rows = row_count,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        memory_mb = index.memory_bytes() / (1024 * 1024),
+        "stock index built"
+    );
+    Ok((
+        Indexed { index, known_skus },
+        Applied {
+            stock_seq,
+            network_seq,
+            product_seq,
+        },
+    ))
+}
+
+async fn product_rows(storage: &Storage) -> Result<Vec<ProductRow>, CacheError> {
+    storage
+        .product_types()
+        .await?
+        .into_iter()
+        .map(|(sku, product_type)| {
+            Ok(ProductRow {
+                sku: Sku::parse(sku).map_err(|e| CacheError::Invalid(e.to_string()))?,
+                product_type: product_type
+                    .parse::<ProductType>()
+                    .map_err(|e| CacheError::Invalid(e.to_string()))?,
+            })
+        })
+        .collect()
+}

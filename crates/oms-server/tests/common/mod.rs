@@ -1,0 +1,174 @@
+//! Test support: a fresh database on either backend, and a real server on
+//! 127.0.0.1 over it.
+//!
+//! PostgreSQL tests need `AISLE_TEST_POSTGRES_URL` (a role allowed to create
+//! databases); `cargo xtask test` starts a server and sets it. Each test gets
+//! its own throwaway database, dropped at the end.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use oms_api::OmsClient;
+use oms_domain::demo::DemoSize;
+use oms_server::{AppState, Config, DatabaseLocation, DemoSpec};
+
+/// Which database a scenario runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database; dropped (PostgreSQL) or deleted (SQLite) on drop.
+pub struct TestDb {
+    pub location: DatabaseLocation,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<(String, String)>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("AISLE_TEST_POSTGRES_URL").unwrap_or_else(|_| {
+        panic!(
+            "AISLE_TEST_POSTGRES_URL is not set: run the tests with `cargo xtask test`, \
+             or point it at a PostgreSQL role that may CREATE DATABASE"
+        )
+    })
+}
+
+impl TestDb {
+    pub async fn new(db: Db) -> TestDb {
+        match db {
+            Db::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                TestDb {
+                    location: DatabaseLocation::SqliteFile(dir.path().join("oms.sqlite")),
+                    _dir: Some(dir),
+                    drop_pg: None,
+                }
+            }
+            Db::Postgres => {
+                use sqlx::Connection;
+                let admin = postgres_admin_url();
+                let name = format!("aisle_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let url = match admin.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("AISLE_TEST_POSTGRES_URL must end with /<database>"),
+                };
+                TestDb {
+                    location: DatabaseLocation::Url(url),
+                    _dir: None,
+                    drop_pg: Some((admin, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.drop_pg.take() {
+            // Best effort, on a thread of its own: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(runtime) = runtime {
+                    runtime.block_on(async {
+                        use sqlx::Connection;
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .execute(&mut conn)
+                            .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A real server on 127.0.0.1 over a fresh database seeded with the small
+/// demo retailer.
+pub struct TestServer {
+    pub client: OmsClient,
+    pub base: String,
+    pub state: AppState,
+    pub db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub const SEED: u64 = 11;
+
+pub async fn start(db: Db) -> TestServer {
+    start_with(
+        db,
+        Some(DemoSpec {
+            size: DemoSize::Small,
+            seed: SEED,
+        }),
+    )
+    .await
+}
+
+/// A real server over a fresh, empty database.
+pub async fn start_empty(db: Db) -> TestServer {
+    start_with(db, None).await
+}
+
+async fn start_with(db: Db, demo: Option<DemoSpec>) -> TestServer {
+    let db = TestDb::new(db).await;
+    let config = Config {
+        database: db.location.clone(),
+        demo,
+    };
+    let state = oms_server::open(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(oms_server::serve(listener, state.clone(), async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        client: OmsClient::new(&base).unwrap(),
+        base,
+        state,
+        db,
+        stop: Some(stop),
+    }
+}
+
+/// Runs one scenario on both backends: `both!(name, scenario_fn)` defines
+/// `name::sqlite` and `name::postgres` tests calling `scenario_fn(Db)`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident => $scenario:path),* $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $scenario(common::Db::Sqlite).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $scenario(common::Db::Postgres).await;
+                }
+            }
+        )*
+    };
+}
