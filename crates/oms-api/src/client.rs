@@ -21,11 +21,22 @@ pub enum ClientError {
     InvalidUrl(String),
 }
 
-/// A client for one oms-server base URL.
-#[derive(Debug, Clone)]
+/// A client for one oms-server base URL, optionally with an API token.
+#[derive(Clone)]
 pub struct OmsClient {
     http: reqwest::Client,
     base: Url,
+    /// Sent as `Authorization: Bearer`; never logged (see the Debug impl).
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for OmsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OmsClient")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl OmsClient {
@@ -40,7 +51,25 @@ impl OmsClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(ClientError::Transport)?;
-        Ok(Self { http, base })
+        Ok(Self {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    /// The same client, authenticating with `token`.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+
+    fn get(&self, url: Url) -> reqwest::RequestBuilder {
+        let request = self.http.get(url);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     pub fn base_url(&self) -> &Url {
@@ -56,7 +85,6 @@ impl OmsClient {
     /// `GET /health`.
     pub async fn health(&self) -> Result<Health, ClientError> {
         let response = self
-            .http
             .get(self.url("/health")?)
             .timeout(Duration::from_secs(2))
             .send()
@@ -68,7 +96,6 @@ impl OmsClient {
     /// `GET /v1/products`.
     pub async fn products(&self, query: &ProductQuery) -> Result<Page<Product>, ClientError> {
         let response = self
-            .http
             .get(self.url("/v1/products")?)
             .query(query)
             .send()

@@ -473,7 +473,13 @@ impl StockIndex {
             .map(|v| v.capacity() * size_of::<Entry>())
             .sum::<usize>()
             + self.stock.capacity() * size_of::<Vec<Entry>>();
-        let sku_names: usize = self.skus.iter().map(|s| s.as_str().len()).sum::<usize>() * 2
+        // The map key and the vector share each SKU's text (and its two
+        // reference counts).
+        let sku_names: usize = self
+            .skus
+            .iter()
+            .map(|s| s.as_str().len() + 2 * size_of::<usize>())
+            .sum::<usize>()
             + self.skus.capacity() * size_of::<Sku>();
         stock
             + sku_names

@@ -5,6 +5,7 @@
 //! future resolves. The binary, the app's sidecar and the tests all start the
 //! server this way.
 
+pub mod auth;
 pub mod http;
 pub mod stock_cache;
 pub mod storage;
@@ -25,6 +26,10 @@ pub struct Config {
     pub database: DatabaseLocation,
     /// Seed the demo retailer into an empty database.
     pub demo: Option<DemoSpec>,
+    /// A token registered as an admin token at start (idempotent). How the
+    /// app authenticates to its sidecar, and how an operator gets the first
+    /// token of a new server. Never logged.
+    pub bootstrap_admin_token: Option<String>,
 }
 
 /// Which demo retailer to seed.
@@ -42,6 +47,8 @@ pub struct AppState {
     pub stock: Arc<StockCache>,
     /// New at every start; `/health` reports it.
     pub instance_id: Uuid,
+    /// Recently verified API tokens.
+    pub tokens: Arc<http::TokenCache>,
 }
 
 /// Why the server could not start.
@@ -69,11 +76,23 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
     if let Some(spec) = config.demo {
         seed_demo(&storage, spec).await?;
     }
+    if let Some(token) = &config.bootstrap_admin_token {
+        let caller = auth::Caller {
+            role: auth::Role::Admin,
+            store: None,
+            label: "bootstrap admin".to_owned(),
+        };
+        let now = jiff::Timestamp::now().as_millisecond();
+        storage
+            .insert_token(&auth::hash_secret(token), &caller, now)
+            .await?;
+    }
     let stock = StockCache::load(&storage).await?;
     Ok(AppState {
         storage,
         stock,
         instance_id: Uuid::new_v4(),
+        tokens: Arc::default(),
     })
 }
 

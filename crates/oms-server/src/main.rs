@@ -59,6 +59,11 @@ async fn main() -> anyhow::Result<()> {
 
     let config = Config {
         database: DatabaseLocation::parse(&cli.database),
+        // Read from the environment only: a command-line argument would show
+        // in `ps` to every user of the machine.
+        bootstrap_admin_token: std::env::var("OMS_BOOTSTRAP_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
         demo: cli.demo.map(|size| DemoSpec {
             size,
             seed: cli.seed,

@@ -97,8 +97,8 @@ fn subset(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
     }
 }
 
-async fn post(base: &str, path: &str, body: &Value) -> Value {
-    let response = reqwest::Client::new()
+async fn post(http: &reqwest::Client, base: &str, path: &str, body: &Value) -> Value {
+    let response = http
         .post(format!("{base}{path}"))
         .json(body)
         .send()
@@ -111,7 +111,7 @@ async fn post(base: &str, path: &str, body: &Value) -> Value {
 async fn run_scenario(db: Db, path: &Path) -> Vec<String> {
     let scenario: Scenario = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let server = common::start_empty(db).await;
-    let http = reqwest::Client::new();
+    let http = server.http.clone();
 
     let response = http
         .put(format!("{}/v1/network", server.base))
@@ -168,6 +168,7 @@ async fn run_scenario(db: Db, path: &Path) -> Vec<String> {
             "product_atp" => {
                 let request = &query["request"];
                 post(
+                    &http,
                     &server.base,
                     "/v1/atp/product",
                     &json!({
@@ -180,6 +181,7 @@ async fn run_scenario(db: Db, path: &Path) -> Vec<String> {
             "cart_atp" => {
                 let request = &query["request"];
                 post(
+                    &http,
                     &server.base,
                     "/v1/atp/cart",
                     &json!({
@@ -197,7 +199,7 @@ async fn run_scenario(db: Db, path: &Path) -> Vec<String> {
                     query["sku"].as_str().unwrap(),
                     query["at"].as_str().unwrap()
                 );
-                let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+                let body: Value = http.get(url).send().await.unwrap().json().await.unwrap();
                 body["channels"]
                     .as_array()
                     .unwrap()

@@ -40,16 +40,7 @@ async fn all_pages(server: &TestServer, q: &str, limit: u32) -> Vec<Product> {
 }
 
 async fn get_json(server: &TestServer, path: &str) -> (u16, String, serde_json::Value) {
-    let response = reqwest::get(format!("{}{path}", server.base))
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, content_type, response.json().await.unwrap())
+    server.get_json(path).await
 }
 
 async fn health_reports_version_and_a_stable_instance_id(db: Db) {
@@ -251,7 +242,10 @@ async fn the_change_sequence_delivers_everything_once(db: Db) {
             Some(c) => format!("/v1/changes?limit=5000&cursor={c}"),
             None => "/v1/changes?limit=5000".to_owned(),
         };
-        let response = reqwest::get(format!("{}{path}", server.base))
+        let response = server
+            .http
+            .get(format!("{}{path}", server.base))
+            .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
@@ -270,13 +264,15 @@ async fn the_change_sequence_delivers_everything_once(db: Db) {
         cursor = Some(page.cursor.clone());
         if !page.has_more {
             // Caught up: the same cursor gives nothing new.
-            let again: ChangePage =
-                reqwest::get(format!("{}/v1/changes?cursor={}", server.base, page.cursor))
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+            let again: ChangePage = server
+                .http
+                .get(format!("{}/v1/changes?cursor={}", server.base, page.cursor))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             assert!(again.changes.is_empty());
             assert_eq!(again.cursor, page.cursor);
             break;
@@ -306,6 +302,7 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
             size: DemoSize::Small,
             seed,
         }),
+        bootstrap_admin_token: None,
     };
     let first = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(first.storage.product_count().await.unwrap(), 10_000);

@@ -8,14 +8,16 @@ use oms_api::wire::{
 use oms_domain::atp::{AtpError, AtpRequest, cart_atp, product_atp};
 use oms_domain::stock::IndexError;
 
-use super::ApiError;
 use super::extract::ApiJson;
+use super::{ApiError, auth};
 use crate::AppState;
 
 pub async fn product(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiJson(request): ApiJson<ProductAtpRequest>,
 ) -> Result<Json<ProductAtp>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     let at = instant(request.at.as_deref())?;
     let quantity = request.quantity.unwrap_or(Quantity::new(1));
     let question = AtpRequest {
@@ -37,8 +39,10 @@ pub async fn product(
 
 pub async fn cart(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiJson(request): ApiJson<CartAtpRequest>,
 ) -> Result<Json<CartAtp>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     if request.lines.len() > MAX_CART_LINES {
         return Err(ApiError::InvalidBody(format!(
             "a cart holds at most {MAX_CART_LINES} lines"

@@ -6,8 +6,9 @@ use oms_api::wire::{Page, Product, ProductQuery, ProductWrite};
 use oms_domain::model::{ProductType, Sku};
 
 use super::extract::{ApiJson, ApiQuery};
-use super::{ApiError, cursor};
+use super::{ApiError, auth, cursor};
 use crate::AppState;
+use crate::auth::Role;
 use crate::storage::ProductWriteError;
 
 /// Longest accepted search text, in characters.
@@ -15,8 +16,10 @@ const MAX_QUERY_CHARS: usize = 200;
 
 pub async fn list(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiQuery(query): ApiQuery<ProductQuery>,
 ) -> Result<Json<Page<Product>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     let limit = cursor::limit(query.limit)?;
     let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if let Some(text) = text
@@ -38,8 +41,10 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(sku): Path<String>,
 ) -> Result<Json<Product>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     state
         .storage
         .product(&sku)
@@ -59,9 +64,11 @@ const MAX_BARCODES: usize = 20;
 /// Creates or replaces a product.
 pub async fn put(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(sku): Path<String>,
     ApiJson(write): ApiJson<ProductWrite>,
 ) -> Result<Json<Product>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
     Sku::parse(sku.clone()).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     validate(&write)?;
     state

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use oms_api::wire::{ChangePage, ChangeQuery};
 
-use super::ApiError;
 use super::extract::ApiQuery;
+use super::{ApiError, auth};
 use crate::AppState;
 use crate::storage::{ChangeScope, Position};
 
@@ -15,8 +15,10 @@ const DEFAULT_CHANGES: u32 = 1_000;
 
 pub async fn list(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiQuery(query): ApiQuery<ChangeQuery>,
 ) -> Result<Json<ChangePage>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     let limit = query.limit.unwrap_or(DEFAULT_CHANGES);
     if !(1..=MAX_CHANGES).contains(&limit) {
         return Err(ApiError::InvalidQuery(format!(
@@ -29,9 +31,15 @@ pub async fn list(
             ApiError::InvalidQuery("cursor is not one this server issued".to_owned())
         })?,
     };
+    // A store device follows its own store's stock; the catalogue and the
+    // network are the same for everyone.
+    let scope = match &caller.store {
+        Some(store) => ChangeScope::Store(store.as_str().to_owned()),
+        None => ChangeScope::Everything,
+    };
     let (changes, has_more) = state
         .storage
-        .changes_after(&position, limit, &ChangeScope::Everything)
+        .changes_after(&position, limit, &scope)
         .await?;
     let cursor = changes
         .last()

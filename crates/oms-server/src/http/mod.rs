@@ -3,6 +3,7 @@
 //! by an extractor or a handler before storage is touched.
 
 mod atp;
+mod auth;
 mod catalogue;
 mod changes;
 mod cursor;
@@ -11,6 +12,7 @@ mod network;
 mod problem;
 mod stock;
 
+pub use auth::TokenCache;
 pub use problem::ApiError;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -27,8 +29,12 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The whole API as an axum router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
+    // Every /v1 route but pairing needs a token; each handler then checks
+    // the role (and store) it allows — the route × role test walks them all.
+    let protected = Router::new()
+        .route("/v1/me", get(auth::me))
+        .route("/v1/pairing-codes", post(auth::create_pairing_code))
+        .route("/v1/tokens", post(auth::create_token))
         .route("/v1/products", get(catalogue::list))
         .route(
             "/v1/products/{sku}",
@@ -46,6 +52,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/atp/product", post(atp::product))
         .route("/v1/atp/cart", post(atp::cart))
         .route("/v1/changes", get(changes::list))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_caller,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/pairing", post(auth::pair))
+        .merge(protected)
         .fallback(no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

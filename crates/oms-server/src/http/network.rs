@@ -7,14 +7,17 @@ use oms_domain::model::Network;
 use oms_domain::stock::StockIndex;
 
 use super::extract::{ApiJson, ApiQuery};
-use super::{ApiError, cursor};
+use super::{ApiError, auth, cursor};
 use crate::AppState;
+use crate::auth::Role;
 use crate::storage::NetworkWriteError;
 
 pub async fn list_locations(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<Location>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     let limit = cursor::limit(query.limit)?;
     let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
     let items = state
@@ -27,8 +30,10 @@ pub async fn list_locations(
 
 pub async fn get_location(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Location>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     state
         .storage
         .location(&id)
@@ -40,7 +45,11 @@ pub async fn get_location(
         })
 }
 
-pub async fn list_channels(State(state): State<AppState>) -> Result<Json<Page<Channel>>, ApiError> {
+pub async fn list_channels(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<Page<Channel>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     // A retailer has a handful of channels: one page holds them all.
     let items = state.storage.list_channels().await?;
     Ok(Json(Page {
@@ -50,7 +59,11 @@ pub async fn list_channels(State(state): State<AppState>) -> Result<Json<Page<Ch
 }
 
 /// The whole network: locations, channels, periods and settings.
-pub async fn get_network(State(state): State<AppState>) -> Result<Json<Network>, ApiError> {
+pub async fn get_network(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<Network>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
     Ok(Json(state.storage.load_network().await?))
 }
 
@@ -58,8 +71,10 @@ pub async fn get_network(State(state): State<AppState>) -> Result<Json<Network>,
 /// it (unique ids, channels naming known locations, …).
 pub async fn put_network(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiJson(network): ApiJson<Network>,
 ) -> Result<Json<Network>, ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
     StockIndex::new(&network).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     state
         .storage

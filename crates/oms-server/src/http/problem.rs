@@ -30,6 +30,13 @@ pub enum ApiError {
     NotFound { kind: &'static str, id: String },
     #[error("no route for {0}")]
     NoRoute(String),
+    /// No valid token: `Authorization: Bearer <token>` is missing, unknown or
+    /// revoked.
+    #[error("a valid API token is required (Authorization: Bearer <token>)")]
+    Unauthenticated,
+    /// The token is valid but its role or store may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     /// The request is valid but contradicts the stored state.
     #[error("{0}")]
     Conflict(String),
@@ -69,6 +76,12 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such endpoint"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::Storage(_) | ApiError::StockIndex(_) | ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -99,6 +112,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         response
     }
 }

@@ -6,7 +6,7 @@ use oms_api::wire::{ChannelStock, Page, PageQuery, SkuStock, StockLevel};
 use oms_domain::model::Sku;
 
 use super::extract::ApiQuery;
-use super::{ApiError, cursor};
+use super::{ApiError, auth, cursor};
 use crate::AppState;
 
 /// `?at=`: the instant unified stock is computed for (default: now).
@@ -20,9 +20,11 @@ pub struct AtQuery {
 /// every channel at an instant (now unless `at` is given).
 pub async fn of_sku(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(sku): Path<String>,
     ApiQuery(query): ApiQuery<AtQuery>,
 ) -> Result<Json<SkuStock>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
     let parsed = Sku::parse(sku.clone()).map_err(|_| ApiError::NotFound {
         kind: "product",
         id: sku.clone(),
@@ -44,6 +46,9 @@ pub async fn of_sku(
         .index
         .stock_of(&parsed)
         .into_iter()
+        // A store device sees its own store's levels; the network only in
+        // aggregate, through the channel figures below.
+        .filter(|level| caller.may_access_store(level.location.as_str()))
         .map(|level| StockLevel {
             sku: sku.clone(),
             location: level.location.as_str().to_owned(),
@@ -74,9 +79,12 @@ pub async fn of_sku(
 /// One location's stock, in SKU order, straight from the database.
 pub async fn at_location(
     State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     Path(location): Path<String>,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<Page<StockLevel>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    auth::require_store(&caller, &location)?;
     let limit = cursor::limit(query.limit)?;
     let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
     if state.storage.location(&location).await?.is_none() {

@@ -10,12 +10,14 @@
 //! counter row until commit — so sequence numbers are handed out in commit
 //! order and a reader following `change_seq` never skips a late commit.
 
+mod auth;
 mod catalogue;
 mod changes;
 mod network;
 pub(crate) mod sql;
 mod stock;
 
+pub use auth::PairingRefusal;
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use network::NetworkWriteError;

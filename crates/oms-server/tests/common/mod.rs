@@ -97,7 +97,11 @@ impl Drop for TestDb {
 /// A real server on 127.0.0.1 over a fresh database seeded with the small
 /// demo retailer.
 pub struct TestServer {
+    /// Typed client, authenticated as admin.
     pub client: OmsClient,
+    /// Raw HTTP client sending the admin token on every request.
+    pub http: reqwest::Client,
+    pub admin_token: String,
     pub base: String,
     pub state: AppState,
     pub db: TestDb,
@@ -132,9 +136,11 @@ pub async fn start_empty(db: Db) -> TestServer {
 
 async fn start_with(db: Db, demo: Option<DemoSpec>) -> TestServer {
     let db = TestDb::new(db).await;
+    let admin_token = oms_server::auth::new_token();
     let config = Config {
         database: db.location.clone(),
         demo,
+        bootstrap_admin_token: Some(admin_token.clone()),
     };
     let state = oms_server::open(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -144,11 +150,47 @@ async fn start_with(db: Db, demo: Option<DemoSpec>) -> TestServer {
         let _ = stopped.await;
     }));
     TestServer {
-        client: OmsClient::new(&base).unwrap(),
+        client: OmsClient::new(&base)
+            .unwrap()
+            .with_token(admin_token.clone()),
+        http: authorized_client(&admin_token),
+        admin_token,
         base,
         state,
         db,
         stop: Some(stop),
+    }
+}
+
+/// A reqwest client that sends `token` as a bearer token.
+pub fn authorized_client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    /// `GET` with the admin token; returns status, content type and JSON.
+    pub async fn get_json(&self, path: &str) -> (u16, String, serde_json::Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, response.json().await.unwrap())
     }
 }
 

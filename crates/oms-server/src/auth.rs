@@ -1,0 +1,159 @@
+//! Who is calling: API tokens, roles and store scope.
+//!
+//! Tokens are 256 random bits, shown once and stored only as SHA-256 hashes
+//! (a fast hash is right for high-entropy secrets; a slow one would only cost
+//! request latency). Store roles are scoped to one store. Pairing codes are
+//! short, single-use and expire after [`PAIRING_CODE_TTL_MS`].
+
+use oms_domain::model::LocationId;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How long a pairing code can be exchanged for a device token.
+pub const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including the network and tokens.
+    Admin,
+    /// The retailer's systems: catalogue, stock feeds, exports, ATP.
+    Integration,
+    /// A store's manager device: the store's data, pairing its devices.
+    StoreManager,
+    /// A store associate's device: the store's data.
+    StoreAssociate,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Integration => "integration",
+            Role::StoreManager => "store_manager",
+            Role::StoreAssociate => "store_associate",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "integration" => Some(Role::Integration),
+            "store_manager" => Some(Role::StoreManager),
+            "store_associate" => Some(Role::StoreAssociate),
+            _ => None,
+        }
+    }
+
+    pub fn is_store_role(self) -> bool {
+        matches!(self, Role::StoreManager | Role::StoreAssociate)
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub role: Role,
+    /// Set for store roles only.
+    pub store: Option<LocationId>,
+    /// A human label for logs ("till 2, Lyon"), never the token.
+    pub label: String,
+}
+
+impl Caller {
+    /// Whether this caller may see or act on `location`'s own data.
+    pub fn may_access_store(&self, location: &str) -> bool {
+        match &self.store {
+            None => true,
+            Some(store) => store.as_str() == location,
+        }
+    }
+}
+
+/// A fresh secret token: `aisle_` + 96 hex digits from three v4 UUIDs, i.e.
+/// 366 random bits from the OS generator.
+pub fn new_token() -> String {
+    let mut token = String::from("aisle_");
+    for _ in 0..3 {
+        for byte in uuid::Uuid::new_v4().as_bytes() {
+            token.push_str(&format!("{byte:02x}"));
+        }
+    }
+    token
+}
+
+/// A fresh pairing code: 10 characters from an alphabet without look-alikes
+/// (no 0/O, 1/I/L), about 48 bits — enough for a single-use code that
+/// expires in minutes.
+pub fn new_pairing_code() -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let bytes = uuid::Uuid::new_v4();
+    bytes
+        .as_bytes()
+        .iter()
+        .take(10)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
+/// The stored form of a token or code.
+pub fn hash_secret(secret: &str) -> String {
+    Sha256::digest(secret.trim().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Codes are typed by people: ignore case, spaces and dashes.
+pub fn normalise_pairing_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_unique_and_hashed() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "aisle_".len() + 96);
+        assert_eq!(hash_secret(&a).len(), 64);
+        assert_ne!(hash_secret(&a), hash_secret(&b));
+        assert!(!hash_secret(&a).contains(&a[6..20]));
+    }
+
+    #[test]
+    fn pairing_codes_are_typable() {
+        let code = new_pairing_code();
+        assert_eq!(code.len(), 10);
+        assert!(
+            code.chars()
+                .all(|c| c.is_ascii_alphanumeric() && !"01OIL".contains(c))
+        );
+        let typed = format!(" {}-{} ", &code[..5].to_lowercase(), &code[5..]);
+        assert_eq!(normalise_pairing_code(&typed), code);
+    }
+
+    #[test]
+    fn store_scope() {
+        let store = Caller {
+            role: Role::StoreAssociate,
+            store: Some(LocationId::parse("ST-LYON").unwrap()),
+            label: "till".into(),
+        };
+        assert!(store.may_access_store("ST-LYON"));
+        assert!(!store.may_access_store("ST-PARIS"));
+        let admin = Caller {
+            role: Role::Admin,
+            store: None,
+            label: "ops".into(),
+        };
+        assert!(admin.may_access_store("ST-PARIS"));
+    }
+}

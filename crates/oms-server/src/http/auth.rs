@@ -1,0 +1,307 @@
+//! Authentication middleware, role checks, pairing and token endpoints.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use oms_domain::model::LocationId;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use super::ApiError;
+use super::extract::ApiJson;
+use crate::AppState;
+use crate::auth::{self, Caller, PAIRING_CODE_TTL_MS, Role};
+use crate::storage::PairingRefusal;
+
+/// How long a verified token is trusted without asking the database again.
+/// A revoked token stops working within this delay.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(30);
+const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Recently verified token hashes, so hot endpoints (ATP) skip the database.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: RwLock<HashMap<String, (Caller, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Caller> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(caller, _)| caller.clone())
+    }
+
+    fn put(&self, hash: String, caller: Caller) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= TOKEN_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (caller, Instant::now()));
+    }
+}
+
+/// Middleware for every protected route: resolves the bearer token to a
+/// [`Caller`] (401 otherwise) and hands it to the handler.
+pub async fn require_caller(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty() && token.len() <= 256)
+        .ok_or(ApiError::Unauthenticated)?;
+    let hash = auth::hash_secret(token);
+    let caller = match state.tokens.get(&hash) {
+        Some(caller) => caller,
+        None => {
+            let caller = state
+                .storage
+                .caller_by_token_hash(&hash)
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            state.tokens.put(hash, caller.clone());
+            caller
+        }
+    };
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+/// Refuses callers whose role is not in `roles`.
+pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
+    if roles.contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "the {} role may not do this",
+            caller.role.as_str()
+        )))
+    }
+}
+
+/// Refuses store callers acting on another store's data.
+pub fn require_store(caller: &Caller, location: &str) -> Result<(), ApiError> {
+    if caller.may_access_store(location) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "this device belongs to another store than `{location}`"
+        )))
+    }
+}
+
+pub const EVERYONE: &[Role] = &[
+    Role::Admin,
+    Role::Integration,
+    Role::StoreManager,
+    Role::StoreAssociate,
+];
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// `GET /v1/me`: who the token says you are.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Me {
+    pub role: Role,
+    pub store: Option<String>,
+    pub label: String,
+}
+
+pub async fn me(axum::Extension(caller): axum::Extension<Caller>) -> Json<Me> {
+    Json(Me {
+        role: caller.role,
+        store: caller.store.map(|s| s.as_str().to_owned()),
+        label: caller.label,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPairingCode {
+    pub store: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PairingCode {
+    /// Shown once, to type on the new device.
+    pub code: String,
+    pub store: String,
+    pub role: Role,
+    pub expires_at: String,
+}
+
+/// `POST /v1/pairing-codes`: a manager (or admin) lets a new device join a
+/// store.
+pub async fn create_pairing_code(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<NewPairingCode>,
+) -> Result<Json<PairingCode>, ApiError> {
+    require(&caller, &[Role::Admin, Role::StoreManager])?;
+    require_store(&caller, &request.store)?;
+    if !request.role.is_store_role() {
+        return Err(ApiError::InvalidBody(
+            "pairing codes are for store_manager or store_associate devices".to_owned(),
+        ));
+    }
+    let Some(location) = state.storage.location(&request.store).await? else {
+        return Err(ApiError::NotFound {
+            kind: "location",
+            id: request.store,
+        });
+    };
+    if location.kind != oms_domain::model::LocationKind::Store {
+        return Err(ApiError::InvalidBody(format!(
+            "`{}` is not a store",
+            request.store
+        )));
+    }
+    let code = auth::new_pairing_code();
+    let expires_at_ms = now_ms() + PAIRING_CODE_TTL_MS;
+    state
+        .storage
+        .insert_pairing_code(
+            &auth::hash_secret(&code),
+            &request.store,
+            request.role,
+            &caller.label,
+            expires_at_ms,
+        )
+        .await?;
+    tracing::info!(store = %request.store, role = request.role.as_str(), by = %caller.label, "pairing code created");
+    Ok(Json(PairingCode {
+        code,
+        store: request.store,
+        role: request.role,
+        expires_at: jiff::Timestamp::from_millisecond(expires_at_ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairingRequest {
+    pub code: String,
+    /// How the device shows in logs and lists, e.g. "Till 2".
+    pub device_label: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct IssuedToken {
+    /// Shown once; keep it in the OS keyring.
+    pub token: String,
+    pub role: Role,
+    pub store: Option<String>,
+}
+
+/// `POST /v1/pairing`: a device exchanges a pairing code for its token. No
+/// authentication: the code is the credential.
+pub async fn pair(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<PairingRequest>,
+) -> Result<Json<IssuedToken>, ApiError> {
+    let label = request.device_label.trim();
+    if label.is_empty() || label.chars().count() > 100 {
+        return Err(ApiError::InvalidBody(
+            "device_label must be 1 to 100 characters".to_owned(),
+        ));
+    }
+    let code = auth::normalise_pairing_code(&request.code);
+    let token = auth::new_token();
+    let outcome = state
+        .storage
+        .redeem_pairing_code(
+            &auth::hash_secret(&code),
+            &auth::hash_secret(&token),
+            label,
+            now_ms(),
+        )
+        .await?;
+    match outcome {
+        Ok(caller) => {
+            tracing::info!(device = %label, role = caller.role.as_str(), "device paired");
+            Ok(Json(IssuedToken {
+                token,
+                role: caller.role,
+                store: caller.store.map(|s| s.as_str().to_owned()),
+            }))
+        }
+        Err(PairingRefusal::Invalid) => Err(ApiError::Forbidden(
+            "this pairing code is unknown, used or expired: ask a manager for a new one".to_owned(),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub role: Role,
+    #[serde(default)]
+    pub store: Option<String>,
+    pub label: String,
+}
+
+/// `POST /v1/tokens`: an admin issues a token (e.g. for an integration).
+pub async fn create_token(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<NewToken>,
+) -> Result<Json<IssuedToken>, ApiError> {
+    require(&caller, &[Role::Admin])?;
+    let label = request.label.trim();
+    if label.is_empty() || label.chars().count() > 100 {
+        return Err(ApiError::InvalidBody(
+            "label must be 1 to 100 characters".to_owned(),
+        ));
+    }
+    let store = match (request.role.is_store_role(), request.store) {
+        (true, Some(store)) => {
+            if state.storage.location(&store).await?.is_none() {
+                return Err(ApiError::NotFound {
+                    kind: "location",
+                    id: store,
+                });
+            }
+            Some(LocationId::parse(store).map_err(|e| ApiError::InvalidBody(e.to_string()))?)
+        }
+        (true, None) => return Err(ApiError::InvalidBody("store roles need a store".to_owned())),
+        (false, Some(_)) => {
+            return Err(ApiError::InvalidBody(format!(
+                "the {} role is not scoped to a store",
+                request.role.as_str()
+            )));
+        }
+        (false, None) => None,
+    };
+    let token = auth::new_token();
+    let issued = Caller {
+        role: request.role,
+        store,
+        label: label.to_owned(),
+    };
+    state
+        .storage
+        .insert_token(&auth::hash_secret(&token), &issued, now_ms())
+        .await?;
+    tracing::info!(role = issued.role.as_str(), label = %issued.label, by = %caller.label, "token issued");
+    Ok(Json(IssuedToken {
+        token,
+        role: issued.role,
+        store: issued.store.map(|s| s.as_str().to_owned()),
+    }))
+}

@@ -1,0 +1,127 @@
+//! Token and pairing-code records (hashes only).
+
+use super::sql::Sql;
+use super::{Storage, StorageError};
+use crate::auth::{Caller, Role};
+use oms_domain::model::LocationId;
+use sqlx::Row;
+
+/// Why a pairing code could not be exchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairingRefusal {
+    /// Unknown, already used or expired: the same answer for all three, so
+    /// guessing learns nothing.
+    Invalid,
+}
+
+impl Storage {
+    /// The caller a token hash belongs to, unless unknown or revoked.
+    pub async fn caller_by_token_hash(&self, hash: &str) -> Result<Option<Caller>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT role, store_id, label FROM api_tokens WHERE revoked_at_ms IS NULL AND token_hash = ",
+        );
+        sql.bind(hash.to_owned());
+        let Some(row) = sql.fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        caller_from(
+            &row.try_get::<String, _>("role")?,
+            row.try_get::<Option<String>, _>("store_id")?,
+            row.try_get("label")?,
+        )
+        .map(Some)
+    }
+
+    /// Records a token's hash. Idempotent for the same hash (the bootstrap
+    /// token is re-registered at every start).
+    pub async fn insert_token(
+        &self,
+        hash: &str,
+        caller: &Caller,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut sql =
+            Sql::new("INSERT INTO api_tokens (token_hash, role, store_id, label, created_at_ms)");
+        sql.values([()], |row, ()| {
+            row.bind(hash.to_owned())
+                .bind(caller.role.as_str())
+                .bind(caller.store.as_ref().map(|s| s.as_str().to_owned()))
+                .bind(caller.label.clone())
+                .bind(now_ms);
+        });
+        sql.push(" ON CONFLICT (token_hash) DO NOTHING");
+        sql.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn insert_pairing_code(
+        &self,
+        code_hash: &str,
+        store: &str,
+        role: Role,
+        created_by: &str,
+        expires_at_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut sql = Sql::new(
+            "INSERT INTO pairing_codes (code_hash, store_id, role, created_by, expires_at_ms)",
+        );
+        sql.values([()], |row, ()| {
+            row.bind(code_hash.to_owned())
+                .bind(store.to_owned())
+                .bind(role.as_str())
+                .bind(created_by.to_owned())
+                .bind(expires_at_ms);
+        });
+        sql.execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Uses a pairing code once and records the device token it buys, in one
+    /// transaction: two devices racing with the same code get one token.
+    pub async fn redeem_pairing_code(
+        &self,
+        code_hash: &str,
+        token_hash: &str,
+        device_label: &str,
+        now_ms: i64,
+    ) -> Result<Result<Caller, PairingRefusal>, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut claim = Sql::new("UPDATE pairing_codes SET used_at_ms = ");
+        claim
+            .bind(now_ms)
+            .push(" WHERE used_at_ms IS NULL AND expires_at_ms > ")
+            .bind(now_ms)
+            .push(" AND code_hash = ")
+            .bind(code_hash.to_owned())
+            .push(" RETURNING store_id, role");
+        let Some(row) = claim.fetch_optional(&mut *tx).await? else {
+            return Ok(Err(PairingRefusal::Invalid));
+        };
+        let caller = caller_from(
+            &row.try_get::<String, _>("role")?,
+            Some(row.try_get("store_id")?),
+            device_label.to_owned(),
+        )?;
+        let mut insert =
+            Sql::new("INSERT INTO api_tokens (token_hash, role, store_id, label, created_at_ms)");
+        insert.values([()], |r, ()| {
+            r.bind(token_hash.to_owned())
+                .bind(caller.role.as_str())
+                .bind(caller.store.as_ref().map(|s| s.as_str().to_owned()))
+                .bind(caller.label.clone())
+                .bind(now_ms);
+        });
+        insert.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Ok(caller))
+    }
+}
+
+fn caller_from(role: &str, store: Option<String>, label: String) -> Result<Caller, StorageError> {
+    let role =
+        Role::parse(role).ok_or_else(|| StorageError::Corrupt(format!("unknown role `{role}`")))?;
+    let store = store
+        .map(|s| LocationId::parse(s).map_err(|e| StorageError::Corrupt(e.to_string())))
+        .transpose()?;
+    Ok(Caller { role, store, label })
+}

@@ -1,0 +1,301 @@
+//! Every route, walked with every role: no token → 401; a role the route
+//! does not allow → 403; an allowed one → neither. Also device pairing and
+//! the store scope of store roles.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
+
+mod common;
+
+use common::{Db, TestServer, authorized_client, start};
+use oms_domain::demo::{self, DemoSize};
+use oms_domain::model::LocationKind;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Admin,
+    Integration,
+    ManagerOfA,
+    AssociateOfA,
+}
+
+const EVERYONE: &[Who] = &[
+    Who::Admin,
+    Who::Integration,
+    Who::ManagerOfA,
+    Who::AssociateOfA,
+];
+
+struct Fixture {
+    server: TestServer,
+    tokens: Vec<(Who, String)>,
+    store_a: String,
+    store_b: String,
+    sku: String,
+}
+
+async fn issue(server: &TestServer, role: &str, store: Option<&str>) -> String {
+    let response = server
+        .http
+        .post(format!("{}/v1/tokens", server.base))
+        .json(&json!({"role": role, "store": store, "label": format!("test {role}")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn fixture() -> Fixture {
+    let server = start(Db::Sqlite).await;
+    let network = demo::network(common::SEED, DemoSize::Small);
+    let mut stores = network
+        .network
+        .locations
+        .iter()
+        .filter(|l| l.kind == LocationKind::Store)
+        .map(|l| l.id.as_str().to_owned());
+    let store_a = stores.next().unwrap();
+    let store_b = stores.next().unwrap();
+    let sku = network.products[3].sku.as_str().to_owned();
+    let tokens = vec![
+        (Who::Admin, server.admin_token.clone()),
+        (Who::Integration, issue(&server, "integration", None).await),
+        (
+            Who::ManagerOfA,
+            issue(&server, "store_manager", Some(&store_a)).await,
+        ),
+        (
+            Who::AssociateOfA,
+            issue(&server, "store_associate", Some(&store_a)).await,
+        ),
+    ];
+    Fixture {
+        server,
+        tokens,
+        store_a,
+        store_b,
+        sku,
+    }
+}
+
+async fn call(
+    f: &Fixture,
+    who: Who,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let client = match f.tokens.iter().find(|(w, _)| *w == who) {
+        Some((_, token)) => authorized_client(token),
+        None => reqwest::Client::new(),
+    };
+    let url = format!("{}{path}", f.server.base);
+    let mut request = match method {
+        "GET" => client.get(url),
+        "POST" => client.post(url),
+        "PUT" => client.put(url),
+        other => panic!("method {other}"),
+    };
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_checks_every_role() {
+    let f = fixture().await;
+    let (a, b, sku) = (f.store_a.clone(), f.store_b.clone(), f.sku.clone());
+    let network = f.server.get_json("/v1/network").await.2;
+    let product = json!({"name": "Lamp", "brand": "Test", "product_type": "standard",
+                         "barcodes": [], "price": {"amount_minor": 1999, "currency": "EUR"}});
+    let atp = json!({"channel": "web-fr", "sku": sku, "destination": {"pickup_store": a}});
+    let cart = json!({"channel": "web-fr", "lines": [{"sku": sku, "quantity": 1}], "destination": {"pickup_store": a}});
+    let pairing = json!({"store": a, "role": "store_associate"});
+    let pairing_b = json!({"store": b, "role": "store_associate"});
+    let token = json!({"role": "integration", "label": "erp"});
+
+    use Who::*;
+    let routes: Vec<(&str, String, Option<&Value>, &[Who])> = vec![
+        ("GET", "/v1/me".into(), None, EVERYONE),
+        (
+            "POST",
+            "/v1/pairing-codes".into(),
+            Some(&pairing),
+            &[Admin, ManagerOfA],
+        ),
+        (
+            "POST",
+            "/v1/pairing-codes".into(),
+            Some(&pairing_b),
+            &[Admin],
+        ),
+        ("POST", "/v1/tokens".into(), Some(&token), &[Admin]),
+        ("GET", "/v1/products?q=lamp".into(), None, EVERYONE),
+        ("GET", format!("/v1/products/{sku}"), None, EVERYONE),
+        (
+            "PUT",
+            "/v1/products/SKU-NEW-1".into(),
+            Some(&product),
+            &[Admin, Integration],
+        ),
+        ("GET", "/v1/network".into(), None, &[Admin, Integration]),
+        ("PUT", "/v1/network".into(), Some(&network), &[Admin]),
+        ("GET", "/v1/locations".into(), None, EVERYONE),
+        ("GET", format!("/v1/locations/{a}"), None, EVERYONE),
+        ("GET", format!("/v1/locations/{a}/stock"), None, EVERYONE),
+        (
+            "GET",
+            format!("/v1/locations/{b}/stock"),
+            None,
+            &[Admin, Integration],
+        ),
+        ("GET", "/v1/channels".into(), None, EVERYONE),
+        ("GET", format!("/v1/stock/{sku}"), None, EVERYONE),
+        ("POST", "/v1/atp/product".into(), Some(&atp), EVERYONE),
+        ("POST", "/v1/atp/cart".into(), Some(&cart), EVERYONE),
+        ("GET", "/v1/changes?limit=1".into(), None, EVERYONE),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, body, allowed) in &routes {
+        for who in [Anonymous, Admin, Integration, ManagerOfA, AssociateOfA] {
+            let (status, problem) = call(&f, who, method, path, *body).await;
+            let expected = if who == Anonymous {
+                "401"
+            } else if allowed.contains(&who) {
+                "allowed"
+            } else {
+                "403"
+            };
+            let ok = match expected {
+                "401" => status == 401 && problem["type"] == "unauthenticated",
+                "403" => status == 403 && problem["type"] == "forbidden",
+                _ => status != 401 && status != 403 && status < 500,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {path} as {who:?}: expected {expected}, got {status} {problem}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Public routes need no token.
+    assert_eq!(call(&f, Anonymous, "GET", "/health", None).await.0, 200);
+    let bad = json!({"code": "NOPE-NOPE", "device_label": "till"});
+    assert_eq!(
+        call(&f, Anonymous, "POST", "/v1/pairing", Some(&bad))
+            .await
+            .0,
+        403
+    );
+    // A forged or malformed token is unauthenticated, never an error.
+    let forged = authorized_client("aisle_0000");
+    let status = forged
+        .get(format!("{}/v1/me", f.server.base))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_pairs_once_and_sees_only_its_store() {
+    let f = fixture().await;
+    let (status, code) = call(
+        &f,
+        Who::ManagerOfA,
+        "POST",
+        "/v1/pairing-codes",
+        Some(&json!({"store": f.store_a, "role": "store_associate"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let code = code["code"].as_str().unwrap().to_owned();
+    // People type codes in lower case with a dash; that still works.
+    let typed = format!("{}-{}", code[..5].to_lowercase(), &code[5..]);
+    let (status, issued) = call(
+        &f,
+        Who::Anonymous,
+        "POST",
+        "/v1/pairing",
+        Some(&json!({"code": typed, "device_label": "Till 2"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["role"], "store_associate");
+    assert_eq!(issued["store"], f.store_a.as_str());
+    let device = authorized_client(issued["token"].as_str().unwrap());
+
+    // Single use.
+    let (status, _) = call(
+        &f,
+        Who::Anonymous,
+        "POST",
+        "/v1/pairing",
+        Some(&json!({"code": code, "device_label": "Till 3"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    let me: Value = device
+        .get(format!("{}/v1/me", f.server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["store"], f.store_a.as_str());
+    assert_eq!(me["label"], "Till 2");
+
+    // Its store's stock in full, the network only in aggregate.
+    let stock: Value = device
+        .get(format!("{}/v1/stock/{}", f.server.base, f.sku))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for level in stock["levels"].as_array().unwrap() {
+        assert_eq!(level["location"], f.store_a.as_str());
+    }
+    assert!(!stock["channels"].as_array().unwrap().is_empty());
+    let (_, admin_view) = call(&f, Who::Admin, "GET", &format!("/v1/stock/{}", f.sku), None).await;
+    assert!(
+        admin_view["levels"].as_array().unwrap().len() > stock["levels"].as_array().unwrap().len()
+    );
+
+    // Its change feed carries only its store's stock rows.
+    let mut cursor = String::new();
+    loop {
+        let page: Value = device
+            .get(format!(
+                "{}/v1/changes?limit=5000&cursor={cursor}",
+                f.server.base
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for change in page["changes"].as_array().unwrap() {
+            if change["entity"] == "stock" {
+                assert_eq!(change["data"]["location"], f.store_a.as_str());
+            }
+        }
+        cursor = page["cursor"].as_str().unwrap().to_owned();
+        if page["has_more"] == false {
+            break;
+        }
+    }
+}
