@@ -113,37 +113,35 @@ fn push_after(sql: &mut Sql, position: &Position, kind: Kind, key_columns: &[&st
         Ordering::Less => {
             sql.push(" change_seq > ").bind(position.seq);
         }
-        Ordering::Equal => {
-            sql.push(" (change_seq > ")
-                .bind(position.seq)
-                .push(" OR (change_seq = ")
-                .bind(position.seq)
-                .push(" AND ");
-            match key_columns {
-                [one] => {
-                    sql.push(one).push(" > ").bind(position.key.0.clone());
-                }
-                [first, second, ..] => {
-                    sql.push("(")
-                        .push(first)
-                        .push(" > ")
-                        .bind(position.key.0.clone())
-                        .push(" OR (")
-                        .push(first)
-                        .push(" = ")
-                        .bind(position.key.0.clone())
-                        .push(" AND ")
-                        .push(second)
-                        .push(" > ")
-                        .bind(position.key.1.clone())
-                        .push("))");
-                }
-                [] => {
-                    sql.push("1 = 0");
-                }
+        // Same kind: strictly after the position's key, as one row-value
+        // comparison so the (change_seq, key…) index gives a range scan.
+        Ordering::Equal => match key_columns {
+            [one] => {
+                sql.push(" (change_seq, ")
+                    .push(one)
+                    .push(") > (")
+                    .bind(position.seq)
+                    .push(", ")
+                    .bind(position.key.0.clone())
+                    .push(")");
             }
-            sql.push("))");
-        }
+            [first, second, ..] => {
+                sql.push(" (change_seq, ")
+                    .push(first)
+                    .push(", ")
+                    .push(second)
+                    .push(") > (")
+                    .bind(position.seq)
+                    .push(", ")
+                    .bind(position.key.0.clone())
+                    .push(", ")
+                    .bind(position.key.1.clone())
+                    .push(")");
+            }
+            [] => {
+                sql.push(" 1 = 0");
+            }
+        },
     }
 }
 

@@ -67,13 +67,13 @@ impl Storage {
         let mut sql =
             Sql::new("SELECT sku, location_id, on_hand, reserved, change_seq FROM stock_levels");
         if let Some((sku, location)) = after {
-            sql.push(" WHERE (sku > ")
+            // A row-value comparison, which both databases answer with a
+            // range scan of the primary key (an OR of the parts scans all).
+            sql.push(" WHERE (sku, location_id) > (")
                 .bind(sku.clone())
-                .push(" OR (sku = ")
-                .bind(sku.clone())
-                .push(" AND location_id > ")
+                .push(", ")
                 .bind(location.clone())
-                .push("))");
+                .push(")");
         }
         sql.push(" ORDER BY sku, location_id LIMIT ")
             .bind(i64::from(limit));
