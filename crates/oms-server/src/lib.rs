@@ -5,7 +5,9 @@
 //! future resolves. The binary, the app's sidecar and the tests all start the
 //! server this way.
 
+pub mod feed;
 pub mod http;
+pub mod jobs;
 pub mod stock_cache;
 pub mod storage;
 
@@ -40,6 +42,8 @@ pub struct AppState {
     pub storage: Storage,
     /// The in-memory stock index that answers ATP.
     pub stock: Arc<StockCache>,
+    /// Progress of the jobs (stock feeds) running in this instance.
+    pub jobs: Arc<jobs::JobRegistry>,
     /// New at every start; `/health` reports it.
     pub instance_id: Uuid,
 }
@@ -73,6 +77,7 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
     Ok(AppState {
         storage,
         stock,
+        jobs: Arc::default(),
         instance_id: Uuid::new_v4(),
     })
 }

@@ -12,12 +12,14 @@
 
 mod catalogue;
 mod changes;
+mod feeds;
 mod network;
 pub(crate) mod sql;
 mod stock;
 
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
+pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
 pub use network::NetworkWriteError;
 pub use stock::{StockLevel, stock_row};
 
