@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
-  bench <atp>               run a benchmark (see BENCHMARKS.md)
+  bench <atp|feed>          run a benchmark (see BENCHMARKS.md)
   setup                     install missing system and npm packages, then stop";
 
 fn main() -> ExitCode {
@@ -230,6 +230,13 @@ mod commands {
             Some("atp") => {
                 step("benchmark: ATP on the large demo shape (oms-domain)");
                 run(cargo().args(["bench", "--package", "oms-domain", "--bench", "atp"]))
+            }
+            Some("feed") => {
+                step(
+                    "benchmark: a 1,000,000-row stock feed into a real server (oms-server; \
+                     PostgreSQL too when AISLE_TEST_POSTGRES_URL is set)",
+                );
+                run(cargo().args(["bench", "--package", "oms-server", "--bench", "feed"]))
             }
             Some(other) => Err(Failure::Usage(format!(
                 "unknown benchmark `{other}`\n\n{USAGE}"
