@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
-  bench <atp|atp-http>      run a benchmark (see BENCHMARKS.md)
+  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed (BENCHMARKS.md)
   setup                     install missing system and npm packages, then stop";
 
 fn main() -> ExitCode {
@@ -231,9 +231,20 @@ mod commands {
                 step("benchmark: ATP on the large demo shape (oms-domain)");
                 run(cargo().args(["bench", "--package", "oms-domain", "--bench", "atp"]))
             }
+            Some("orchestrate") => {
+                step("benchmark: orchestration and simulation on the large demo (oms-domain)");
+                run(cargo().args(["bench", "--package", "oms-domain", "--bench", "orchestrate"]))
+            }
             Some("atp-http") => {
                 step("benchmark: product ATP over HTTP on loopback, large demo (oms-server)");
                 run(cargo().args(["bench", "--package", "oms-server", "--bench", "atp_http"]))
+            }
+            Some("feed") => {
+                step(
+                    "benchmark: a 1,000,000-row stock feed into a real server (oms-server; \
+                     PostgreSQL too when AISLE_TEST_POSTGRES_URL is set)",
+                );
+                run(cargo().args(["bench", "--package", "oms-server", "--bench", "feed"]))
             }
             Some(other) => Err(Failure::Usage(format!(
                 "unknown benchmark `{other}`\n\n{USAGE}"

@@ -1,6 +1,9 @@
 //! A typed client for oms-server.
 
-use crate::wire::{Health, Page, Problem, Product, ProductQuery};
+use crate::wire::{
+    FeedQuery, FeedRejection, FeedReport, Health, Job, Page, Problem, Product, ProductQuery,
+    UnifiedStockExport,
+};
 use reqwest::Url;
 use std::time::Duration;
 
@@ -64,12 +67,19 @@ impl OmsClient {
         self
     }
 
-    fn get(&self, url: Url) -> reqwest::RequestBuilder {
-        let request = self.http.get(url);
+    fn post(&self, url: Url) -> reqwest::RequestBuilder {
+        self.authorize(self.http.post(url))
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
         }
+    }
+
+    fn get(&self, url: Url) -> reqwest::RequestBuilder {
+        self.authorize(self.http.get(url))
     }
 
     pub fn base_url(&self) -> &Url {
@@ -98,6 +108,71 @@ impl OmsClient {
         let response = self
             .get(self.url("/v1/products")?)
             .query(query)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+}
+
+impl OmsClient {
+    /// `POST /v1/stock/feeds`: imports a stock feed. A rejected feed is not an
+    /// error: its report comes back with `status: rejected` and the refused
+    /// rows. Large feeds take a while, so this call waits up to 10 minutes.
+    pub async fn stock_feed(
+        &self,
+        query: &FeedQuery,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<FeedReport, ClientError> {
+        let response = self
+            .post(self.url("/v1/stock/feeds")?)
+            .query(query)
+            .timeout(Duration::from_secs(600))
+            .body(body)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        if response.status() == reqwest::StatusCode::UNPROCESSABLE_ENTITY {
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await.map_err(ClientError::Transport)?;
+            if let Ok(rejection) = serde_json::from_slice::<FeedRejection>(&bytes) {
+                return Ok(rejection.report);
+            }
+            return Err(match serde_json::from_slice::<Problem>(&bytes) {
+                Ok(problem) => ClientError::Problem(problem),
+                Err(e) => ClientError::Unexpected {
+                    status,
+                    message: e.to_string(),
+                },
+            });
+        }
+        decode(response).await
+    }
+
+    /// `GET /v1/jobs/{id}`.
+    pub async fn job(&self, id: uuid::Uuid) -> Result<Job, ClientError> {
+        let response = self
+            .get(self.url(&format!("/v1/jobs/{id}"))?)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `GET /v1/channels/{id}/unified-stock?format=json`.
+    pub async fn unified_stock(
+        &self,
+        channel: &str,
+        at: Option<&str>,
+    ) -> Result<UnifiedStockExport, ClientError> {
+        let mut url = self.url(&format!("/v1/channels/{channel}/unified-stock"))?;
+        url.query_pairs_mut().append_pair("format", "json");
+        if let Some(at) = at {
+            url.query_pairs_mut().append_pair("at", at);
+        }
+        let response = self
+            .get(url)
+            .timeout(Duration::from_secs(600))
             .send()
             .await
             .map_err(ClientError::Transport)?;

@@ -254,6 +254,195 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
+/// Format of a stock feed's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    /// A header line `location,sku,on_hand` (snapshot) or `location,sku,delta`
+    /// (delta), then one row per line.
+    Csv,
+    /// One JSON object per line: `{"location","sku","on_hand"}` or
+    /// `{"location","sku","delta"}`.
+    Jsonl,
+}
+
+/// What a stock feed's quantities mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedMode {
+    /// The listed locations' on-hand stock becomes exactly the feed: their
+    /// SKUs absent from the feed go to 0.
+    Snapshot,
+    /// Each row adds its `delta` (possibly negative) to on-hand stock.
+    Delta,
+}
+
+/// Query of `POST /v1/stock/feeds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    pub format: FeedFormat,
+    pub mode: FeedMode,
+    /// The job id to follow at `GET /v1/jobs/{id}` while uploading; the
+    /// server makes one up when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Uuid>,
+}
+
+/// Why a feed row was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefusalCode {
+    /// A column or field this feed does not take (the CSV header line, or a
+    /// JSON object).
+    UnknownField,
+    /// A required column or field is absent or empty.
+    MissingField,
+    /// The quantity is not a whole number within ±1,000,000,000.
+    BadNumber,
+    /// A snapshot quantity below zero.
+    NegativeQuantity,
+    UnknownSku,
+    UnknownLocation,
+    /// The (location, SKU) already appeared on an earlier line of this feed.
+    Duplicate,
+    /// Not a CSV row / JSON object at all, a wrong field count, invalid
+    /// UTF-8, or a line longer than 4 KiB.
+    Malformed,
+}
+
+/// One refused row of a feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedRow {
+    /// 1-based line in the body (a CSV header is line 1).
+    pub line: u64,
+    pub code: RefusalCode,
+    pub message: String,
+}
+
+/// Whether a feed changed stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedStatus {
+    /// Every row was valid and the whole feed was applied.
+    Applied,
+    /// At least one row was refused: nothing was applied.
+    Rejected,
+}
+
+/// Most refused rows a report lists (`refused_total` counts them all).
+pub const MAX_REFUSED_LISTED: usize = 1_000;
+
+/// The answer to a stock feed: 200 when applied; when rejected, the same
+/// fields inside a 422 `feed-rejected` problem ([`FeedRejection`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedReport {
+    pub job: Uuid,
+    pub mode: FeedMode,
+    pub format: FeedFormat,
+    /// Data rows read (blank lines and the CSV header excluded).
+    pub rows_read: u64,
+    /// Rows applied: `rows_read` when applied, 0 when rejected.
+    pub rows_applied: u64,
+    /// Stock rows whose on-hand value changed (each got the feed's change
+    /// sequence number), including rows a snapshot set to 0.
+    pub rows_changed: u64,
+    /// The first refused rows, in line order (at most
+    /// [`MAX_REFUSED_LISTED`]).
+    pub refused: Vec<RefusedRow>,
+    pub refused_total: u64,
+    pub status: FeedStatus,
+}
+
+/// The 422 body of a rejected feed: a problem (`type: feed-rejected`) that
+/// also carries the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedRejection {
+    #[serde(flatten)]
+    pub problem: Problem,
+    pub report: FeedReport,
+}
+
+/// Kinds of long-running jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    StockFeed,
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Running,
+    Applied,
+    Rejected,
+    /// The upload broke off, was too large, or the server failed: nothing
+    /// was applied (see `detail`).
+    Failed,
+}
+
+/// `GET /v1/jobs/{id}`: a job's progress, and its report once finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: Uuid,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    /// Lines read so far.
+    pub rows_done: u64,
+    /// Body bytes read so far.
+    pub bytes_done: u64,
+    /// The body's size, when the upload announced it (`Content-Length`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_total: Option<u64>,
+    /// Present once applied or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<FeedReport>,
+    /// Why a job failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// RFC 3339; absent while running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+}
+
+/// Format of a unified stock export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// `sku,unified_stock` then one line per SKU.
+    Csv,
+    /// A [`UnifiedStockExport`] document.
+    Json,
+}
+
+/// Query of `GET /v1/channels/{id}/unified-stock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    pub format: ExportFormat,
+    /// The instant (RFC 3339) unified stock is computed for; default now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+}
+
+/// `GET /v1/channels/{id}/unified-stock?format=json`: every catalogue SKU's
+/// unified stock in a channel, in SKU order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnifiedStockExport {
+    pub channel: String,
+    /// The instant the figures are for (RFC 3339).
+    pub at: String,
+    pub items: Vec<UnifiedStockLine>,
+}
+
+/// One SKU of a unified stock export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnifiedStockLine {
+    pub sku: String,
+    pub unified_stock: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +466,41 @@ mod tests {
         let json = serde_json::to_value(&problem).unwrap();
         assert_eq!(json["type"], "invalid-query");
         assert!(json.get("detail").is_none());
+    }
+
+    #[test]
+    fn a_feed_rejection_reads_as_a_problem_too() {
+        let rejection = FeedRejection {
+            problem: Problem {
+                kind: "feed-rejected".into(),
+                title: "Feed rejected".into(),
+                status: 422,
+                detail: None,
+            },
+            report: FeedReport {
+                job: Uuid::nil(),
+                mode: FeedMode::Delta,
+                format: FeedFormat::Jsonl,
+                rows_read: 1,
+                rows_applied: 0,
+                rows_changed: 0,
+                refused: vec![RefusedRow {
+                    line: 1,
+                    code: RefusalCode::UnknownSku,
+                    message: "x".into(),
+                }],
+                refused_total: 1,
+                status: FeedStatus::Rejected,
+            },
+        };
+        let json = serde_json::to_value(&rejection).unwrap();
+        assert_eq!(json["type"], "feed-rejected");
+        assert_eq!(json["report"]["refused"][0]["code"], "unknown-sku");
+        let problem: Problem = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(problem.status, 422);
+        assert_eq!(
+            serde_json::from_value::<FeedRejection>(json).unwrap(),
+            rejection
+        );
     }
 }

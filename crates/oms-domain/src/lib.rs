@@ -21,6 +21,21 @@
 //!   [`atp::AtpRequest`] (channel, destination, instant), every delivery
 //!   method's possibility, reason ([`atp::UnavailableReason`]), units,
 //!   locations, shipments and expected date.
+//! - [`orchestration`]: a channel's [`orchestration::RuleSet`] (versioned
+//!   JSON: filters, ordering, split policy); [`orchestration::orchestrate`]
+//!   turns an [`orchestration::Order`] into a [`orchestration::Plan`]
+//!   (fulfilments within available stock, unservable lines with reasons, a
+//!   decision [`orchestration::Trace`]); [`orchestration::explain`] puts a
+//!   trace in sentences (EN, FR, DE); [`orchestration::reorchestrate`]
+//!   handles items reported missing (stock correction and a plan for the
+//!   missing units); [`orchestration::simulate`] replays orders to compare
+//!   rule sets.
+//! - [`lifecycle`]: the order and fulfilment state machines as transition
+//!   tables ([`lifecycle::order_transition`], [`lifecycle::Fulfilment::apply`])
+//!   whose transitions return their effects as data: events, customer
+//!   notifications and payment actions.
+//! - [`returns`]: [`returns::process_return`] checks a return and computes
+//!   the refund, the shipping refund, the restock decision and the effects.
 //! - [`demo`]: the deterministic demo retailer (catalogue and network).
 //!
 //! Every public data type derives serde, with enums as `snake_case` strings
@@ -29,6 +44,9 @@
 pub mod atp;
 mod calendar;
 pub mod demo;
+pub mod lifecycle;
 pub mod model;
+pub mod orchestration;
+pub mod returns;
 pub mod rng;
 pub mod stock;

@@ -6,7 +6,9 @@
 //! server this way.
 
 pub mod auth;
+pub mod feed;
 pub mod http;
+pub mod jobs;
 pub mod stock_cache;
 pub mod storage;
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub storage: Storage,
     /// The in-memory stock index that answers ATP.
     pub stock: Arc<StockCache>,
+    /// Progress of the jobs (stock feeds) running in this instance.
+    pub jobs: Arc<jobs::JobRegistry>,
     /// New at every start; `/health` reports it.
     pub instance_id: Uuid,
     /// Recently verified API tokens.
@@ -91,6 +95,7 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
     Ok(AppState {
         storage,
         stock,
+        jobs: Arc::default(),
         instance_id: Uuid::new_v4(),
         tokens: Arc::default(),
     })

@@ -119,6 +119,9 @@ async fn every_route_checks_every_role() {
     let pairing = json!({"store": a, "role": "store_associate"});
     let pairing_b = json!({"store": b, "role": "store_associate"});
     let token = json!({"role": "integration", "label": "erp"});
+    // One JSON-lines row: the JSON body is also a valid one-line feed.
+    let feed_row = json!({"location": a, "sku": sku, "delta": 0});
+    let job = uuid::Uuid::new_v4();
 
     use Who::*;
     let routes: Vec<(&str, String, Option<&Value>, &[Who])> = vec![
@@ -160,6 +163,24 @@ async fn every_route_checks_every_role() {
         ("POST", "/v1/atp/product".into(), Some(&atp), EVERYONE),
         ("POST", "/v1/atp/cart".into(), Some(&cart), EVERYONE),
         ("GET", "/v1/changes?limit=1".into(), None, EVERYONE),
+        (
+            "POST",
+            "/v1/stock/feeds?format=jsonl&mode=delta".into(),
+            Some(&feed_row),
+            &[Admin, Integration],
+        ),
+        (
+            "GET",
+            format!("/v1/jobs/{job}"),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "GET",
+            "/v1/channels/web-fr/unified-stock?format=json".into(),
+            None,
+            &[Admin, Integration],
+        ),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &routes {

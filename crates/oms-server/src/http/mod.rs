@@ -8,11 +8,13 @@ mod catalogue;
 mod changes;
 mod cursor;
 mod extract;
+mod feeds;
 mod network;
 mod problem;
 mod stock;
 
 pub use auth::TokenCache;
+pub use feeds::MAX_FEED_BYTES;
 pub use problem::ApiError;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -49,6 +51,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/locations/{id}/stock", get(stock::at_location))
         .route("/v1/channels", get(network::list_channels))
         .route("/v1/stock/{sku}", get(stock::of_sku))
+        // Feeds are streamed and bounded by MAX_FEED_BYTES as they are read,
+        // not buffered under the router's small body limit.
+        .route(
+            "/v1/stock/feeds",
+            post(feeds::import).layer(DefaultBodyLimit::max(MAX_FEED_BYTES)),
+        )
+        .route("/v1/jobs/{id}", get(feeds::job))
+        .route("/v1/channels/{id}/unified-stock", get(feeds::unified_stock))
         .route("/v1/atp/product", post(atp::product))
         .route("/v1/atp/cart", post(atp::cart))
         .route("/v1/changes", get(changes::list))

@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use oms_api::wire::Problem;
+use oms_api::wire::{FeedRejection, FeedReport, Problem};
 
 use crate::stock_cache::CacheError;
 use crate::storage::StorageError;
@@ -40,6 +40,12 @@ pub enum ApiError {
     /// The request is valid but contradicts the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A stock feed had refused rows and was not applied.
+    #[error("the feed was rejected: {} refused row(s), nothing was applied", .0.refused_total)]
+    FeedRejected(Box<FeedReport>),
+    /// The request body stopped arriving before its end.
+    #[error("{0}")]
+    UploadInterrupted(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -82,6 +88,16 @@ impl ApiError {
                 "Authentication required",
             ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::FeedRejected(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "feed-rejected",
+                "Feed rejected",
+            ),
+            ApiError::UploadInterrupted(_) => (
+                StatusCode::BAD_REQUEST,
+                "upload-interrupted",
+                "Upload interrupted",
+            ),
             ApiError::Storage(_) | ApiError::StockIndex(_) | ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -107,7 +123,18 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
         };
-        let mut response = (status, axum::Json(problem)).into_response();
+        let mut response = match self {
+            // The report travels inside the problem (RFC 9457 extension member).
+            ApiError::FeedRejected(report) => (
+                status,
+                axum::Json(FeedRejection {
+                    problem,
+                    report: *report,
+                }),
+            )
+                .into_response(),
+            _ => (status, axum::Json(problem)).into_response(),
+        };
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),

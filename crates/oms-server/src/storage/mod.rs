@@ -13,6 +13,7 @@
 mod auth;
 mod catalogue;
 mod changes;
+mod feeds;
 mod network;
 pub(crate) mod sql;
 mod stock;
@@ -20,6 +21,7 @@ mod stock;
 pub use auth::PairingRefusal;
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
+pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
 pub use network::NetworkWriteError;
 pub use stock::{StockLevel, stock_row};
 

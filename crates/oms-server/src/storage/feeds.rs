@@ -1,0 +1,256 @@
+//! Stock feeds in the database: staging, the duplicate check, the set-based
+//! apply, and the `jobs` table of finished imports.
+//!
+//! A feed runs in one write transaction ([`FeedWriter`]): rows are staged in
+//! `stock_feed_rows` in multi-row INSERT batches as the body streams in, then
+//! either applied with a few set-based statements and committed, or rolled
+//! back. Only stock rows whose on-hand value changes get the feed's change
+//! sequence number, taken last so that PostgreSQL writers are not held up by
+//! the counter row while the body uploads.
+
+use super::sql::Sql;
+use super::{Storage, StorageError};
+use crate::feed::FeedRow;
+use oms_api::wire::FeedMode;
+use sqlx::any::Any;
+use sqlx::{Row, Transaction};
+
+/// Rows per staging INSERT (4 parameters each, well under both databases'
+/// limits; big statements amortise the per-statement cost).
+pub const STAGE_CHUNK: usize = 2_000;
+
+/// Locations per `IN (…)` list when zeroing a snapshot's absent rows.
+const LOCATION_CHUNK: usize = 500;
+
+/// A duplicated (location, SKU) line and the line it repeats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    pub line: u64,
+    pub first_line: u64,
+    pub location: String,
+    pub sku: String,
+}
+
+/// A finished job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: String,
+    pub kind: String,
+    /// `applied`, `rejected` or `failed`.
+    pub status: String,
+    pub rows_done: i64,
+    pub bytes_done: i64,
+    pub bytes_total: Option<i64>,
+    /// JSON of the report.
+    pub report: Option<String>,
+    pub detail: Option<String>,
+    pub finished_at: String,
+}
+
+/// One feed's open write transaction.
+pub struct FeedWriter {
+    tx: Transaction<'static, Any>,
+}
+
+impl Storage {
+    /// Opens the transaction a feed is staged and applied in.
+    pub async fn begin_feed(&self) -> Result<FeedWriter, StorageError> {
+        Ok(FeedWriter {
+            tx: self.begin_write().await?,
+        })
+    }
+
+    /// Stores a finished job (its own transaction).
+    pub async fn record_job(&self, job: &JobRecord) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        insert_job(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A finished job.
+    pub async fn job(&self, id: &str) -> Result<Option<JobRecord>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, kind, status, rows_done, bytes_done, bytes_total, report, detail, finished_at \
+             FROM jobs WHERE id = ",
+        );
+        sql.bind(id.to_owned());
+        let Some(row) = sql.fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(JobRecord {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            status: row.try_get("status")?,
+            rows_done: row.try_get("rows_done")?,
+            bytes_done: row.try_get("bytes_done")?,
+            bytes_total: row.try_get("bytes_total")?,
+            report: row.try_get("report")?,
+            detail: row.try_get("detail")?,
+            finished_at: row.try_get("finished_at")?,
+        }))
+    }
+}
+
+async fn insert_job(
+    tx: &mut Transaction<'static, Any>,
+    job: &JobRecord,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO jobs (id, kind, status, rows_done, bytes_done, bytes_total, report, detail, finished_at)",
+    );
+    sql.values([job], |row, job| {
+        row.bind(job.id.clone())
+            .bind(job.kind.clone())
+            .bind(job.status.clone())
+            .bind(job.rows_done)
+            .bind(job.bytes_done)
+            .bind(job.bytes_total)
+            .bind(job.report.clone())
+            .bind(job.detail.clone())
+            .bind(job.finished_at.clone());
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+impl FeedWriter {
+    /// Stages valid rows (any number; inserted in chunks).
+    pub async fn stage(&mut self, rows: &[FeedRow]) -> Result<(), StorageError> {
+        for chunk in rows.chunks(STAGE_CHUNK) {
+            let mut sql =
+                Sql::new("INSERT INTO stock_feed_rows (location_id, sku, line, quantity)");
+            sql.values(chunk, |tuple, row| {
+                tuple
+                    .bind(row.location.clone())
+                    .bind(row.sku.clone())
+                    // Lines fit: a body is at most 512 MiB.
+                    .bind(row.line as i64)
+                    .bind(row.quantity);
+            });
+            sql.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Staged rows repeating an earlier line's (location, SKU): the first
+    /// `limit` in line order, and how many there are in all.
+    pub async fn duplicates(
+        &mut self,
+        limit: usize,
+    ) -> Result<(Vec<Duplicate>, u64), StorageError> {
+        // One grouped scan of the primary key answers the common case (none).
+        let count = Sql::new(
+            "SELECT CAST(COALESCE(sum(n - 1), 0) AS BIGINT) AS extra FROM (\
+             SELECT count(*) AS n FROM stock_feed_rows GROUP BY location_id, sku \
+             HAVING count(*) > 1) AS repeated",
+        )
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let total: i64 = count.try_get("extra")?;
+        if total == 0 {
+            return Ok((Vec::new(), 0));
+        }
+        let mut sql = Sql::new(
+            "SELECT f.line AS line, d.first_line AS first_line, f.location_id AS location_id, f.sku AS sku \
+             FROM stock_feed_rows f JOIN (\
+             SELECT location_id, sku, min(line) AS first_line FROM stock_feed_rows \
+             GROUP BY location_id, sku HAVING count(*) > 1) d \
+             ON f.location_id = d.location_id AND f.sku = d.sku \
+             WHERE f.line > d.first_line ORDER BY f.line LIMIT ",
+        );
+        sql.bind(limit as i64);
+        let rows = sql.fetch_all(&mut *self.tx).await?;
+        let duplicates = rows
+            .iter()
+            .map(|row| {
+                Ok(Duplicate {
+                    line: u64::try_from(row.try_get::<i64, _>("line")?).unwrap_or(0),
+                    first_line: u64::try_from(row.try_get::<i64, _>("first_line")?).unwrap_or(0),
+                    location: row.try_get("location_id")?,
+                    sku: row.try_get("sku")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok((duplicates, total as u64))
+    }
+
+    /// Drops everything staged.
+    pub async fn rollback(self) -> Result<(), StorageError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
+    /// Applies the staged feed, records the job (its record is made once the
+    /// number of changed rows is known) and commits. `locations` are the
+    /// locations the feed lists (a snapshot's scope). Returns the number of
+    /// stock rows whose on-hand value changed.
+    pub async fn apply(
+        mut self,
+        mode: FeedMode,
+        locations: &[String],
+        job: impl FnOnce(u64) -> Result<JobRecord, StorageError>,
+    ) -> Result<u64, StorageError> {
+        let tx = &mut self.tx;
+        let seq = super::next_change_seqs(tx, 1).await?;
+        let mut changed = 0u64;
+
+        // Existing rows whose value changes.
+        let mut update = Sql::new("UPDATE stock_levels SET on_hand = ");
+        match mode {
+            FeedMode::Snapshot => update.push("f.quantity"),
+            FeedMode::Delta => update.push("stock_levels.on_hand + f.quantity"),
+        };
+        update
+            .push(", change_seq = ")
+            .bind(seq)
+            .push(
+                " FROM stock_feed_rows f WHERE stock_levels.sku = f.sku \
+                 AND stock_levels.location_id = f.location_id AND ",
+            )
+            .push(match mode {
+                FeedMode::Snapshot => "stock_levels.on_hand <> f.quantity",
+                FeedMode::Delta => "f.quantity <> 0",
+            });
+        changed += update.execute(&mut **tx).await?.rows_affected();
+
+        // Rows that do not exist yet: an absent row is 0 on hand, so only a
+        // non-zero quantity is a change worth a row.
+        let mut insert = Sql::new(
+            "INSERT INTO stock_levels (sku, location_id, on_hand, reserved, change_seq) \
+             SELECT f.sku, f.location_id, f.quantity, 0, ",
+        );
+        insert.bind(seq).push(
+            " FROM stock_feed_rows f WHERE f.quantity <> 0 AND NOT EXISTS (\
+             SELECT 1 FROM stock_levels s WHERE s.sku = f.sku AND s.location_id = f.location_id)",
+        );
+        changed += insert.execute(&mut **tx).await?.rows_affected();
+
+        // A snapshot is the whole truth for the locations it lists.
+        if mode == FeedMode::Snapshot {
+            for chunk in locations.chunks(LOCATION_CHUNK) {
+                let mut zero = Sql::new("UPDATE stock_levels SET on_hand = 0, change_seq = ");
+                zero.bind(seq)
+                    .push(" WHERE on_hand <> 0 AND location_id IN (");
+                for (i, location) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        zero.push(", ");
+                    }
+                    zero.bind(location.clone());
+                }
+                zero.push(
+                    ") AND NOT EXISTS (SELECT 1 FROM stock_feed_rows f \
+                     WHERE f.location_id = stock_levels.location_id AND f.sku = stock_levels.sku)",
+                );
+                changed += zero.execute(&mut **tx).await?.rows_affected();
+            }
+        }
+
+        Sql::new("DELETE FROM stock_feed_rows")
+            .execute(&mut **tx)
+            .await?;
+        insert_job(tx, &job(changed)?).await?;
+        self.tx.commit().await?;
+        Ok(changed)
+    }
+}
