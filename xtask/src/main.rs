@@ -86,9 +86,14 @@ mod commands {
         if headless {
             let data = target.join("aisle-dev");
             std::fs::create_dir_all(&data).map_err(|e| Failure::Io(data.clone(), e))?;
+            // Every /v1 route needs a token: make a fresh admin token for this
+            // run and show it once, on the developer's own terminal.
+            let token = dev_token()?;
             step("oms-server (headless) — the URL is printed below; Ctrl+C stops it");
+            println!("admin token for this run (send as `Authorization: Bearer …`):\n  {token}");
             return util::run(
                 Command::new(target.join("debug/oms-server"))
+                    .env("OMS_BOOTSTRAP_ADMIN_TOKEN", &token)
                     .args([
                         "--listen",
                         "127.0.0.1:8080",
@@ -124,6 +129,18 @@ mod commands {
              `cargo xtask run --xvfb` runs the app window under a virtual display."
                 .to_owned(),
         ))
+    }
+
+    /// A random token from the kernel's generator (three random UUIDs).
+    fn dev_token() -> Result<String, Failure> {
+        let source = Path::new("/proc/sys/kernel/random/uuid");
+        let mut token = String::from("aisle_");
+        for _ in 0..3 {
+            let uuid =
+                std::fs::read_to_string(source).map_err(|e| Failure::Io(source.into(), e))?;
+            token.extend(uuid.trim().chars().filter(|c| *c != '-'));
+        }
+        Ok(token)
     }
 
     pub fn test(args: &[String]) -> Result<(), Failure> {
