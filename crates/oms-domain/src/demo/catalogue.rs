@@ -99,10 +99,10 @@ fn product(rng: &mut SplitMix64, index: usize) -> DemoProduct {
     let colour = *rng.pick(COLOURS);
     // Prices end in 0 or 9 cents, like shelf prices do.
     let price = rng.between(low, high) / 10 * 10 + if rng.chance(70) { 9 } else { 0 };
-    let mut barcodes = vec![ean13(2_000_000_000 + index as u64 * 10)];
+    let mut barcodes = vec![ean13(200_000_000_000 + index as u64 * 10)];
     if rng.chance(10) {
         // Some products carry a second barcode (an older packaging).
-        barcodes.push(ean13(2_000_000_000 + index as u64 * 10 + 1));
+        barcodes.push(ean13(200_000_000_000 + index as u64 * 10 + 1));
     }
     DemoProduct {
         sku: format!("SKU-{index:06}"),
