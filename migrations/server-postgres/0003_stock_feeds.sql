@@ -6,14 +6,14 @@
 -- rejected or failed feed rolls them back. Another transaction never sees
 -- them (uncommitted rows are invisible), so the table needs no job column, and
 -- it is UNLOGGED: nothing in it ever needs to survive a crash. The primary key
--- orders rows by (location, SKU), which the duplicate check and the apply
--- join use.
+-- orders rows like `stock_levels` (SKU, then location) for the duplicate
+-- check and the apply join.
 CREATE UNLOGGED TABLE stock_feed_rows (
     location_id TEXT NOT NULL,
     sku         TEXT NOT NULL,
     line        BIGINT NOT NULL,
     quantity    BIGINT NOT NULL,
-    PRIMARY KEY (location_id, sku, line)
+    PRIMARY KEY (sku, location_id, line)
 );
 
 -- Finished jobs (a running job's progress is in the serving instance's memory).

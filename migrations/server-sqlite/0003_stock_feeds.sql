@@ -6,13 +6,15 @@
 -- rejected or failed feed rolls them back. Another transaction never sees
 -- them (SQLite: one writer at a time; PostgreSQL: uncommitted rows are
 -- invisible), so the table needs no job column. The primary key orders rows
--- by (location, SKU), which both the duplicate check and the apply join use.
+-- like `stock_levels` (SKU, then location): the duplicate check reads it in
+-- order, and the apply join walks `stock_levels` in its own order, touching
+-- each page once.
 CREATE TABLE stock_feed_rows (
     location_id TEXT NOT NULL,
     sku         TEXT NOT NULL,
     line        INTEGER NOT NULL,
     quantity    INTEGER NOT NULL,
-    PRIMARY KEY (location_id, sku, line)
+    PRIMARY KEY (sku, location_id, line)
 ) STRICT, WITHOUT ROWID;
 
 -- Finished jobs (a running job's progress is in the serving instance's memory).

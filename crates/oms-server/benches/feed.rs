@@ -25,8 +25,9 @@ fn main() {
     // The server's own log shows each phase (seed, index build, feed).
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("oms_server=info")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("oms_server=info,oms_server::http::feeds=debug,oms_server::storage::feeds=debug")
+            }),
         )
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -35,11 +36,9 @@ fn main() {
         .expect("tokio runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
-        run(
-            "SQLite",
-            DatabaseLocation::SqliteFile(dir.path().join("bench.sqlite")),
-        )
-        .await;
+        let database = dir.path().join("bench.sqlite");
+        sqlite_copy_of_seeded_template(&database).await;
+        run("SQLite", DatabaseLocation::SqliteFile(database)).await;
         match std::env::var("AISLE_TEST_POSTGRES_URL") {
             Ok(admin) => {
                 let (url, name) = create_pg_database(&admin).await;
@@ -65,7 +64,7 @@ async fn run(label: &str, database: DatabaseLocation) {
     .await
     .expect("open the server");
     println!(
-        "large demo seeded and indexed in {:.1} s",
+        "server opened (stock index built) in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let (mut skus, mut locations) = {
@@ -214,6 +213,42 @@ impl Iterator for Pieces<'_> {
         }
         Some(piece)
     }
+}
+
+/// Seeding the large demo takes minutes: it is done once into
+/// `<target>/bench-feed/large-seed-1.sqlite`, and each run imports into a
+/// fresh copy of it.
+async fn sqlite_copy_of_seeded_template(database: &std::path::Path) {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
+        });
+    let dir = target.join("bench-feed");
+    let template = dir.join(format!("large-seed-{SEED}.sqlite"));
+    if !template.exists() {
+        std::fs::create_dir_all(&dir).expect("bench-feed directory");
+        let partial = dir.join("seeding.sqlite");
+        let _ = std::fs::remove_file(&partial);
+        let started = Instant::now();
+        let state = oms_server::open(&Config {
+            database: DatabaseLocation::SqliteFile(partial.clone()),
+            demo: Some(DemoSpec {
+                size: DemoSize::Large,
+                seed: SEED,
+            }),
+        })
+        .await
+        .expect("seed the template");
+        // Closing the last connection checkpoints the WAL into the file.
+        state.storage.close().await;
+        std::fs::rename(&partial, &template).expect("keep the template");
+        println!(
+            "seeded the large demo template in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    std::fs::copy(&template, database).expect("copy the template");
 }
 
 async fn create_pg_database(admin: &str) -> (String, String) {

@@ -245,6 +245,7 @@ async fn run(
         progress.set(parser.rows_read, bytes as u64);
     }
 
+    let read_at = std::time::Instant::now();
     let (duplicates, duplicate_total) = writer.duplicates(MAX_REFUSED_LISTED).await?;
     let mut refused = refusals.listed;
     refused.extend(duplicates.into_iter().map(|d| RefusedRow {
@@ -288,12 +289,21 @@ async fn run(
         report.rows_changed = changed;
         finished_record(&report, bytes as u64, progress)
     };
+    let checked_at = std::time::Instant::now();
     report.rows_changed = writer.apply(query.mode, &listed, applied).await?;
+    let applied_at = std::time::Instant::now();
     // Read-your-writes: the index reflects the feed before the answer. Should
     // this fail, the follower catches up within its interval.
     if let Err(error) = state.stock.refresh(&state.storage).await {
         tracing::warn!(%error, "stock index refresh after a feed failed");
     }
+    tracing::debug!(
+        job = %id,
+        duplicate_check_ms = (checked_at - read_at).as_millis() as u64,
+        apply_ms = (applied_at - checked_at).as_millis() as u64,
+        refresh_ms = applied_at.elapsed().as_millis() as u64,
+        "stock feed phases after the upload"
+    );
     Ok(report)
 }
 

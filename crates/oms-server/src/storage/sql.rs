@@ -11,6 +11,8 @@ pub(crate) struct Sql {
     text: String,
     args: AnyArguments<'static>,
     count: usize,
+    /// Write `?` instead of `$N` (see [`Sql::anonymous`]).
+    anonymous: bool,
 }
 
 impl Sql {
@@ -18,6 +20,19 @@ impl Sql {
         Self {
             text: text.to_owned(),
             ..Self::default()
+        }
+    }
+
+    /// A statement whose placeholders are `?` on SQLite. SQLite finds the
+    /// name of each `$N` parameter by a linear scan, so binding a statement
+    /// of n named parameters costs O(n²): noticeable for multi-row INSERTs
+    /// of thousands of parameters (2,000 rows × 4 columns: ~0.1 s each).
+    /// Anonymous `?` parameters bind in O(1). Use it for big batches; `$N`
+    /// stays the rule elsewhere.
+    pub(crate) fn anonymous(text: &str, backend: super::Backend) -> Self {
+        Self {
+            anonymous: backend == super::Backend::Sqlite,
+            ..Self::new(text)
         }
     }
 
@@ -32,8 +47,12 @@ impl Sql {
         T: 'static + Encode<'static, Any> + Type<Any> + Send,
     {
         self.count += 1;
-        self.text.push('$');
-        self.text.push_str(&self.count.to_string());
+        if self.anonymous {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.count.to_string());
+        }
         // Encoding into AnyArguments only fails for types Any cannot carry,
         // which the bounds above exclude.
         let _ = self.args.add(value);
