@@ -237,6 +237,8 @@ async fn sqlite_copy_of_seeded_template(database: &std::path::Path) {
                 size: DemoSize::Large,
                 seed: SEED,
             }),
+            // The run registers its own token in its copy of the template.
+            bootstrap_admin_token: None,
         })
         .await
         .expect("seed the template");
