@@ -90,7 +90,7 @@ impl Sidecar {
         // The app's credential for its own sidecar: fresh at every start,
         // handed over in the environment (not argv, which `ps` shows), held
         // only in memory.
-        let token = new_token();
+        let token = oms_api::token::new_token();
         command.env("OMS_BOOTSTRAP_ADMIN_TOKEN", &token);
         let mut child = command.spawn().map_err(SidecarError::Spawn)?;
         let stdin = child.stdin.take();
@@ -196,15 +196,4 @@ pub fn binary_beside(executable: &Path) -> PathBuf {
         .parent()
         .map(|dir| dir.join(name))
         .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// A token of 366 random bits (three v4 UUIDs, from the OS generator).
-fn new_token() -> String {
-    let mut token = String::from("aisle_");
-    for _ in 0..3 {
-        for byte in Uuid::new_v4().as_bytes() {
-            token.push_str(&format!("{byte:02x}"));
-        }
-    }
-    token
 }

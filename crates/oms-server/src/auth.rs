@@ -71,17 +71,7 @@ impl Caller {
     }
 }
 
-/// A fresh secret token: `aisle_` + 96 hex digits from three v4 UUIDs, i.e.
-/// 366 random bits from the OS generator.
-pub fn new_token() -> String {
-    let mut token = String::from("aisle_");
-    for _ in 0..3 {
-        for byte in uuid::Uuid::new_v4().as_bytes() {
-            token.push_str(&format!("{byte:02x}"));
-        }
-    }
-    token
-}
+pub use oms_api::token::new_token;
 
 /// A fresh pairing code: 10 characters from an alphabet without look-alikes
 /// (no 0/O, 1/I/L), about 48 bits — enough for a single-use code that
