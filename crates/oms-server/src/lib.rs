@@ -9,6 +9,7 @@ pub mod auth;
 pub mod feed;
 pub mod http;
 pub mod jobs;
+pub mod label;
 pub mod stock_cache;
 pub mod storage;
 
