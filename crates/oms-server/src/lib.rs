@@ -10,6 +10,7 @@ pub mod feed;
 pub mod http;
 pub mod jobs;
 pub mod label;
+pub mod payments;
 pub mod stock_cache;
 pub mod storage;
 
