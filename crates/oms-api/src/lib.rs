@@ -5,6 +5,7 @@
 //! all use these same types, so the two sides cannot drift.
 
 pub mod client;
+mod orders;
 pub mod token;
 pub mod wire;
 

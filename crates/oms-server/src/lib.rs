@@ -10,6 +10,8 @@ pub mod feed;
 pub mod http;
 pub mod jobs;
 pub mod label;
+pub mod notify;
+pub mod orders;
 pub mod payments;
 pub mod stock_cache;
 pub mod storage;
@@ -111,7 +113,7 @@ async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> 
     match storage.seed_record().await? {
         Some(existing) if existing == requested => {
             tracing::info!(size = %existing.size, seed = existing.seed, "demo data already present");
-            Ok(())
+            seed_demo_rule_sets(storage).await
         }
         Some(existing) => Err(StartError::DemoMismatch {
             existing: existing.size,
@@ -132,9 +134,26 @@ async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> 
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "demo data seeded"
             );
-            Ok(())
+            seed_demo_rule_sets(storage).await
         }
     }
+}
+
+/// The demo's rule sets, active, for channels that have none (also on
+/// databases seeded before rule sets existed).
+async fn seed_demo_rule_sets(storage: &Storage) -> Result<(), StartError> {
+    let sets = demo::rule_sets()
+        .iter()
+        .map(|set| {
+            serde_json::to_string(set)
+                .map(|document| (set.channel.as_str().to_owned(), document))
+                .map_err(StorageError::from)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    storage
+        .ensure_rule_sets(&sets, jiff::Timestamp::now().as_millisecond())
+        .await?;
+    Ok(())
 }
 
 fn size_name(size: DemoSize) -> &'static str {

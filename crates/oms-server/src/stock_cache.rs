@@ -16,7 +16,7 @@ use crate::storage::{Storage, StorageError};
 use oms_domain::model::{ProductType, Sku};
 use oms_domain::stock::{IndexError, ProductRow, StockIndex};
 use std::collections::HashSet;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 /// Stock rows read per round trip while building.
@@ -76,6 +76,14 @@ impl StockCache {
         // a poisoned lock is still usable.
         self.index
             .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Write access, for applying rows read inside a writing transaction
+    /// (orders) before orchestrating on them. Never held across an await.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Indexed> {
+        self.index
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 

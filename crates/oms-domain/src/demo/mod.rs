@@ -1,15 +1,18 @@
 //! The demo retailer: deterministic, fictional data for tests, benchmarks and
 //! the embedded default (DESIGN.md "Demo data"): [`catalogue`] (products)
-//! and [`network()`] (channels, locations, stock, periods, settings).
+//! and [`network()`] (channels, locations, stock, periods, settings), and
+//! [`rule_sets`] (one orchestration rule set per channel).
 //!
 //! Everything here is a pure function of a seed and a size, so two machines
 //! (or a test and a benchmark) seeded alike see exactly the same retailer.
 
 mod catalogue;
 mod network;
+mod rules;
 
 pub use catalogue::{DemoProduct, catalogue, ean13_check_digit};
 pub use network::{DemoNetwork, STORES, WEB_DE, WEB_FR, carrier_zone, network};
+pub use rules::rule_sets;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,6 +10,7 @@ mod cursor;
 mod extract;
 mod feeds;
 mod network;
+mod orders;
 mod problem;
 mod stock;
 
@@ -62,6 +63,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/atp/product", post(atp::product))
         .route("/v1/atp/cart", post(atp::cart))
         .route("/v1/changes", get(changes::list))
+        .route("/v1/orders", get(orders::search).post(orders::place))
+        .route("/v1/orders/{id}", get(orders::get))
+        .route("/v1/orders/{id}/timeline", get(orders::timeline))
+        .route("/v1/orders/{id}/notifications", get(orders::notifications))
+        .route("/v1/orders/{id}/cancel", post(orders::cancel))
+        .route("/v1/fulfilments/{id}", get(orders::fulfilment))
+        .route("/v1/fulfilments/{id}/steps", post(orders::step))
+        .route("/v1/locations/{id}/fulfilments", get(orders::queue))
+        .route(
+            "/v1/channels/{id}/rule-sets",
+            get(orders::rule_sets).post(orders::add_rule_set),
+        )
+        .route(
+            "/v1/channels/{id}/rule-sets/{version}/activate",
+            post(orders::activate_rule_set),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,

@@ -46,6 +46,13 @@ pub enum ApiError {
     /// The request body stopped arriving before its end.
     #[error("{0}")]
     UploadInterrupted(String),
+    /// An `Idempotency-Key` came back with a different request body.
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyMismatch,
+    /// Too many concurrent writers on the same rows; the request may be
+    /// retried as is.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
@@ -82,6 +89,12 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such endpoint"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::IdempotencyMismatch => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused",
+            ),
+            ApiError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Busy, retry"),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",

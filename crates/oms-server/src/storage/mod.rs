@@ -15,6 +15,7 @@ mod catalogue;
 mod changes;
 mod feeds;
 mod network;
+pub mod orders;
 pub(crate) mod sql;
 mod stock;
 

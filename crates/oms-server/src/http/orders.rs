@@ -1,0 +1,409 @@
+//! `/v1/orders`, `/v1/fulfilments`, a location's fulfilment queue and the
+//! channels' rule sets: thin over [`crate::orders`].
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use oms_api::wire::{
+    CancelOrder, FulfilmentStep, FulfilmentView, Language, NotificationView, OrderQuery,
+    OrderSummary, OrderView, PlaceOrder, QueueQuery, RuleSet, RuleSetVersion, StepResult, Timeline,
+    TimelineEntry,
+};
+use oms_domain::lifecycle::{FulfilmentStatus, OrderStatus};
+use oms_domain::model::{ChannelId, LocationId};
+use oms_domain::orchestration::OrderId;
+use serde::Deserialize;
+
+use super::extract::{ApiJson, ApiQuery};
+use super::{ApiError, auth};
+use crate::AppState;
+use crate::auth::{Caller, Role};
+use crate::notify::RenderedNotification;
+use crate::orders::{self, OrderFailure};
+
+/// Customer service: who may search orders, cancel them and read their
+/// notifications.
+const SERVICE: &[Role] = &[Role::Admin, Role::Integration, Role::StoreManager];
+
+/// Most results of one order search.
+const MAX_SEARCH_RESULTS: u32 = 100;
+
+/// Places an order. With an `Idempotency-Key`, a replay returns the stored
+/// answer (201 or the refusal) and a different body under the same key is a
+/// 422.
+pub async fn place(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<PlaceOrder>,
+) -> Result<Response, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let key =
+        match headers.get("idempotency-key") {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::InvalidBody("Idempotency-Key must be visible ASCII".into())
+            })?),
+        };
+    let answer = orders::place(&state, &caller, key, &request).await?;
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let content_type = if answer.is_problem {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
+    let mut response = (status, answer.body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
+}
+
+/// `?lang=en|fr|de` for explanations.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LangQuery {
+    lang: Option<Language>,
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<LangQuery>,
+) -> Result<Json<OrderView>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let id = order_id(&id)?;
+    Ok(Json(
+        orders::load_view(&state, &caller, id.as_str(), query.lang).await?,
+    ))
+}
+
+fn order_id(id: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(id).map_err(|_| ApiError::NotFound {
+        kind: "order",
+        id: id.to_owned(),
+    })
+}
+
+/// Search by order number, e-mail, phone, or the start of the name.
+pub async fn search(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<Vec<OrderSummary>>, ApiError> {
+    auth::require(&caller, SERVICE)?;
+    let q = query.q.as_deref().map(str::trim).unwrap_or_default();
+    if q.chars().count() < 2 || q.chars().count() > 200 {
+        return Err(ApiError::InvalidQuery(
+            "q must have 2 to 200 characters".into(),
+        ));
+    }
+    let limit = query.limit.unwrap_or(20);
+    if limit == 0 || limit > MAX_SEARCH_RESULTS {
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_SEARCH_RESULTS}"
+        )));
+    }
+    let found = state.storage.search_orders(q, limit).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for record in found {
+        out.push(OrderSummary {
+            id: OrderId::parse(record.id).map_err(|e| ApiError::Internal(e.to_string()))?,
+            status: parse_status(&record.status)?,
+            channel: ChannelId::parse(record.channel_id)
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            customer_name: record.customer_name,
+            placed_at: Timestamp::from_millisecond(record.placed_at_ms)
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
+        });
+    }
+    Ok(Json(out))
+}
+
+fn parse_status(text: &str) -> Result<OrderStatus, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| ApiError::Internal(format!("stored status `{text}`: {e}")))
+}
+
+/// The order's append-only event log.
+pub async fn timeline(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let id = order_id(&id)?;
+    // Reading the view checks that the order exists and the caller may see it.
+    orders::load_view(&state, &caller, id.as_str(), None).await?;
+    let events = state
+        .storage
+        .order_events(id.as_str())
+        .await?
+        .into_iter()
+        .map(|record| {
+            Ok(TimelineEntry {
+                seq: record.seq,
+                event: serde_json::from_str(&record.document)
+                    .map_err(|e| ApiError::Internal(format!("stored event: {e}")))?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(Timeline { order: id, events }))
+}
+
+/// The customer notifications of an order, rendered, with their delivery.
+pub async fn notifications(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<NotificationView>>, ApiError> {
+    auth::require(&caller, SERVICE)?;
+    let id = order_id(&id)?;
+    orders::load_view(&state, &caller, id.as_str(), None).await?;
+    let mut out = Vec::new();
+    for record in state.storage.outbox_of(id.as_str(), "notification").await? {
+        let rendered: RenderedNotification = serde_json::from_str(&record.payload)
+            .map_err(|e| ApiError::Internal(format!("stored notification: {e}")))?;
+        out.push(NotificationView {
+            id: record.id,
+            status: rendered.status,
+            language: rendered.language,
+            subject: rendered.subject,
+            body: rendered.body,
+            to_email: rendered.to_email,
+            to_phone: rendered.to_phone,
+            delivery: if record.delivered {
+                "delivered"
+            } else if record.dead {
+                "dead"
+            } else {
+                "pending"
+            }
+            .to_owned(),
+        });
+    }
+    Ok(Json(out))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<CancelOrder>,
+) -> Result<Json<OrderView>, ApiError> {
+    auth::require(&caller, SERVICE)?;
+    let id = order_id(&id)?;
+    Ok(Json(
+        orders::cancel(&state, &caller, id.as_str(), &request).await?,
+    ))
+}
+
+pub async fn fulfilment(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<FulfilmentView>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let record = state
+        .storage
+        .fulfilment(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "fulfilment",
+            id: id.clone(),
+        })?;
+    auth::require_store(&caller, &record.location_id)?;
+    let doc = orders::parse_fulfilment(&record.document)?;
+    Ok(Json(orders::fulfilment_view(&doc)))
+}
+
+pub async fn step(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(step): ApiJson<FulfilmentStep>,
+) -> Result<Json<StepResult>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    Ok(Json(orders::step(&state, &caller, &id, &step).await?))
+}
+
+/// A location's fulfilments by due time: by default the open ones.
+pub async fn queue(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(location): Path<String>,
+    ApiQuery(query): ApiQuery<QueueQuery>,
+) -> Result<Json<Vec<FulfilmentView>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    auth::require_store(&caller, &location)?;
+    LocationId::parse(location.clone()).map_err(|_| ApiError::NotFound {
+        kind: "location",
+        id: location.clone(),
+    })?;
+    let statuses: Vec<String> = match &query.status {
+        None => orders::OPEN_FULFILMENT_STATUSES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                let s = s.trim();
+                serde_json::from_value::<FulfilmentStatus>(serde_json::Value::String(s.into()))
+                    .map(|_| s.to_owned())
+                    .map_err(|_| {
+                        ApiError::InvalidQuery(format!("`{s}` is not a fulfilment status"))
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::InvalidQuery("limit must be 1 to 500".into()));
+    }
+    let records = state
+        .storage
+        .fulfilment_queue(&location, &statuses, limit)
+        .await?;
+    let views = records
+        .iter()
+        .map(|r| orders::parse_fulfilment(&r.document).map(|d| orders::fulfilment_view(&d)))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(views))
+}
+
+// ---- rule sets ------------------------------------------------------------------
+
+fn known_channel(state: &AppState, channel: &str) -> Result<ChannelId, ApiError> {
+    let not_found = || ApiError::NotFound {
+        kind: "channel",
+        id: channel.to_owned(),
+    };
+    let id = ChannelId::parse(channel).map_err(|_| not_found())?;
+    let cache = state.stock.read();
+    if cache.index.channels().iter().any(|c| c.id == id) {
+        Ok(id)
+    } else {
+        Err(not_found())
+    }
+}
+
+fn version_view(record: crate::storage::orders::RuleSetRecord) -> Result<RuleSetVersion, ApiError> {
+    Ok(RuleSetVersion {
+        rule_set: serde_json::from_str(&record.document)
+            .map_err(|e| ApiError::Internal(format!("stored rule set: {e}")))?,
+        active: record.active,
+        created_at: Timestamp::from_millisecond(record.created_at_ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        created_by: record.created_by,
+    })
+}
+
+/// Every version of a channel's rule set, newest first.
+pub async fn rule_sets(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(channel): Path<String>,
+) -> Result<Json<Vec<RuleSetVersion>>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    let channel = known_channel(&state, &channel)?;
+    let records = state.storage.rule_sets_of(channel.as_str()).await?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(version_view)
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+/// Stores a new version (inactive until activated). The body's `channel`
+/// must be the path's; its `version` is ignored and assigned.
+pub async fn add_rule_set(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(channel): Path<String>,
+    ApiJson(mut rule_set): ApiJson<RuleSet>,
+) -> Result<(StatusCode, Json<RuleSetVersion>), ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
+    let channel = known_channel(&state, &channel)?;
+    if rule_set.channel != channel {
+        return Err(ApiError::InvalidBody(format!(
+            "the rule set is for channel `{}`, the path names `{channel}`",
+            rule_set.channel
+        )));
+    }
+    rule_set.version = 1;
+    rule_set
+        .validate()
+        .map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    let now = Timestamp::now().as_millisecond();
+    let version = state
+        .storage
+        .add_rule_set_version(
+            channel.as_str(),
+            |version| {
+                let mut versioned = rule_set.clone();
+                versioned.version = u32::try_from(version).unwrap_or(u32::MAX);
+                Ok(serde_json::to_string(&versioned)?)
+            },
+            &caller.label,
+            now,
+        )
+        .await?;
+    let records = state.storage.rule_sets_of(channel.as_str()).await?;
+    let record = records
+        .into_iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| ApiError::Internal("rule set vanished after its write".into()))?;
+    Ok((StatusCode::CREATED, Json(version_view(record)?)))
+}
+
+/// Makes a version the active one: the explicit step before orders use it.
+pub async fn activate_rule_set(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((channel, version)): Path<(String, u32)>,
+) -> Result<Json<RuleSetVersion>, ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
+    let channel = known_channel(&state, &channel)?;
+    if !state
+        .storage
+        .activate_rule_set(channel.as_str(), i64::from(version))
+        .await?
+    {
+        return Err(ApiError::NotFound {
+            kind: "rule set version",
+            id: format!("{channel}/{version}"),
+        });
+    }
+    let records = state.storage.rule_sets_of(channel.as_str()).await?;
+    let record = records
+        .into_iter()
+        .find(|r| r.version == i64::from(version))
+        .ok_or_else(|| ApiError::Internal("rule set vanished after activation".into()))?;
+    Ok(Json(version_view(record)?))
+}
+
+impl From<OrderFailure> for ApiError {
+    fn from(failure: OrderFailure) -> Self {
+        match failure {
+            OrderFailure::Invalid(message) => ApiError::InvalidBody(message),
+            OrderFailure::NotFound { kind, id } => ApiError::NotFound { kind, id },
+            OrderFailure::Forbidden(message) => ApiError::Forbidden(message),
+            OrderFailure::Conflict(message) => ApiError::Conflict(message),
+            OrderFailure::IdempotencyMismatch => ApiError::IdempotencyMismatch,
+            OrderFailure::Contention => ApiError::Busy(failure_text(&OrderFailure::Contention)),
+            OrderFailure::Storage(error) => ApiError::Storage(error),
+            OrderFailure::Internal(message) => ApiError::Internal(message),
+        }
+    }
+}
+
+fn failure_text(failure: &OrderFailure) -> String {
+    failure.to_string()
+}

@@ -1,0 +1,1575 @@
+//! Orders end to end, over the domain's orchestration and state machines.
+//!
+//! **Placement** ([`place`]) checks and prices the order outside any
+//! transaction, then in one writing transaction: looks up the
+//! `Idempotency-Key`, reads the current stock rows of the order's SKUs
+//! (locked with `FOR UPDATE` on PostgreSQL; SQLite's write transaction
+//! already excludes other writers), applies them to the in-memory index and
+//! orchestrates on it, reserves each planned unit with a *conditional*
+//! UPDATE (`on_hand − reserved − safety ≥ quantity`), and writes the order,
+//! fulfilments, events, outbox messages, payment instructions and the stored
+//! answer. No in-process lock decides anything: two server instances on one
+//! PostgreSQL cannot oversell, because the rows are locked and the updates
+//! are conditional. A conditional update that finds the units gone rolls
+//! everything back and the placement starts again (bounded).
+//!
+//! **Fulfilment steps** ([`step`]) lock the order and its fulfilments, run
+//! the domain's transition (an illegal step changes nothing), and move stock:
+//! shipped or handed over → on_hand and reserved go down; cancelled →
+//! reserved goes down; items missing → the domain's stock correction and a
+//! re-orchestration of the missing units, reserved the same way as at
+//! placement. When every fulfilment is final the order completes (or is
+//! cancelled), which captures the shipping fee and voids the rest.
+
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+use oms_api::wire::{
+    CancelOrder, Customer, FulfilmentStep, FulfilmentView, Language, MAX_ORDER_LINES,
+    OrderLineView, OrderView, PaymentMethod, PaymentView, PlaceOrder, StepResult,
+};
+use oms_domain::lifecycle::{
+    Actor, Effects, EventContext, Fulfilment, FulfilmentEvent, FulfilmentId, FulfilmentStatus,
+    OrderEvent, OrderStatus, PaymentKind, TransitionError, order_transition, place_order,
+};
+use oms_domain::model::{Currency, DeliveryMethod, LocationId, Money, Quantity, Sku};
+use oms_domain::orchestration::{
+    Lang, LineId, MissingReport, Order, OrderId, OrderLine, Plan, PlannedFulfilment, RuleSet,
+    SetAside, Trace, UnservableLine, explain, orchestrate, reorchestrate,
+};
+use oms_domain::stock::{LocationLoad, StockRow};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::auth::{Caller, Role, hash_secret};
+use crate::notify::{self, Details, RenderedNotification};
+use crate::storage::orders::{
+    self as store, FulfilmentRecord, NewMessages, NewPayment, OrderColumns, StoredAnswer, Tx,
+};
+use crate::storage::{StockLevel, StorageError, stock_row};
+
+/// How many times a placement or step starts again after losing a race.
+const MAX_ATTEMPTS: usize = 8;
+/// Orders may be dated this far ahead of the server's clock (clock skew).
+const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
+
+/// Why an order request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderFailure {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{kind} `{id}` does not exist")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request contradicts the order's state (an illegal step…).
+    #[error("{0}")]
+    Conflict(String),
+    /// The same Idempotency-Key came with another body.
+    #[error("this Idempotency-Key was used with a different request body")]
+    IdempotencyMismatch,
+    #[error("the order could not be placed: too much contention on its stock, try again")]
+    Contention,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<TransitionError> for OrderFailure {
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::Order(e) => OrderFailure::Invalid(e.to_string()),
+            other => OrderFailure::Conflict(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for OrderFailure {
+    fn from(error: sqlx::Error) -> Self {
+        OrderFailure::Storage(StorageError::Database(error))
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> OrderFailure {
+    OrderFailure::Internal(error.to_string())
+}
+
+/// The answer to a placement, stored for its Idempotency-Key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// JSON: an [`OrderView`], or a problem for a refusal.
+    pub body: String,
+    pub is_problem: bool,
+}
+
+/// A refused placement, as problem+json with the reasons per line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub unservable: Vec<UnservableLine>,
+    pub explanation: Vec<String>,
+}
+
+/// An order as stored (the `document` column).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderDoc {
+    pub order: Order,
+    pub status: OrderStatus,
+    pub customer: Customer,
+    pub payment: PaymentMethod,
+    pub unservable: Vec<UnservableLine>,
+    pub traces: Vec<Trace>,
+    /// Earlier missing-items reports (re-orchestration never asks those
+    /// locations again for those lines).
+    pub missing_reports: Vec<MissingReport>,
+    /// Fulfilments created so far (numbers the next one).
+    pub fulfilment_count: u32,
+}
+
+/// A fulfilment as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FulfilmentDoc {
+    pub fulfilment: Fulfilment,
+    pub expected_date: jiff::civil::Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<Timestamp>,
+    pub due_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
+    /// SHA-256 of the code the customer shows at pickup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_code_hash: Option<String>,
+}
+
+/// Who did it, as the event log records it.
+pub fn actor(caller: &Caller) -> Actor {
+    match caller.role {
+        Role::Admin | Role::Integration => Actor::Integration {
+            id: caller.label.clone(),
+        },
+        Role::StoreManager | Role::StoreAssociate => Actor::Staff {
+            id: caller.label.clone(),
+        },
+    }
+}
+
+/// The shipping fee the customer pays per delivery method, in minor units.
+pub fn shipping_fee(delivery: DeliveryMethod) -> i64 {
+    match delivery {
+        DeliveryMethod::HomeDelivery => 490,
+        DeliveryMethod::PickupPoint => 390,
+        DeliveryMethod::ClickAndCollect | DeliveryMethod::ExpressClickAndCollect => 0,
+    }
+}
+
+fn lang(language: Language) -> Lang {
+    match language {
+        Language::En => Lang::En,
+        Language::Fr => Lang::Fr,
+        Language::De => Lang::De,
+    }
+}
+
+/// A readable order number: `O-` and 8 characters without look-alikes.
+fn new_order_id() -> Result<OrderId, OrderFailure> {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let random = uuid::Uuid::new_v4();
+    let code: String = random
+        .as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    OrderId::parse(format!("O-{code}")).map_err(internal)
+}
+
+/// A six-digit pickup code.
+fn new_pickup_code() -> String {
+    let random = uuid::Uuid::new_v4();
+    let n = u32::from_le_bytes([
+        random.as_bytes()[0],
+        random.as_bytes()[1],
+        random.as_bytes()[2],
+        random.as_bytes()[3],
+    ]);
+    format!("{:06}", n % 1_000_000)
+}
+
+/// A tracking number for a fulfilment's parcel: stable per fulfilment.
+pub fn tracking_number(fulfilment: &str) -> String {
+    let digest = Sha256::digest(fulfilment.as_bytes());
+    let mut n: u64 = 0;
+    for b in &digest[..8] {
+        n = (n << 8) | u64::from(*b);
+    }
+    format!("AIS{:012}", n % 1_000_000_000_000)
+}
+
+fn check_customer(customer: &Customer) -> Result<Customer, OrderFailure> {
+    let name = customer.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(OrderFailure::Invalid(
+            "customer.name must have 1 to 200 characters".into(),
+        ));
+    }
+    let email = match &customer.email {
+        Some(email) => {
+            let email = email.trim().to_lowercase();
+            let valid = email.len() <= 254
+                && email
+                    .split_once('@')
+                    .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+                && !email.chars().any(char::is_whitespace);
+            if !valid {
+                return Err(OrderFailure::Invalid(format!(
+                    "customer.email `{email}` is not an e-mail address"
+                )));
+            }
+            Some(email)
+        }
+        None => None,
+    };
+    let phone = match &customer.phone {
+        Some(phone) => {
+            let normalised = store::normalise_phone(phone);
+            let digits = normalised.trim_start_matches('+').len();
+            if !(6..=15).contains(&digits) {
+                return Err(OrderFailure::Invalid(format!(
+                    "customer.phone `{phone}` is not a phone number"
+                )));
+            }
+            Some(normalised)
+        }
+        None => None,
+    };
+    Ok(Customer {
+        name: name.to_owned(),
+        email,
+        phone,
+        language: customer.language,
+    })
+}
+
+/// Parses a stored rule set document.
+fn rule_set(document: &str) -> Result<RuleSet, OrderFailure> {
+    serde_json::from_str(document).map_err(|e| internal(format!("stored rule set: {e}")))
+}
+
+async fn active_rules(state: &AppState, channel: &str) -> Result<RuleSet, OrderFailure> {
+    let record = state
+        .storage
+        .active_rule_set(channel)
+        .await?
+        .ok_or_else(|| {
+            OrderFailure::Conflict(format!(
+                "channel `{channel}` has no active rule set: create and activate one first"
+            ))
+        })?;
+    rule_set(&record.document)
+}
+
+fn problem_answer(refusal: &Refusal) -> Result<Answer, OrderFailure> {
+    Ok(Answer {
+        status: refusal.status,
+        body: serde_json::to_string(refusal).map_err(internal)?,
+        is_problem: true,
+    })
+}
+
+/// Stock rows of the order's SKUs, read inside the transaction, applied to
+/// the in-memory index so orchestration sees exactly the committed stock.
+async fn fresh_stock(
+    state: &AppState,
+    tx: &mut Tx,
+    skus: &[String],
+) -> Result<Vec<StockRow>, OrderFailure> {
+    let levels = store::lock_stock_of(tx, state.storage.backend(), skus).await?;
+    levels
+        .iter()
+        .map(|l: &StockLevel| stock_row(l).map_err(OrderFailure::from))
+        .collect()
+}
+
+/// A unit reservation to make: (sku, location, quantity, safety).
+type Reservation = (Sku, LocationId, u32, u32);
+
+fn reservations_of(plan: &Plan, index: &oms_domain::stock::StockIndex) -> Vec<Reservation> {
+    let mut out: Vec<Reservation> = Vec::new();
+    for (location, sku, quantity) in plan.reservations() {
+        let safety = index
+            .stock_of(sku)
+            .iter()
+            .find(|s| &s.location == location)
+            .map_or(0, |s| s.safety.get());
+        match out
+            .iter_mut()
+            .find(|(s, l, _, _)| s == sku && l == location)
+        {
+            Some(existing) => existing.2 += quantity.get(),
+            None => out.push((sku.clone(), location.clone(), quantity.get(), safety)),
+        }
+    }
+    out
+}
+
+/// Reserves every planned unit; `None` if one of them is gone (the caller
+/// rolls back and starts again).
+async fn reserve_all(
+    tx: &mut Tx,
+    reservations: &[Reservation],
+    seq: i64,
+) -> Result<Option<Vec<StockRow>>, OrderFailure> {
+    let mut rows = Vec::with_capacity(reservations.len());
+    for (sku, location, quantity, safety) in reservations {
+        match store::reserve(
+            tx,
+            sku.as_str(),
+            location.as_str(),
+            i64::from(*quantity),
+            i64::from(*safety),
+            seq,
+        )
+        .await?
+        {
+            Some((on_hand, reserved)) => rows.push(stock_row_of(sku, location, on_hand, reserved)?),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(rows))
+}
+
+fn stock_row_of(
+    sku: &Sku,
+    location: &LocationId,
+    on_hand: i64,
+    reserved: i64,
+) -> Result<StockRow, OrderFailure> {
+    Ok(StockRow {
+        sku: sku.clone(),
+        location: location.clone(),
+        on_hand,
+        reserved: Quantity::new(u32::try_from(reserved).map_err(internal)?),
+    })
+}
+
+/// Fulfilments, with their due time and daily-cap count, for a plan.
+fn new_fulfilments(
+    state: &AppState,
+    doc: &mut OrderDoc,
+    plan: &Plan,
+) -> Vec<(FulfilmentDoc, Option<jiff::civil::Date>)> {
+    let cache = state.stock.read();
+    plan.fulfilments
+        .iter()
+        .map(|planned: &PlannedFulfilment| {
+            doc.fulfilment_count += 1;
+            let id = FulfilmentId::parse(format!("{}-{}", doc.order.id, doc.fulfilment_count))
+                .unwrap_or_else(|_| unreachable!("an order id plus a number is a valid id"));
+            let location = cache.index.location(&planned.location);
+            let preparation = location.map_or(0, |l| i64::from(l.preparation_minutes));
+            let due_at = planned.ready_at.unwrap_or_else(|| {
+                doc.order
+                    .placed_at
+                    .saturating_add(SignedDuration::from_mins(preparation))
+                    .unwrap_or(doc.order.placed_at)
+            });
+            let local_date = location.map(|l| {
+                doc.order
+                    .placed_at
+                    .to_zoned(l.time_zone.zone().clone())
+                    .date()
+            });
+            (
+                FulfilmentDoc {
+                    fulfilment: Fulfilment::from_plan(id, &doc.order, planned),
+                    expected_date: planned.expected_date,
+                    ready_at: planned.ready_at,
+                    due_at,
+                    tracking: None,
+                    pickup_code_hash: None,
+                },
+                local_date,
+            )
+        })
+        .collect()
+}
+
+fn location_name(state: &AppState, location: &LocationId) -> String {
+    state
+        .stock
+        .read()
+        .index
+        .location(location)
+        .map_or_else(|| location.as_str().to_owned(), |l| l.name.clone())
+}
+
+/// Turns a transition's effects into rows: events (and a webhook for each),
+/// customer notifications, payment instructions.
+fn messages_from(
+    doc: &OrderDoc,
+    effects: &Effects,
+    extra: &NotificationExtra<'_>,
+    out: &mut NewMessages,
+) -> Result<(), OrderFailure> {
+    for event in &effects.events {
+        let document = serde_json::to_string(event).map_err(internal)?;
+        let kind = serde_json::to_value(event.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        out.events.push((
+            event.fulfilment.as_ref().map(|f| f.as_str().to_owned()),
+            kind,
+            event.at.as_millisecond(),
+            document.clone(),
+        ));
+        out.outbox.push(("webhook", document));
+    }
+    for notification in &effects.notifications {
+        let location = extra.location.clone();
+        let details = Details {
+            customer_name: &doc.customer.name,
+            location: location.as_deref(),
+            pickup_code: extra.pickup_code,
+            tracking: extra.tracking,
+            amount: extra.amount,
+        };
+        let (subject, body) = notify::render(
+            notification.status,
+            doc.customer.language,
+            doc.order.id.as_str(),
+            &details,
+        );
+        let rendered = RenderedNotification {
+            order: doc.order.id.as_str().to_owned(),
+            fulfilment: notification
+                .fulfilment
+                .as_ref()
+                .map(|f| f.as_str().to_owned()),
+            status: notification.status,
+            language: doc.customer.language,
+            to_email: doc.customer.email.clone(),
+            to_phone: doc.customer.phone.clone(),
+            subject,
+            body,
+        };
+        out.outbox.push((
+            "notification",
+            serde_json::to_string(&rendered).map_err(internal)?,
+        ));
+    }
+    for payment in &effects.payments {
+        let kind = match payment.kind {
+            PaymentKind::Authorise => "authorise",
+            PaymentKind::Capture => "capture",
+            PaymentKind::Void => "void",
+            PaymentKind::Refund => "refund",
+        };
+        let reference = payment.reference.clone();
+        let key = format!(
+            "{}:{}:{}",
+            payment.order,
+            kind,
+            reference.as_deref().unwrap_or("order")
+        );
+        let in_store = doc.payment == PaymentMethod::InStore;
+        out.payments.push(NewPayment {
+            kind,
+            amount_minor: payment.amount.minor(),
+            currency: payment.amount.currency().as_str().to_owned(),
+            reference,
+            idempotency_key: key,
+            status: if in_store { "succeeded" } else { "pending" },
+            provider_reference: in_store.then(|| "in-store".to_owned()),
+        });
+    }
+    Ok(())
+}
+
+/// What notification templates may mention for a step.
+#[derive(Debug, Default)]
+struct NotificationExtra<'a> {
+    location: Option<String>,
+    pickup_code: Option<&'a str>,
+    tracking: Option<&'a str>,
+    amount: Option<&'a str>,
+}
+
+// ---- placement ----------------------------------------------------------------
+
+/// Everything checked and priced before the transaction.
+struct Prepared {
+    order: Order,
+    customer: Customer,
+    payment: PaymentMethod,
+    accept_partial: bool,
+    rules: RuleSet,
+    skus: Vec<String>,
+    request_hash: String,
+}
+
+async fn prepare(
+    state: &AppState,
+    caller: &Caller,
+    request: &PlaceOrder,
+) -> Result<Prepared, OrderFailure> {
+    if request.lines.is_empty() || request.lines.len() > MAX_ORDER_LINES {
+        return Err(OrderFailure::Invalid(format!(
+            "an order has 1 to {MAX_ORDER_LINES} lines"
+        )));
+    }
+    if let Some(line) = request.lines.iter().find(|l| l.quantity.get() == 0) {
+        return Err(OrderFailure::Invalid(format!(
+            "line for `{}` has a zero quantity",
+            line.sku
+        )));
+    }
+    if request.lines.iter().any(|l| l.quantity.get() > 10_000) {
+        return Err(OrderFailure::Invalid(
+            "a line holds at most 10,000 units".into(),
+        ));
+    }
+    let customer = check_customer(&request.customer)?;
+    let now = Timestamp::now();
+    let placed_at = match &request.placed_at {
+        None => now,
+        Some(text) => {
+            let at: Timestamp = text
+                .parse()
+                .map_err(|e| OrderFailure::Invalid(format!("placed_at `{text}`: {e}")))?;
+            if at > now.saturating_add(MAX_CLOCK_SKEW).unwrap_or(now) {
+                return Err(OrderFailure::Invalid(format!(
+                    "placed_at `{text}` is in the future"
+                )));
+            }
+            at
+        }
+    };
+    if caller.role.is_store_role() && request.channel.as_str() != oms_domain::demo::STORES {
+        // Store devices sell through the store network; their pickup store,
+        // if any, must be their own for express orders.
+        tracing::debug!(channel = %request.channel, "store device ordering for another channel");
+    }
+    let (currency, known): (Currency, Vec<bool>) = {
+        let cache = state.stock.read();
+        let channel = cache
+            .index
+            .channels()
+            .iter()
+            .find(|c| c.id == request.channel)
+            .ok_or_else(|| OrderFailure::NotFound {
+                kind: "channel",
+                id: request.channel.as_str().to_owned(),
+            })?;
+        if !channel.delivery_methods.contains(&request.delivery) {
+            return Err(OrderFailure::Invalid(format!(
+                "channel `{}` does not offer {:?}",
+                channel.id, request.delivery
+            )));
+        }
+        let known = request
+            .lines
+            .iter()
+            .map(|l| cache.known_skus.contains(&l.sku))
+            .collect();
+        (channel.currency, known)
+    };
+    if let Some((line, _)) = request.lines.iter().zip(&known).find(|(_, k)| !**k) {
+        return Err(OrderFailure::NotFound {
+            kind: "product",
+            id: line.sku.as_str().to_owned(),
+        });
+    }
+    let mut skus: Vec<String> = request
+        .lines
+        .iter()
+        .map(|l| l.sku.as_str().to_owned())
+        .collect();
+    skus.sort();
+    skus.dedup();
+    let prices = state
+        .storage
+        .prices(request.channel.as_str(), currency.as_str(), &skus)
+        .await?;
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for (i, line) in request.lines.iter().enumerate() {
+        let price = prices.get(line.sku.as_str()).ok_or_else(|| {
+            OrderFailure::Invalid(format!(
+                "`{}` has no price in {currency} for channel `{}`",
+                line.sku, request.channel
+            ))
+        })?;
+        lines.push(OrderLine {
+            id: LineId(u32::try_from(i + 1).map_err(internal)?),
+            sku: line.sku.clone(),
+            quantity: line.quantity,
+            unit_price: Money::new(*price, currency),
+        });
+    }
+    let order = Order {
+        id: new_order_id()?,
+        channel: request.channel.clone(),
+        delivery: request.delivery,
+        destination: request.destination.clone(),
+        currency,
+        lines,
+        discounts: request.discounts.clone(),
+        shipping_fee: Money::new(shipping_fee(request.delivery), currency),
+        placed_at,
+    };
+    order
+        .validate()
+        .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+    let rules = active_rules(state, request.channel.as_str()).await?;
+    let request_hash = hex(&Sha256::digest(
+        serde_json::to_vec(request).map_err(internal)?,
+    ));
+    Ok(Prepared {
+        order,
+        customer,
+        payment: request.payment,
+        accept_partial: request.accept_partial,
+        rules,
+        skus,
+        request_hash,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The scope of a caller's idempotency keys.
+fn key_scope(caller: &Caller) -> String {
+    format!(
+        "{}:{}:{}",
+        caller.role.as_str(),
+        caller.store.as_ref().map_or("", |s| s.as_str()),
+        caller.label
+    )
+}
+
+/// Places an order (see the module documentation).
+pub async fn place(
+    state: &AppState,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    request: &PlaceOrder,
+) -> Result<Answer, OrderFailure> {
+    if let Some(key) = idempotency_key
+        && (key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(OrderFailure::Invalid(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+        ));
+    }
+    let prepared = prepare(state, caller, request).await?;
+    let scope = key_scope(caller);
+    for attempt in 0..MAX_ATTEMPTS {
+        match try_place(state, caller, idempotency_key, &scope, &prepared).await {
+            Ok(Some(answer)) => return Ok(answer),
+            Ok(None) => {
+                tracing::debug!(attempt, "placement lost a race for stock; starting again");
+            }
+            Err(OrderFailure::Storage(error)) if store::is_conflict(&error) => {
+                // A concurrent request with the same Idempotency-Key (or the
+                // same random order number) committed first.
+                tracing::debug!(
+                    attempt,
+                    "placement conflicted on a unique key; starting again"
+                );
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(OrderFailure::Contention)
+}
+
+async fn try_place(
+    state: &AppState,
+    caller: &Caller,
+    idempotency_key: Option<&str>,
+    scope: &str,
+    prepared: &Prepared,
+) -> Result<Option<Answer>, OrderFailure> {
+    let backend = state.storage.backend();
+    let mut tx = state.storage.begin_write().await?;
+    if let Some(key) = idempotency_key
+        && let Some(stored) = store::stored_answer(&mut tx, scope, key).await?
+    {
+        tx.rollback().await?;
+        if stored.request_hash != prepared.request_hash {
+            return Err(OrderFailure::IdempotencyMismatch);
+        }
+        return Ok(Some(Answer {
+            status: stored.status,
+            is_problem: stored.status >= 400,
+            body: stored.response,
+        }));
+    }
+    let order = &prepared.order;
+    let rows = fresh_stock(state, &mut tx, &prepared.skus).await?;
+    let (plan, reservations) = {
+        let mut cache = state.stock.write();
+        for row in &rows {
+            cache.index.apply(row).map_err(internal)?;
+        }
+        let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+            .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+        let reservations = reservations_of(&plan, &cache.index);
+        (plan, reservations)
+    };
+    let now_ms = Timestamp::now().as_millisecond();
+    if plan.fulfilments.is_empty() || (!plan.is_complete() && !prepared.accept_partial) {
+        let refusal = Refusal {
+            kind: "cannot-be-served".into(),
+            title: "Order cannot be served".into(),
+            status: 409,
+            detail: if plan.fulfilments.is_empty() {
+                "no location can serve this order; nothing was reserved".into()
+            } else {
+                "some units cannot be served and accept_partial is false; nothing was reserved"
+                    .into()
+            },
+            explanation: explain(&plan.trace, lang(prepared.customer.language)),
+            unservable: plan.unservable.clone(),
+        };
+        let answer = problem_answer(&refusal)?;
+        if let Some(key) = idempotency_key {
+            let stored = StoredAnswer {
+                request_hash: prepared.request_hash.clone(),
+                status: answer.status,
+                response: answer.body.clone(),
+            };
+            store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        return Ok(Some(answer));
+    }
+
+    // Taken as late as possible: the counter row serialises writers until
+    // commit (see storage).
+    let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
+    let Some(reserved_rows) = reserve_all(&mut tx, &reservations, seq).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+
+    let ctx = EventContext {
+        at: order.placed_at,
+        actor: actor(caller),
+    };
+    let (placed, mut effects) = place_order(order, &ctx)?;
+    let allocation = order_transition(
+        order,
+        placed,
+        &OrderEvent::Allocate {
+            complete: plan.is_complete(),
+        },
+        &ctx,
+    )?;
+    effects.events.extend(allocation.effects.events);
+    effects
+        .notifications
+        .extend(allocation.effects.notifications);
+    effects.payments.extend(allocation.effects.payments);
+
+    let mut doc = OrderDoc {
+        order: order.clone(),
+        status: allocation.to,
+        customer: prepared.customer.clone(),
+        payment: prepared.payment,
+        unservable: plan.unservable.clone(),
+        traces: vec![plan.trace.clone()],
+        missing_reports: Vec::new(),
+        fulfilment_count: 0,
+    };
+    let fulfilments = new_fulfilments(state, &mut doc, &plan);
+    let mut messages = NewMessages::default();
+    messages_from(&doc, &effects, &NotificationExtra::default(), &mut messages)?;
+    let document = serde_json::to_string(&doc).map_err(internal)?;
+    store::insert_order(
+        &mut tx,
+        &OrderColumns {
+            id: order.id.as_str(),
+            channel_id: order.channel.as_str(),
+            status: status_name(doc.status),
+            customer_name: &doc.customer.name,
+            customer_email: doc.customer.email.as_deref(),
+            customer_phone: doc.customer.phone.as_deref(),
+            placed_at_ms: order.placed_at.as_millisecond(),
+        },
+        &document,
+        seq,
+    )
+    .await?;
+    let mut loads = Vec::new();
+    for (fulfilment, local_date) in &fulfilments {
+        write_new_fulfilment(&mut tx, fulfilment, seq).await?;
+        if let Some(date) = local_date {
+            let count = store::count_location_order(
+                &mut tx,
+                fulfilment.fulfilment.location.as_str(),
+                &date.to_string(),
+            )
+            .await?;
+            loads.push(LocationLoad {
+                location: fulfilment.fulfilment.location.clone(),
+                date: *date,
+                orders: u32::try_from(count).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    store::insert_messages(&mut tx, backend, order.id.as_str(), &messages, now_ms).await?;
+    let payments: Vec<PaymentView> = messages.payments.iter().map(payment_view_new).collect();
+    let view = order_view(&doc, fulfilments.iter().map(|(f, _)| f), payments, None);
+    let body = serde_json::to_string(&view).map_err(internal)?;
+    if let Some(key) = idempotency_key {
+        let stored = StoredAnswer {
+            request_hash: prepared.request_hash.clone(),
+            status: 201,
+            response: body.clone(),
+        };
+        store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
+    }
+    tx.commit().await?;
+    apply_to_index(state, &reserved_rows, &loads);
+    Ok(Some(Answer {
+        status: 201,
+        body,
+        is_problem: false,
+    }))
+}
+
+async fn write_new_fulfilment(
+    tx: &mut Tx,
+    fulfilment: &FulfilmentDoc,
+    seq: i64,
+) -> Result<(), OrderFailure> {
+    let record = FulfilmentRecord {
+        id: fulfilment.fulfilment.id.as_str().to_owned(),
+        order_id: fulfilment.fulfilment.order.as_str().to_owned(),
+        location_id: fulfilment.fulfilment.location.as_str().to_owned(),
+        status: fulfilment_status_name(fulfilment.fulfilment.status).to_owned(),
+        document: serde_json::to_string(fulfilment).map_err(internal)?,
+    };
+    store::insert_fulfilment(tx, &record, fulfilment.due_at.as_millisecond(), seq).await?;
+    Ok(())
+}
+
+/// Applies rows this instance just committed, so its next reads see them
+/// (other instances get them from the follower).
+fn apply_to_index(state: &AppState, rows: &[StockRow], loads: &[LocationLoad]) {
+    let mut cache = state.stock.write();
+    for row in rows {
+        if let Err(error) = cache.index.apply(row) {
+            tracing::warn!(%error, "stock index apply after commit failed");
+        }
+    }
+    for load in loads {
+        if let Err(error) = cache.index.set_location_load(load) {
+            tracing::warn!(%error, "location load apply after commit failed");
+        }
+    }
+}
+
+pub fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Placed => "placed",
+        OrderStatus::PartiallyAllocated => "partially_allocated",
+        OrderStatus::Allocated => "allocated",
+        OrderStatus::Completed => "completed",
+        OrderStatus::Cancelled => "cancelled",
+    }
+}
+
+pub fn fulfilment_status_name(status: FulfilmentStatus) -> &'static str {
+    match status {
+        FulfilmentStatus::AwaitingPreparation => "awaiting_preparation",
+        FulfilmentStatus::InPreparation => "in_preparation",
+        FulfilmentStatus::ReadyForPickup => "ready_for_pickup",
+        FulfilmentStatus::ReadyToShip => "ready_to_ship",
+        FulfilmentStatus::PickedUp => "picked_up",
+        FulfilmentStatus::Shipped => "shipped",
+        FulfilmentStatus::Cancelled => "cancelled",
+        FulfilmentStatus::Rejected => "rejected",
+    }
+}
+
+/// Statuses of fulfilments still in a location's queue.
+pub const OPEN_FULFILMENT_STATUSES: [&str; 4] = [
+    "awaiting_preparation",
+    "in_preparation",
+    "ready_for_pickup",
+    "ready_to_ship",
+];
+
+fn payment_view_new(payment: &NewPayment) -> PaymentView {
+    PaymentView {
+        kind: payment_kind(payment.kind),
+        amount: money(payment.amount_minor, &payment.currency),
+        reference: payment.reference.clone(),
+        status: payment.status.to_owned(),
+        provider_reference: payment.provider_reference.clone(),
+    }
+}
+
+pub(crate) fn payment_kind(kind: &str) -> PaymentKind {
+    match kind {
+        "authorise" => PaymentKind::Authorise,
+        "capture" => PaymentKind::Capture,
+        "void" => PaymentKind::Void,
+        _ => PaymentKind::Refund,
+    }
+}
+
+fn money(minor: i64, currency: &str) -> Money {
+    Money::new(
+        minor,
+        Currency::parse(currency).unwrap_or_else(|_| {
+            Currency::parse("XXX").unwrap_or_else(|_| unreachable!("XXX is a currency code"))
+        }),
+    )
+}
+
+/// The API view of a fulfilment.
+pub fn fulfilment_view(doc: &FulfilmentDoc) -> FulfilmentView {
+    let f = &doc.fulfilment;
+    FulfilmentView {
+        id: f.id.clone(),
+        order: f.order.clone(),
+        location: f.location.clone(),
+        delivery: f.delivery,
+        handover: f.handover,
+        status: f.status,
+        lines: f.lines.clone(),
+        expected_date: doc.expected_date.to_string(),
+        ready_at: doc.ready_at.map(|t| t.to_string()),
+        due_at: doc.due_at.to_string(),
+        tracking: doc.tracking.clone(),
+    }
+}
+
+/// The API view of an order.
+pub fn order_view<'a>(
+    doc: &OrderDoc,
+    fulfilments: impl IntoIterator<Item = &'a FulfilmentDoc>,
+    payments: Vec<PaymentView>,
+    language: Option<Language>,
+) -> OrderView {
+    let order = &doc.order;
+    let language = language.unwrap_or(doc.customer.language);
+    let explanation = doc
+        .traces
+        .iter()
+        .flat_map(|t| explain(t, lang(language)))
+        .collect();
+    OrderView {
+        id: order.id.clone(),
+        status: doc.status,
+        channel: order.channel.clone(),
+        delivery: order.delivery,
+        destination: order.destination.clone(),
+        customer: doc.customer.clone(),
+        payment: doc.payment,
+        currency: order.currency,
+        lines: order
+            .lines
+            .iter()
+            .map(|l| OrderLineView {
+                id: l.id,
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+            })
+            .collect(),
+        discounts: order.discounts.clone(),
+        shipping_fee: order.shipping_fee,
+        total: order.total().unwrap_or(Money::zero(order.currency)),
+        placed_at: order.placed_at.to_string(),
+        fulfilments: fulfilments.into_iter().map(fulfilment_view).collect(),
+        unservable: doc.unservable.clone(),
+        traces: doc.traces.clone(),
+        explanation,
+        payments,
+    }
+}
+
+pub(crate) fn parse_order(document: &str) -> Result<OrderDoc, OrderFailure> {
+    serde_json::from_str(document).map_err(|e| internal(format!("stored order: {e}")))
+}
+
+pub(crate) fn parse_fulfilment(document: &str) -> Result<FulfilmentDoc, OrderFailure> {
+    serde_json::from_str(document).map_err(|e| internal(format!("stored fulfilment: {e}")))
+}
+
+/// An order with its fulfilments and payments, for reading.
+pub async fn load_view(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    language: Option<Language>,
+) -> Result<OrderView, OrderFailure> {
+    let record = state
+        .storage
+        .order(id)
+        .await?
+        .ok_or_else(|| OrderFailure::NotFound {
+            kind: "order",
+            id: id.to_owned(),
+        })?;
+    let doc = parse_order(&record.document)?;
+    let fulfilments: Vec<FulfilmentDoc> = state
+        .storage
+        .fulfilments_of(id)
+        .await?
+        .iter()
+        .map(|f| parse_fulfilment(&f.document))
+        .collect::<Result<_, _>>()?;
+    check_order_access(caller, &doc, &fulfilments)?;
+    let payments = state
+        .storage
+        .payments_of(id)
+        .await?
+        .iter()
+        .map(|p| PaymentView {
+            kind: payment_kind(&p.kind),
+            amount: money(p.amount_minor, &p.currency),
+            reference: p.reference.clone(),
+            status: p.status.clone(),
+            provider_reference: p.provider_reference.clone(),
+        })
+        .collect();
+    Ok(order_view(&doc, &fulfilments, payments, language))
+}
+
+/// Store roles see orders that involve their store (a fulfilment there, or
+/// collected there); other roles see every order.
+pub fn check_order_access(
+    caller: &Caller,
+    doc: &OrderDoc,
+    fulfilments: &[FulfilmentDoc],
+) -> Result<(), OrderFailure> {
+    let Some(store) = &caller.store else {
+        return Ok(());
+    };
+    let involved = fulfilments.iter().any(|f| &f.fulfilment.location == store)
+        || doc.order.destination.pickup_store.as_ref() == Some(store);
+    if involved {
+        Ok(())
+    } else {
+        Err(OrderFailure::Forbidden(
+            "this order does not involve this device's store".into(),
+        ))
+    }
+}
+
+// ---- fulfilment steps --------------------------------------------------------
+
+/// A fulfilment step and everything it changes (see the module documentation).
+pub async fn step(
+    state: &AppState,
+    caller: &Caller,
+    fulfilment_id: &str,
+    step: &FulfilmentStep,
+) -> Result<StepResult, OrderFailure> {
+    for attempt in 0..MAX_ATTEMPTS {
+        match try_step(state, caller, fulfilment_id, step).await? {
+            Some(result) => return Ok(result),
+            None => tracing::debug!(attempt, "re-orchestration lost a race for stock"),
+        }
+    }
+    Err(OrderFailure::Contention)
+}
+
+/// An order and its fulfilments, locked for a step.
+struct Locked {
+    doc: OrderDoc,
+    fulfilments: Vec<FulfilmentDoc>,
+}
+
+async fn lock_order_of(
+    state: &AppState,
+    tx: &mut Tx,
+    order_id: &str,
+) -> Result<Locked, OrderFailure> {
+    let backend = state.storage.backend();
+    let record = store::lock_order(tx, backend, order_id)
+        .await?
+        .ok_or_else(|| OrderFailure::NotFound {
+            kind: "order",
+            id: order_id.to_owned(),
+        })?;
+    let doc = parse_order(&record.document)?;
+    let fulfilments = store::lock_fulfilments_of(tx, backend, order_id)
+        .await?
+        .iter()
+        .map(|f| parse_fulfilment(&f.document))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Locked { doc, fulfilments })
+}
+
+async fn try_step(
+    state: &AppState,
+    caller: &Caller,
+    fulfilment_id: &str,
+    step: &FulfilmentStep,
+) -> Result<Option<StepResult>, OrderFailure> {
+    let backend = state.storage.backend();
+    let mut tx = state.storage.begin_write().await?;
+    let not_found = || OrderFailure::NotFound {
+        kind: "fulfilment",
+        id: fulfilment_id.to_owned(),
+    };
+    let order_id = store::order_of_fulfilment(&mut tx, fulfilment_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let Locked {
+        mut doc,
+        mut fulfilments,
+    } = lock_order_of(state, &mut tx, &order_id).await?;
+    let at = fulfilments
+        .iter()
+        .position(|f| f.fulfilment.id.as_str() == fulfilment_id)
+        .ok_or_else(not_found)?;
+    let location = fulfilments[at].fulfilment.location.clone();
+    if !caller.may_access_store(location.as_str()) {
+        return Err(OrderFailure::Forbidden(format!(
+            "fulfilment `{fulfilment_id}` is prepared by another store (`{location}`)"
+        )));
+    }
+    let now = Timestamp::now();
+    let ctx = EventContext {
+        at: now,
+        actor: actor(caller),
+    };
+    let now_ms = now.as_millisecond();
+    let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
+    let mut messages = NewMessages::default();
+    let mut index_rows: Vec<StockRow> = Vec::new();
+    let mut rerouted: Vec<FulfilmentDoc> = Vec::new();
+    let mut unservable: Vec<UnservableLine> = Vec::new();
+    let mut explanation: Vec<String> = Vec::new();
+    let mut pickup_code: Option<String> = None;
+    let location_label = location_name(state, &location);
+
+    let event = match step {
+        FulfilmentStep::StartPreparation => FulfilmentEvent::StartPreparation,
+        FulfilmentStep::MarkReady => FulfilmentEvent::MarkReady,
+        FulfilmentStep::Ship { tracking } => {
+            if let Some(t) = tracking
+                && (t.is_empty() || t.len() > 64 || !t.chars().all(|c| c.is_ascii_graphic()))
+            {
+                return Err(OrderFailure::Invalid(
+                    "tracking must be 1 to 64 visible ASCII characters".into(),
+                ));
+            }
+            FulfilmentEvent::Ship {
+                tracking: tracking.clone(),
+            }
+        }
+        FulfilmentStep::HandOver { pickup_code: code } => {
+            let expected = fulfilments[at].pickup_code_hash.as_deref();
+            // Only checked when the fulfilment is waiting for pickup; the
+            // state machine refuses the step otherwise.
+            if fulfilments[at].fulfilment.status == FulfilmentStatus::ReadyForPickup
+                && expected != Some(hash_secret(code).as_str())
+            {
+                return Err(OrderFailure::Conflict(
+                    "the pickup code does not match: nothing was handed over".into(),
+                ));
+            }
+            FulfilmentEvent::HandOver
+        }
+        FulfilmentStep::Cancel => FulfilmentEvent::Cancel,
+        FulfilmentStep::ReportMissing { lines } => FulfilmentEvent::ReportMissing {
+            lines: lines.clone(),
+        },
+    };
+
+    let before = fulfilments[at].fulfilment.clone();
+    let effects = fulfilments[at].fulfilment.apply(&doc.order, &event, &ctx)?;
+    let mut extra = NotificationExtra {
+        location: Some(location_label),
+        ..NotificationExtra::default()
+    };
+    match step {
+        FulfilmentStep::MarkReady => {
+            if before.handover {
+                let code = new_pickup_code();
+                fulfilments[at].pickup_code_hash = Some(hash_secret(&code));
+                pickup_code = Some(code);
+            } else {
+                fulfilments[at].tracking = Some(tracking_number(fulfilment_id));
+            }
+        }
+        FulfilmentStep::Ship { tracking } => {
+            if let Some(t) = tracking {
+                fulfilments[at].tracking = Some(t.clone());
+            } else if fulfilments[at].tracking.is_none() {
+                fulfilments[at].tracking = Some(tracking_number(fulfilment_id));
+            }
+            // Shipped: the units leave the location.
+            for line in &before.lines {
+                let q = i64::from(line.quantity.get());
+                let (on_hand, reserved) =
+                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), -q, -q, seq)
+                        .await?;
+                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
+            }
+        }
+        FulfilmentStep::HandOver { .. } => {
+            for line in &before.lines {
+                let q = i64::from(line.quantity.get());
+                let (on_hand, reserved) =
+                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), -q, -q, seq)
+                        .await?;
+                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
+            }
+        }
+        FulfilmentStep::Cancel => {
+            for line in &before.lines {
+                let q = i64::from(line.quantity.get());
+                let (on_hand, reserved) =
+                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), 0, -q, seq)
+                        .await?;
+                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
+            }
+        }
+        FulfilmentStep::ReportMissing { lines } => {
+            let outcome =
+                report_missing(state, &mut tx, &mut doc, &before, lines, now, seq).await?;
+            let Some(outcome) = outcome else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            index_rows.extend(outcome.rows);
+            explanation = explain(&outcome.plan.trace, lang(doc.customer.language));
+            unservable = outcome.plan.unservable.clone();
+            doc.unservable
+                .extend(outcome.plan.unservable.iter().cloned());
+            doc.traces.push(outcome.plan.trace.clone());
+            for (fulfilment, _) in new_fulfilments(state, &mut doc, &outcome.plan) {
+                rerouted.push(fulfilment);
+            }
+            for fulfilment in &rerouted {
+                write_new_fulfilment(&mut tx, fulfilment, seq).await?;
+            }
+        }
+        FulfilmentStep::StartPreparation => {}
+    }
+    let tracking_text = fulfilments[at].tracking.clone();
+    extra.pickup_code = pickup_code.as_deref();
+    extra.tracking = tracking_text.as_deref();
+    messages_from(&doc, &effects, &extra, &mut messages)?;
+
+    // Re-orchestrated units: the order is allocated again (fully or not).
+    if !rerouted.is_empty() || !unservable.is_empty() {
+        let transition = order_transition(
+            &doc.order,
+            doc.status,
+            &OrderEvent::Allocate {
+                complete: doc.unservable.is_empty(),
+            },
+            &ctx,
+        )?;
+        doc.status = transition.to;
+        messages_from(
+            &doc,
+            &transition.effects,
+            &NotificationExtra::default(),
+            &mut messages,
+        )?;
+    }
+    fulfilments.extend(rerouted.iter().cloned());
+    store::insert_messages(&mut tx, backend, &order_id, &messages, now_ms).await?;
+    messages = NewMessages::default();
+    finish_order_if_done(&mut tx, &mut doc, &fulfilments, &ctx, &mut messages).await?;
+    store::insert_messages(&mut tx, backend, &order_id, &messages, now_ms).await?;
+
+    let fulfilment = &fulfilments[at];
+    store::update_fulfilment(
+        &mut tx,
+        fulfilment_id,
+        fulfilment_status_name(fulfilment.fulfilment.status),
+        &serde_json::to_string(fulfilment).map_err(internal)?,
+        seq,
+    )
+    .await?;
+    store::update_order(
+        &mut tx,
+        &order_id,
+        status_name(doc.status),
+        &serde_json::to_string(&doc).map_err(internal)?,
+        seq,
+    )
+    .await?;
+    tx.commit().await?;
+    apply_to_index(state, &index_rows, &[]);
+    Ok(Some(StepResult {
+        fulfilment: fulfilment_view(fulfilment),
+        order_status: doc.status,
+        rerouted: rerouted.iter().map(fulfilment_view).collect(),
+        unservable,
+        explanation,
+    }))
+}
+
+/// When every fulfilment is final, the order completes (something was
+/// handed over or shipped: the shipping fee is captured, the rest voided)
+/// or is cancelled (nothing was).
+async fn finish_order_if_done(
+    tx: &mut Tx,
+    doc: &mut OrderDoc,
+    fulfilments: &[FulfilmentDoc],
+    ctx: &EventContext,
+    messages: &mut NewMessages,
+) -> Result<(), OrderFailure> {
+    if doc.status.is_final() || !fulfilments.iter().all(|f| f.fulfilment.status.is_final()) {
+        return Ok(());
+    }
+    let delivered = fulfilments.iter().any(|f| {
+        matches!(
+            f.fulfilment.status,
+            FulfilmentStatus::Shipped | FulfilmentStatus::PickedUp
+        )
+    });
+    let captured = Money::new(
+        store::captured_minor(tx, doc.order.id.as_str()).await?,
+        doc.order.currency,
+    );
+    let event = if delivered {
+        OrderEvent::Complete { captured }
+    } else {
+        OrderEvent::Cancel { captured }
+    };
+    let transition = order_transition(&doc.order, doc.status, &event, ctx)?;
+    doc.status = transition.to;
+    let mut effects = transition.effects;
+    // The customer heard about the fulfilments already; completion adds
+    // payments and an event, not another message.
+    if delivered {
+        effects.notifications.clear();
+    }
+    messages_from(doc, &effects, &NotificationExtra::default(), messages)
+}
+
+/// What a missing-items report changed.
+struct MissingOutcome {
+    plan: Plan,
+    rows: Vec<StockRow>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn report_missing(
+    state: &AppState,
+    tx: &mut Tx,
+    doc: &mut OrderDoc,
+    before: &Fulfilment,
+    found: &[oms_domain::lifecycle::LineFound],
+    now: Timestamp,
+    seq: i64,
+) -> Result<Option<MissingOutcome>, OrderFailure> {
+    let mut report = before.missing_report(found);
+    // Units of the same products already picked here for other fulfilments
+    // are still on the shelf count (see the domain's stock correction).
+    let waiting = store::fulfilments_at(
+        tx,
+        before.location.as_str(),
+        &["ready_for_pickup", "ready_to_ship"],
+    )
+    .await?;
+    let mut set_aside: HashMap<Sku, u32> = HashMap::new();
+    for record in waiting.iter().filter(|r| r.id != before.id.as_str()) {
+        let other = parse_fulfilment(&record.document)?;
+        for line in &other.fulfilment.lines {
+            if report
+                .lines
+                .iter()
+                .any(|l| doc.order.line(l.line).is_ok_and(|ol| ol.sku == line.sku))
+            {
+                *set_aside.entry(line.sku.clone()).or_default() += line.quantity.get();
+            }
+        }
+    }
+    report.set_aside = set_aside
+        .into_iter()
+        .map(|(sku, quantity)| SetAside {
+            sku,
+            quantity: Quantity::new(quantity),
+        })
+        .collect();
+    let rules = active_rules(state, doc.order.channel.as_str()).await?;
+    let mut skus: Vec<String> = doc
+        .order
+        .lines
+        .iter()
+        .map(|l| l.sku.as_str().to_owned())
+        .collect();
+    skus.sort();
+    skus.dedup();
+    let rows = fresh_stock(state, tx, &skus).await?;
+    let (outcome, reservations) = {
+        let mut cache = state.stock.write();
+        for row in &rows {
+            cache.index.apply(row).map_err(internal)?;
+        }
+        let outcome = reorchestrate(
+            &doc.order,
+            &report,
+            &doc.missing_reports,
+            &cache.index,
+            &rules,
+            now,
+        )
+        .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+        let reservations = reservations_of(&outcome.plan, &cache.index);
+        (outcome, reservations)
+    };
+    let mut index_rows = Vec::new();
+    for correction in &outcome.corrections {
+        store::set_stock(
+            tx,
+            correction.sku.as_str(),
+            correction.location.as_str(),
+            correction.on_hand_after,
+            i64::from(correction.reserved_after.get()),
+            seq,
+        )
+        .await?;
+        index_rows.push(correction.row());
+    }
+    let Some(reserved) = reserve_all(tx, &reservations, seq).await? else {
+        return Ok(None);
+    };
+    index_rows.extend(reserved);
+    doc.missing_reports.push(report);
+    Ok(Some(MissingOutcome {
+        plan: outcome.plan,
+        rows: index_rows,
+    }))
+}
+
+// ---- cancellation ---------------------------------------------------------------
+
+/// Cancels an order: every open fulfilment is cancelled (its reservation
+/// released) and the authorisation voided. Refused once anything was
+/// captured.
+pub async fn cancel(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+    request: &CancelOrder,
+) -> Result<OrderView, OrderFailure> {
+    if let Some(reason) = &request.reason
+        && reason.chars().count() > 500
+    {
+        return Err(OrderFailure::Invalid(
+            "reason has at most 500 characters".into(),
+        ));
+    }
+    let backend = state.storage.backend();
+    let mut tx = state.storage.begin_write().await?;
+    let Locked {
+        mut doc,
+        mut fulfilments,
+    } = lock_order_of(state, &mut tx, order_id).await?;
+    check_order_access(caller, &doc, &fulfilments)?;
+    let now = Timestamp::now();
+    let ctx = EventContext {
+        at: now,
+        actor: actor(caller),
+    };
+    let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
+    let mut messages = NewMessages::default();
+    let mut index_rows = Vec::new();
+    let captured = Money::new(
+        store::captured_minor(&mut tx, order_id).await?,
+        doc.order.currency,
+    );
+    if doc.status.is_final() {
+        return Err(OrderFailure::Conflict(format!(
+            "the order is already {}",
+            status_name(doc.status)
+        )));
+    }
+    if captured.minor() > 0 {
+        return Err(OrderFailure::Conflict(
+            "part of the order was already shipped or handed over: cancel its open fulfilments instead"
+                .into(),
+        ));
+    }
+    for fulfilment in fulfilments.iter_mut() {
+        if fulfilment.fulfilment.status.is_final() {
+            continue;
+        }
+        let before = fulfilment.fulfilment.clone();
+        let mut effects =
+            fulfilment
+                .fulfilment
+                .apply(&doc.order, &FulfilmentEvent::Cancel, &ctx)?;
+        // One "cancelled" message for the order, not one per fulfilment.
+        effects.notifications.clear();
+        messages_from(&doc, &effects, &NotificationExtra::default(), &mut messages)?;
+        for line in &before.lines {
+            let q = i64::from(line.quantity.get());
+            let (on_hand, reserved) = store::adjust_stock(
+                &mut tx,
+                line.sku.as_str(),
+                before.location.as_str(),
+                0,
+                -q,
+                seq,
+            )
+            .await?;
+            index_rows.push(stock_row_of(
+                &line.sku,
+                &before.location,
+                on_hand,
+                reserved,
+            )?);
+        }
+        store::update_fulfilment(
+            &mut tx,
+            before.id.as_str(),
+            fulfilment_status_name(fulfilment.fulfilment.status),
+            &serde_json::to_string(&*fulfilment).map_err(internal)?,
+            seq,
+        )
+        .await?;
+    }
+    let transition = order_transition(
+        &doc.order,
+        doc.status,
+        &OrderEvent::Cancel { captured },
+        &ctx,
+    )?;
+    doc.status = transition.to;
+    messages_from(
+        &doc,
+        &transition.effects,
+        &NotificationExtra::default(),
+        &mut messages,
+    )?;
+    store::insert_messages(&mut tx, backend, order_id, &messages, now.as_millisecond()).await?;
+    store::update_order(
+        &mut tx,
+        order_id,
+        status_name(doc.status),
+        &serde_json::to_string(&doc).map_err(internal)?,
+        seq,
+    )
+    .await?;
+    tx.commit().await?;
+    apply_to_index(state, &index_rows, &[]);
+    load_view(state, caller, order_id, None).await
+}

@@ -1,0 +1,996 @@
+//! Orders, fulfilments, their events, rule sets, the outbox, payments,
+//! idempotency keys and daily order counts.
+//!
+//! Writes are free functions over an open transaction: an order step writes
+//! stock, documents, events, outbox and payments in one transaction that the
+//! caller (`crate::orders`) commits. Reads that stand alone are methods of
+//! [`Storage`].
+
+use sqlx::any::{Any, AnyRow};
+use sqlx::{Row, Transaction};
+
+use super::sql::Sql;
+use super::{Backend, Storage, StorageError};
+
+pub(crate) type Tx = Transaction<'static, Any>;
+
+/// A stored order: its document and change sequence number.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub id: String,
+    pub status: String,
+    pub document: String,
+}
+
+/// A stored fulfilment.
+#[derive(Debug, Clone)]
+pub struct FulfilmentRecord {
+    pub id: String,
+    pub order_id: String,
+    pub location_id: String,
+    pub status: String,
+    pub document: String,
+}
+
+/// A row of the order search.
+#[derive(Debug, Clone)]
+pub struct OrderSummaryRecord {
+    pub id: String,
+    pub status: String,
+    pub channel_id: String,
+    pub customer_name: String,
+    pub placed_at_ms: i64,
+}
+
+/// A stored event of an order's timeline.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    pub seq: i64,
+    pub document: String,
+}
+
+/// A stored outbox message.
+#[derive(Debug, Clone)]
+pub struct OutboxRecord {
+    pub id: i64,
+    pub topic: String,
+    pub payload: String,
+    pub attempts: i64,
+    pub delivered: bool,
+    pub dead: bool,
+    pub last_error: Option<String>,
+}
+
+/// A stored payment instruction.
+#[derive(Debug, Clone)]
+pub struct PaymentRecord {
+    pub id: i64,
+    pub order_id: String,
+    pub kind: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    pub status: String,
+    pub provider_reference: Option<String>,
+    pub attempts: i64,
+}
+
+/// A rule set version as stored.
+#[derive(Debug, Clone)]
+pub struct RuleSetRecord {
+    pub channel_id: String,
+    pub version: i64,
+    pub document: String,
+    pub active: bool,
+    pub created_at_ms: i64,
+    pub created_by: String,
+}
+
+/// A stored idempotent answer.
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub request_hash: String,
+    pub status: u16,
+    pub response: String,
+}
+
+/// New rows of an order step, written together.
+#[derive(Debug, Default)]
+pub struct NewMessages {
+    /// (fulfilment id, kind, at ms, document)
+    pub events: Vec<(Option<String>, String, i64, String)>,
+    /// (topic, payload)
+    pub outbox: Vec<(&'static str, String)>,
+    pub payments: Vec<NewPayment>,
+}
+
+/// A payment instruction to record.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub kind: &'static str,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub reference: Option<String>,
+    pub idempotency_key: String,
+    /// `pending` for the gateway, `succeeded` when paid in store.
+    pub status: &'static str,
+    pub provider_reference: Option<String>,
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("23505")
+                || db.code().as_deref() == Some("2067")
+                || db.code().as_deref() == Some("1555")
+        }
+        _ => false,
+    }
+}
+
+/// Whether an error is a unique-key conflict with a concurrent writer (the
+/// caller retries, and then sees the other writer's row).
+pub fn is_conflict(error: &StorageError) -> bool {
+    matches!(error, StorageError::Database(e) if is_unique_violation(e))
+}
+
+// ---- idempotency ---------------------------------------------------------
+
+pub(crate) async fn stored_answer(
+    tx: &mut Tx,
+    scope: &str,
+    key: &str,
+) -> Result<Option<StoredAnswer>, StorageError> {
+    let mut sql =
+        Sql::new("SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ");
+    sql.bind(scope.to_owned())
+        .push(" AND key = ")
+        .bind(key.to_owned());
+    let Some(row) = sql.fetch_optional(&mut **tx).await? else {
+        return Ok(None);
+    };
+    let status: i64 = row.try_get("status")?;
+    Ok(Some(StoredAnswer {
+        request_hash: row.try_get("request_hash")?,
+        status: u16::try_from(status)
+            .map_err(|_| StorageError::Corrupt(format!("stored status {status}")))?,
+        response: row.try_get("response")?,
+    }))
+}
+
+pub(crate) async fn store_answer(
+    tx: &mut Tx,
+    scope: &str,
+    key: &str,
+    answer: &StoredAnswer,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at_ms)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(scope.to_owned())
+            .bind(key.to_owned())
+            .bind(answer.request_hash.clone())
+            .bind(i64::from(answer.status))
+            .bind(answer.response.clone())
+            .bind(now_ms);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+// ---- stock ---------------------------------------------------------------
+
+/// The current stock rows of these SKUs at every location, locked until
+/// commit on PostgreSQL (on SQLite the write transaction already excludes
+/// every other writer).
+pub(crate) async fn lock_stock_of(
+    tx: &mut Tx,
+    backend: Backend,
+    skus: &[String],
+) -> Result<Vec<super::StockLevel>, StorageError> {
+    let mut sql = Sql::new(
+        "SELECT sku, location_id, on_hand, reserved, change_seq FROM stock_levels WHERE sku IN (",
+    );
+    for (i, sku) in skus.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(sku.clone());
+    }
+    sql.push(") ORDER BY sku, location_id");
+    if backend == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    let rows = sql.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(super::StockLevel {
+                sku: row.try_get("sku")?,
+                location: row.try_get("location_id")?,
+                on_hand: row.try_get("on_hand")?,
+                reserved: row.try_get("reserved")?,
+                change_seq: row.try_get("change_seq")?,
+            })
+        })
+        .collect()
+}
+
+/// Reserves `quantity` units if the location still has them on hand beyond
+/// what is reserved and its safety stock. Returns the new (on_hand,
+/// reserved), or `None` when the units are not there (nothing changed).
+pub(crate) async fn reserve(
+    tx: &mut Tx,
+    sku: &str,
+    location: &str,
+    quantity: i64,
+    safety: i64,
+    seq: i64,
+) -> Result<Option<(i64, i64)>, StorageError> {
+    let mut sql = Sql::new("UPDATE stock_levels SET reserved = reserved + ");
+    sql.bind(quantity)
+        .push(", change_seq = ")
+        .bind(seq)
+        .push(" WHERE sku = ")
+        .bind(sku.to_owned())
+        .push(" AND location_id = ")
+        .bind(location.to_owned())
+        .push(" AND on_hand - reserved - ")
+        .bind(safety)
+        .push(" >= ")
+        .bind(quantity)
+        .push(" RETURNING on_hand, reserved");
+    let row = sql.fetch_optional(&mut **tx).await?;
+    row.map(|row| Ok((row.try_get("on_hand")?, row.try_get("reserved")?)))
+        .transpose()
+}
+
+/// Adds to on_hand and reserved (negative to take away). Reserved never goes
+/// below zero. Returns the new (on_hand, reserved).
+pub(crate) async fn adjust_stock(
+    tx: &mut Tx,
+    sku: &str,
+    location: &str,
+    on_hand_delta: i64,
+    reserved_delta: i64,
+    seq: i64,
+) -> Result<(i64, i64), StorageError> {
+    let mut sql = Sql::new("UPDATE stock_levels SET on_hand = on_hand + ");
+    sql.bind(on_hand_delta)
+        .push(", reserved = CASE WHEN reserved + ")
+        .bind(reserved_delta)
+        .push(" < 0 THEN 0 ELSE reserved + ")
+        .bind(reserved_delta)
+        .push(" END, change_seq = ")
+        .bind(seq)
+        .push(" WHERE sku = ")
+        .bind(sku.to_owned())
+        .push(" AND location_id = ")
+        .bind(location.to_owned())
+        .push(" RETURNING on_hand, reserved");
+    match sql.fetch_optional(&mut **tx).await? {
+        Some(row) => Ok((row.try_get("on_hand")?, row.try_get("reserved")?)),
+        None => {
+            // No row yet (a return to a location that never held the SKU).
+            let mut insert = Sql::new(
+                "INSERT INTO stock_levels (sku, location_id, on_hand, reserved, change_seq)",
+            );
+            insert.values([()], |row, ()| {
+                row.bind(sku.to_owned())
+                    .bind(location.to_owned())
+                    .bind(on_hand_delta)
+                    .bind(0_i64)
+                    .bind(seq);
+            });
+            insert.execute(&mut **tx).await?;
+            Ok((on_hand_delta, 0))
+        }
+    }
+}
+
+/// Sets a stock row to exact values (a picker's stock correction).
+pub(crate) async fn set_stock(
+    tx: &mut Tx,
+    sku: &str,
+    location: &str,
+    on_hand: i64,
+    reserved: i64,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new("UPDATE stock_levels SET on_hand = ");
+    sql.bind(on_hand)
+        .push(", reserved = ")
+        .bind(reserved)
+        .push(", change_seq = ")
+        .bind(seq)
+        .push(" WHERE sku = ")
+        .bind(sku.to_owned())
+        .push(" AND location_id = ")
+        .bind(location.to_owned());
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Counts one more order for a location on its local date; returns the new
+/// count.
+pub(crate) async fn count_location_order(
+    tx: &mut Tx,
+    location: &str,
+    local_date: &str,
+) -> Result<i64, StorageError> {
+    let mut sql = Sql::new("INSERT INTO location_daily_orders (location_id, local_date, orders)");
+    sql.values([()], |row, ()| {
+        row.bind(location.to_owned())
+            .bind(local_date.to_owned())
+            .bind(1_i64);
+    });
+    sql.push(
+        " ON CONFLICT (location_id, local_date) DO UPDATE SET \
+         orders = location_daily_orders.orders + 1 RETURNING orders",
+    );
+    let row = sql.fetch_one(&mut **tx).await?;
+    Ok(row.try_get("orders")?)
+}
+
+// ---- orders and fulfilments ---------------------------------------------
+
+/// Customer columns of an order, for search.
+#[derive(Debug, Clone)]
+pub struct OrderColumns<'a> {
+    pub id: &'a str,
+    pub channel_id: &'a str,
+    pub status: &'a str,
+    pub customer_name: &'a str,
+    pub customer_email: Option<&'a str>,
+    pub customer_phone: Option<&'a str>,
+    pub placed_at_ms: i64,
+}
+
+pub(crate) async fn insert_order(
+    tx: &mut Tx,
+    columns: &OrderColumns<'_>,
+    document: &str,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
+         customer_phone, placed_at_ms, document, change_seq)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(columns.id.to_owned())
+            .bind(columns.channel_id.to_owned())
+            .bind(columns.status.to_owned())
+            .bind(columns.customer_name.to_owned())
+            .bind(columns.customer_email.map(str::to_owned))
+            .bind(columns.customer_phone.map(str::to_owned))
+            .bind(columns.placed_at_ms)
+            .bind(document.to_owned())
+            .bind(seq);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub(crate) async fn update_order(
+    tx: &mut Tx,
+    id: &str,
+    status: &str,
+    document: &str,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new("UPDATE orders SET status = ");
+    sql.bind(status.to_owned())
+        .push(", document = ")
+        .bind(document.to_owned())
+        .push(", change_seq = ")
+        .bind(seq)
+        .push(" WHERE id = ")
+        .bind(id.to_owned());
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Reads an order inside a writing transaction, locking it on PostgreSQL.
+pub(crate) async fn lock_order(
+    tx: &mut Tx,
+    backend: Backend,
+    id: &str,
+) -> Result<Option<OrderRecord>, StorageError> {
+    let mut sql = Sql::new("SELECT id, status, document FROM orders WHERE id = ");
+    sql.bind(id.to_owned());
+    if backend == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    sql.fetch_optional(&mut **tx)
+        .await?
+        .map(|row| order_from_row(&row))
+        .transpose()
+}
+
+fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StorageError> {
+    Ok(OrderRecord {
+        id: row.try_get("id")?,
+        status: row.try_get("status")?,
+        document: row.try_get("document")?,
+    })
+}
+
+pub(crate) async fn insert_fulfilment(
+    tx: &mut Tx,
+    record: &FulfilmentRecord,
+    due_at_ms: i64,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, change_seq)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(record.id.clone())
+            .bind(record.order_id.clone())
+            .bind(record.location_id.clone())
+            .bind(record.status.clone())
+            .bind(due_at_ms)
+            .bind(record.document.clone())
+            .bind(seq);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub(crate) async fn update_fulfilment(
+    tx: &mut Tx,
+    id: &str,
+    status: &str,
+    document: &str,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new("UPDATE fulfilments SET status = ");
+    sql.bind(status.to_owned())
+        .push(", document = ")
+        .bind(document.to_owned())
+        .push(", change_seq = ")
+        .bind(seq)
+        .push(" WHERE id = ")
+        .bind(id.to_owned());
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+const FULFILMENT_COLUMNS: &str =
+    "SELECT id, order_id, location_id, status, document FROM fulfilments";
+
+fn fulfilment_from_row(row: &AnyRow) -> Result<FulfilmentRecord, StorageError> {
+    Ok(FulfilmentRecord {
+        id: row.try_get("id")?,
+        order_id: row.try_get("order_id")?,
+        location_id: row.try_get("location_id")?,
+        status: row.try_get("status")?,
+        document: row.try_get("document")?,
+    })
+}
+
+/// The fulfilments of an order, in creation order, inside a transaction
+/// (locked on PostgreSQL).
+pub(crate) async fn lock_fulfilments_of(
+    tx: &mut Tx,
+    backend: Backend,
+    order_id: &str,
+) -> Result<Vec<FulfilmentRecord>, StorageError> {
+    let mut sql = Sql::new(FULFILMENT_COLUMNS);
+    sql.push(" WHERE order_id = ")
+        .bind(order_id.to_owned())
+        .push(" ORDER BY id");
+    if backend == Backend::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+    sql.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(fulfilment_from_row)
+        .collect()
+}
+
+/// The order a fulfilment belongs to.
+pub(crate) async fn order_of_fulfilment(
+    tx: &mut Tx,
+    fulfilment_id: &str,
+) -> Result<Option<String>, StorageError> {
+    let mut sql = Sql::new("SELECT order_id FROM fulfilments WHERE id = ");
+    sql.bind(fulfilment_id.to_owned());
+    sql.fetch_optional(&mut **tx)
+        .await?
+        .map(|row| Ok(row.try_get("order_id")?))
+        .transpose()
+}
+
+/// Fulfilments at a location in these statuses (the units they hold are set
+/// aside there).
+pub(crate) async fn fulfilments_at(
+    tx: &mut Tx,
+    location: &str,
+    statuses: &[&str],
+) -> Result<Vec<FulfilmentRecord>, StorageError> {
+    let mut sql = Sql::new(FULFILMENT_COLUMNS);
+    sql.push(" WHERE location_id = ")
+        .bind(location.to_owned())
+        .push(" AND status IN (");
+    for (i, status) in statuses.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind((*status).to_owned());
+    }
+    sql.push(")");
+    sql.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(fulfilment_from_row)
+        .collect()
+}
+
+/// Appends events, outbox messages and payment instructions.
+pub(crate) async fn insert_messages(
+    tx: &mut Tx,
+    backend: Backend,
+    order_id: &str,
+    messages: &NewMessages,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    if !messages.events.is_empty() {
+        let mut sql = Sql::anonymous(
+            "INSERT INTO order_events (order_id, fulfilment_id, kind, at_ms, document)",
+            backend,
+        );
+        sql.values(&messages.events, |row, (fulfilment, kind, at, document)| {
+            row.bind(order_id.to_owned())
+                .bind(fulfilment.clone())
+                .bind(kind.clone())
+                .bind(*at)
+                .bind(document.clone());
+        });
+        sql.execute(&mut **tx).await?;
+    }
+    if !messages.outbox.is_empty() {
+        let mut sql = Sql::anonymous(
+            "INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
+            backend,
+        );
+        sql.values(&messages.outbox, |row, (topic, payload)| {
+            row.bind((*topic).to_owned())
+                .bind(order_id.to_owned())
+                .bind(payload.clone())
+                .bind(now_ms)
+                .bind(now_ms);
+        });
+        sql.execute(&mut **tx).await?;
+    }
+    if !messages.payments.is_empty() {
+        let mut sql = Sql::anonymous(
+            "INSERT INTO payments (order_id, kind, amount_minor, currency, reference, \
+             idempotency_key, status, provider_reference, next_attempt_at_ms, created_at_ms, \
+             updated_at_ms)",
+            backend,
+        );
+        sql.values(&messages.payments, |row, p| {
+            row.bind(order_id.to_owned())
+                .bind(p.kind.to_owned())
+                .bind(p.amount_minor)
+                .bind(p.currency.clone())
+                .bind(p.reference.clone())
+                .bind(p.idempotency_key.clone())
+                .bind(p.status.to_owned())
+                .bind(p.provider_reference.clone())
+                .bind(now_ms)
+                .bind(now_ms)
+                .bind(now_ms);
+        });
+        sql.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Σ captured minus Σ refunded for an order so far (succeeded or pending:
+/// an instruction once written will be carried out).
+pub(crate) async fn captured_minor(tx: &mut Tx, order_id: &str) -> Result<i64, StorageError> {
+    let mut sql = Sql::new(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) AS total FROM payments \
+         WHERE kind = 'capture' AND status IN ('pending', 'succeeded') AND order_id = ",
+    );
+    sql.bind(order_id.to_owned());
+    let row = sql.fetch_one(&mut **tx).await?;
+    Ok(row.try_get("total")?)
+}
+
+// ---- rule sets -----------------------------------------------------------
+
+pub(crate) async fn insert_rule_set(
+    tx: &mut Tx,
+    channel_id: &str,
+    version: i64,
+    document: &str,
+    active: bool,
+    created_by: &str,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO rule_sets (channel_id, version, document, active, created_at_ms, created_by)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(channel_id.to_owned())
+            .bind(version)
+            .bind(document.to_owned())
+            .bind(i64::from(active))
+            .bind(now_ms)
+            .bind(created_by.to_owned());
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn rule_set_from_row(row: &AnyRow) -> Result<RuleSetRecord, StorageError> {
+    let active: i64 = row.try_get("active")?;
+    Ok(RuleSetRecord {
+        channel_id: row.try_get("channel_id")?,
+        version: row.try_get("version")?,
+        document: row.try_get("document")?,
+        active: active == 1,
+        created_at_ms: row.try_get("created_at_ms")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+const RULE_SET_COLUMNS: &str =
+    "SELECT channel_id, version, document, active, created_at_ms, created_by FROM rule_sets";
+
+impl Storage {
+    /// Writes the given rule sets (active) for channels that have none yet.
+    pub async fn ensure_rule_sets(
+        &self,
+        sets: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        for (channel, document) in sets {
+            let mut sql = Sql::new("SELECT 1 AS one FROM rule_sets WHERE channel_id = ");
+            sql.bind(channel.clone());
+            if sql.fetch_optional(&mut *tx).await?.is_none() {
+                insert_rule_set(&mut tx, channel, 1, document, true, "demo", now_ms).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active rule set of a channel.
+    pub async fn active_rule_set(
+        &self,
+        channel_id: &str,
+    ) -> Result<Option<RuleSetRecord>, StorageError> {
+        let mut sql = Sql::new(RULE_SET_COLUMNS);
+        sql.push(" WHERE active = 1 AND channel_id = ")
+            .bind(channel_id.to_owned());
+        sql.fetch_optional(self.pool())
+            .await?
+            .map(|row| rule_set_from_row(&row))
+            .transpose()
+    }
+
+    /// Every version of a channel's rule sets, newest first.
+    pub async fn rule_sets_of(&self, channel_id: &str) -> Result<Vec<RuleSetRecord>, StorageError> {
+        let mut sql = Sql::new(RULE_SET_COLUMNS);
+        sql.push(" WHERE channel_id = ")
+            .bind(channel_id.to_owned())
+            .push(" ORDER BY version DESC");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(rule_set_from_row)
+            .collect()
+    }
+
+    /// Stores a new version (inactive); returns its number.
+    pub async fn add_rule_set_version(
+        &self,
+        channel_id: &str,
+        document_for: impl Fn(i64) -> Result<String, StorageError>,
+        created_by: &str,
+        now_ms: i64,
+    ) -> Result<i64, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM rule_sets WHERE channel_id = ",
+        );
+        sql.bind(channel_id.to_owned());
+        let last: i64 = sql.fetch_one(&mut *tx).await?.try_get("v")?;
+        let version = last + 1;
+        let document = document_for(version)?;
+        insert_rule_set(
+            &mut tx, channel_id, version, &document, false, created_by, now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Makes a version the channel's active one. `false` if it does not exist.
+    pub async fn activate_rule_set(
+        &self,
+        channel_id: &str,
+        version: i64,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut exists = Sql::new("SELECT 1 AS one FROM rule_sets WHERE channel_id = ");
+        exists
+            .bind(channel_id.to_owned())
+            .push(" AND version = ")
+            .bind(version);
+        if exists.fetch_optional(&mut *tx).await?.is_none() {
+            return Ok(false);
+        }
+        let mut off =
+            Sql::new("UPDATE rule_sets SET active = 0 WHERE active = 1 AND channel_id = ");
+        off.bind(channel_id.to_owned());
+        off.execute(&mut *tx).await?;
+        let mut on = Sql::new("UPDATE rule_sets SET active = 1 WHERE channel_id = ");
+        on.bind(channel_id.to_owned())
+            .push(" AND version = ")
+            .bind(version);
+        on.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ---- reads ------------------------------------------------------------
+
+    pub async fn order(&self, id: &str) -> Result<Option<OrderRecord>, StorageError> {
+        let mut sql = Sql::new("SELECT id, status, document FROM orders WHERE id = ");
+        sql.bind(id.to_owned());
+        sql.fetch_optional(self.pool())
+            .await?
+            .map(|row| order_from_row(&row))
+            .transpose()
+    }
+
+    pub async fn fulfilments_of(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<FulfilmentRecord>, StorageError> {
+        let mut sql = Sql::new(FULFILMENT_COLUMNS);
+        sql.push(" WHERE order_id = ")
+            .bind(order_id.to_owned())
+            .push(" ORDER BY id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(fulfilment_from_row)
+            .collect()
+    }
+
+    pub async fn fulfilment(&self, id: &str) -> Result<Option<FulfilmentRecord>, StorageError> {
+        let mut sql = Sql::new(FULFILMENT_COLUMNS);
+        sql.push(" WHERE id = ").bind(id.to_owned());
+        sql.fetch_optional(self.pool())
+            .await?
+            .map(|row| fulfilment_from_row(&row))
+            .transpose()
+    }
+
+    /// A location's fulfilments in these statuses, by due time.
+    pub async fn fulfilment_queue(
+        &self,
+        location: &str,
+        statuses: &[String],
+        limit: u32,
+    ) -> Result<Vec<FulfilmentRecord>, StorageError> {
+        let mut sql = Sql::new(FULFILMENT_COLUMNS);
+        sql.push(" WHERE location_id = ")
+            .bind(location.to_owned())
+            .push(" AND status IN (");
+        for (i, status) in statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(status.clone());
+        }
+        sql.push(") ORDER BY due_at_ms, id LIMIT ")
+            .bind(i64::from(limit));
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(fulfilment_from_row)
+            .collect()
+    }
+
+    /// Orders whose number, e-mail or phone is `q`, or whose customer name
+    /// starts with it (case-insensitive), newest first.
+    pub async fn search_orders(
+        &self,
+        q: &str,
+        limit: u32,
+    ) -> Result<Vec<OrderSummaryRecord>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, status, channel_id, customer_name, placed_at_ms FROM orders WHERE id = ",
+        );
+        sql.bind(q.to_owned())
+            .push(" OR customer_email = ")
+            .bind(q.to_lowercase())
+            .push(" OR customer_phone = ")
+            .bind(normalise_phone(q))
+            .push(" OR lower(customer_name) LIKE ")
+            .bind(format!("{}%", escape_like(&q.to_lowercase())))
+            .push(" ESCAPE '\\' ORDER BY placed_at_ms DESC, id LIMIT ")
+            .bind(i64::from(limit));
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(OrderSummaryRecord {
+                    id: row.try_get("id")?,
+                    status: row.try_get("status")?,
+                    channel_id: row.try_get("channel_id")?,
+                    customer_name: row.try_get("customer_name")?,
+                    placed_at_ms: row.try_get("placed_at_ms")?,
+                })
+            })
+            .collect()
+    }
+
+    /// An order's events in the order they were written.
+    pub async fn order_events(&self, order_id: &str) -> Result<Vec<EventRecord>, StorageError> {
+        let mut sql = Sql::new("SELECT id, document FROM order_events WHERE order_id = ");
+        sql.bind(order_id.to_owned()).push(" ORDER BY id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    seq: row.try_get("id")?,
+                    document: row.try_get("document")?,
+                })
+            })
+            .collect()
+    }
+
+    /// An order's payment instructions, oldest first.
+    pub async fn payments_of(&self, order_id: &str) -> Result<Vec<PaymentRecord>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, order_id, kind, amount_minor, currency, reference, idempotency_key, \
+             status, provider_reference, attempts FROM payments WHERE order_id = ",
+        );
+        sql.bind(order_id.to_owned()).push(" ORDER BY id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(payment_from_row)
+            .collect()
+    }
+
+    /// An order's outbox messages of a topic, oldest first.
+    pub async fn outbox_of(
+        &self,
+        order_id: &str,
+        topic: &str,
+    ) -> Result<Vec<OutboxRecord>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, topic, payload, attempts, delivered_at_ms, dead_at_ms, last_error \
+             FROM outbox WHERE order_id = ",
+        );
+        sql.bind(order_id.to_owned())
+            .push(" AND topic = ")
+            .bind(topic.to_owned())
+            .push(" ORDER BY id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(outbox_from_row)
+            .collect()
+    }
+
+    /// Σ reserved over every stock row, and Σ of the units the open
+    /// fulfilments hold (they must be equal: a check for tests and ops).
+    pub async fn reserved_total(&self) -> Result<i64, StorageError> {
+        let row = Sql::new(
+            "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS total FROM stock_levels",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("total")?)
+    }
+}
+
+pub(crate) fn payment_from_row(row: &AnyRow) -> Result<PaymentRecord, StorageError> {
+    Ok(PaymentRecord {
+        id: row.try_get("id")?,
+        order_id: row.try_get("order_id")?,
+        kind: row.try_get("kind")?,
+        amount_minor: row.try_get("amount_minor")?,
+        currency: row.try_get("currency")?,
+        reference: row.try_get("reference")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        status: row.try_get("status")?,
+        provider_reference: row.try_get("provider_reference")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+pub(crate) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRecord, StorageError> {
+    let delivered: Option<i64> = row.try_get("delivered_at_ms")?;
+    let dead: Option<i64> = row.try_get("dead_at_ms")?;
+    Ok(OutboxRecord {
+        id: row.try_get("id")?,
+        topic: row.try_get("topic")?,
+        payload: row.try_get("payload")?,
+        attempts: row.try_get("attempts")?,
+        delivered: delivered.is_some(),
+        dead: dead.is_some(),
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+/// Phone numbers are stored and searched with digits and a leading `+` only.
+pub fn normalise_phone(phone: &str) -> String {
+    let trimmed = phone.trim();
+    let mut out: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    if trimmed.starts_with('+') {
+        out.insert(0, '+');
+    }
+    out
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Storage {
+    /// Unit prices of these SKUs for a channel in its currency: the channel's
+    /// own price when it has one, else the catalogue price in that currency.
+    pub async fn prices(
+        &self,
+        channel_id: &str,
+        currency: &str,
+        skus: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StorageError> {
+        let mut found = std::collections::HashMap::new();
+        if skus.is_empty() {
+            return Ok(found);
+        }
+        let list = |sql: &mut Sql| {
+            sql.push(" AND sku IN (");
+            for (i, sku) in skus.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(sku.clone());
+            }
+            sql.push(")");
+        };
+        let mut catalogue =
+            Sql::new("SELECT sku, amount_minor FROM product_prices WHERE currency = ");
+        catalogue.bind(currency.to_owned());
+        list(&mut catalogue);
+        for row in catalogue.fetch_all(self.pool()).await? {
+            found.insert(row.try_get("sku")?, row.try_get("amount_minor")?);
+        }
+        let mut channel =
+            Sql::new("SELECT sku, amount_minor FROM channel_prices WHERE channel_id = ");
+        channel
+            .bind(channel_id.to_owned())
+            .push(" AND currency = ")
+            .bind(currency.to_owned());
+        list(&mut channel);
+        for row in channel.fetch_all(self.pool()).await? {
+            found.insert(row.try_get("sku")?, row.try_get("amount_minor")?);
+        }
+        Ok(found)
+    }
+}
