@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
-  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed (BENCHMARKS.md)
+  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders (BENCHMARKS.md)
   setup                     install missing system and npm packages, then stop";
 
 fn main() -> ExitCode {
@@ -262,6 +262,16 @@ mod commands {
                      PostgreSQL too when AISLE_TEST_POSTGRES_URL is set)",
                 );
                 run(cargo().args(["bench", "--package", "oms-server", "--bench", "feed"]))
+            }
+            Some("orders") => {
+                step(
+                    "benchmark: orders placed over HTTP (oms-server): SQLite, then two \
+                     instances on one PostgreSQL",
+                );
+                let postgres = setup::ensure_postgres()?;
+                run(cargo()
+                    .args(["bench", "--package", "oms-server", "--bench", "orders"])
+                    .env("AISLE_TEST_POSTGRES_URL", postgres))
             }
             Some(other) => Err(Failure::Usage(format!(
                 "unknown benchmark `{other}`\n\n{USAGE}"

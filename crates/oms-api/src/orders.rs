@@ -13,6 +13,10 @@ pub use oms_domain::orchestration::{
     Discount, LineId, OrderId, PlannedLine, RuleSet, Trace, UnservableLine,
 };
 
+pub use oms_domain::returns::{
+    ItemCondition, RefundLine, ReturnId, ReturnLine, ReturnReason, StockMovement,
+};
+
 use oms_domain::atp::Destination;
 use oms_domain::model::{ChannelId, Currency, DeliveryMethod, LocationId, Quantity, Sku};
 
@@ -154,6 +158,9 @@ pub struct OrderView {
     /// the customer's.
     pub explanation: Vec<String>,
     pub payments: Vec<PaymentView>,
+    /// Returns received, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<ReturnView>,
 }
 
 /// An entry of an order's timeline.
@@ -271,4 +278,28 @@ pub struct NotificationView {
     pub to_phone: Option<String>,
     /// `pending`, `delivered` or `dead`.
     pub delivery: String,
+}
+
+/// `POST /v1/orders/{id}/returns`: items brought back to a location that
+/// accepts returns, each line with its reason and condition. The return is
+/// received at once: refund computed and sent, items restocked or
+/// quarantined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiveReturn {
+    pub location: LocationId,
+    pub lines: Vec<ReturnLine>,
+}
+
+/// A received return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnView {
+    pub id: ReturnId,
+    pub order: OrderId,
+    pub location: LocationId,
+    pub lines: Vec<RefundLine>,
+    pub shipping_refund: Amount,
+    pub total_refund: Amount,
+    pub stock_movements: Vec<StockMovement>,
+    pub received_at: String,
 }

@@ -26,7 +26,8 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 use oms_api::wire::{
     CancelOrder, Customer, FulfilmentStep, FulfilmentView, Language, MAX_ORDER_LINES,
-    OrderLineView, OrderView, PaymentMethod, PaymentView, PlaceOrder, StepResult,
+    OrderLineView, OrderView, PaymentMethod, PaymentView, PlaceOrder, ReceiveReturn, ReturnView,
+    StepResult,
 };
 use oms_domain::lifecycle::{
     Actor, Effects, EventContext, Fulfilment, FulfilmentEvent, FulfilmentId, FulfilmentStatus,
@@ -36,6 +37,10 @@ use oms_domain::model::{Currency, DeliveryMethod, LocationId, Money, Quantity, S
 use oms_domain::orchestration::{
     Lang, LineId, MissingReport, Order, OrderId, OrderLine, Plan, PlannedFulfilment, RuleSet,
     SetAside, Trace, UnservableLine, explain, orchestrate, reorchestrate,
+};
+use oms_domain::returns::{
+    Restock, ReturnError, ReturnHistory, ReturnId, ReturnRequest, ShippingRefundPolicy, UnitRange,
+    process_return,
 };
 use oms_domain::stock::{LocationLoad, StockRow};
 use serde::{Deserialize, Serialize};
@@ -131,6 +136,9 @@ pub struct OrderDoc {
     pub missing_reports: Vec<MissingReport>,
     /// Fulfilments created so far (numbers the next one).
     pub fulfilment_count: u32,
+    /// Returns received, oldest first.
+    #[serde(default)]
+    pub returns: Vec<ReturnView>,
 }
 
 /// A fulfilment as stored.
@@ -200,16 +208,6 @@ fn new_pickup_code() -> String {
         random.as_bytes()[3],
     ]);
     format!("{:06}", n % 1_000_000)
-}
-
-/// A tracking number for a fulfilment's parcel: stable per fulfilment.
-pub fn tracking_number(fulfilment: &str) -> String {
-    let digest = Sha256::digest(fulfilment.as_bytes());
-    let mut n: u64 = 0;
-    for b in &digest[..8] {
-        n = (n << 8) | u64::from(*b);
-    }
-    format!("AIS{:012}", n % 1_000_000_000_000)
 }
 
 fn check_customer(customer: &Customer) -> Result<Customer, OrderFailure> {
@@ -792,6 +790,7 @@ async fn try_place(
         traces: vec![plan.trace.clone()],
         missing_reports: Vec::new(),
         fulfilment_count: 0,
+        returns: Vec::new(),
     };
     let fulfilments = new_fulfilments(state, &mut doc, &plan);
     let mut messages = NewMessages::default();
@@ -1001,6 +1000,7 @@ pub fn order_view<'a>(
         traces: doc.traces.clone(),
         explanation,
         payments,
+        returns: doc.returns.clone(),
     }
 }
 
@@ -1209,14 +1209,14 @@ async fn try_step(
                 fulfilments[at].pickup_code_hash = Some(hash_secret(&code));
                 pickup_code = Some(code);
             } else {
-                fulfilments[at].tracking = Some(tracking_number(fulfilment_id));
+                fulfilments[at].tracking = Some(crate::label::tracking_number(fulfilment_id));
             }
         }
         FulfilmentStep::Ship { tracking } => {
             if let Some(t) = tracking {
                 fulfilments[at].tracking = Some(t.clone());
             } else if fulfilments[at].tracking.is_none() {
-                fulfilments[at].tracking = Some(tracking_number(fulfilment_id));
+                fulfilments[at].tracking = Some(crate::label::tracking_number(fulfilment_id));
             }
             // Shipped: the units leave the location.
             for line in &before.lines {
@@ -1572,4 +1572,153 @@ pub async fn cancel(
     tx.commit().await?;
     apply_to_index(state, &index_rows, &[]);
     load_view(state, caller, order_id, None).await
+}
+
+// ---- returns --------------------------------------------------------------------
+
+/// How much of the shipping fee a return refunds: all of it with the return
+/// that brings everything back.
+const SHIPPING_REFUND: ShippingRefundPolicy = ShippingRefundPolicy::WhenFullyReturned;
+
+/// Receives a return at a location: the domain computes the refund and the
+/// restock; the refund instruction, events, the customer's "refunded"
+/// message and the stock movement are written in one transaction.
+pub async fn receive_return(
+    state: &AppState,
+    caller: &Caller,
+    order_id: &str,
+    request: &ReceiveReturn,
+) -> Result<ReturnView, OrderFailure> {
+    if !caller.may_access_store(request.location.as_str()) {
+        return Err(OrderFailure::Forbidden(format!(
+            "this device may not take returns for `{}`",
+            request.location
+        )));
+    }
+    let location = state
+        .stock
+        .read()
+        .index
+        .location(&request.location)
+        .cloned()
+        .ok_or_else(|| OrderFailure::NotFound {
+            kind: "location",
+            id: request.location.as_str().to_owned(),
+        })?;
+    let backend = state.storage.backend();
+    let mut tx = state.storage.begin_write().await?;
+    let Locked {
+        mut doc,
+        fulfilments,
+    } = lock_order_of(state, &mut tx, order_id).await?;
+    let delivered: Vec<UnitRange> = fulfilments
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.fulfilment.status,
+                FulfilmentStatus::Shipped | FulfilmentStatus::PickedUp
+            )
+        })
+        .flat_map(|f| {
+            f.fulfilment.lines.iter().map(|l| UnitRange {
+                line: l.line,
+                first_unit: l.first_unit,
+                quantity: l.quantity,
+            })
+        })
+        .collect();
+    let history = ReturnHistory {
+        delivered,
+        returned: doc
+            .returns
+            .iter()
+            .flat_map(|r| r.lines.iter().flat_map(|l| l.units.iter().cloned()))
+            .collect(),
+        shipping_refunded: doc.returns.iter().any(|r| r.shipping_refund.minor() > 0),
+    };
+    let id = ReturnId::parse(format!("{}-R{}", doc.order.id, doc.returns.len() + 1))
+        .map_err(internal)?;
+    let now = Timestamp::now();
+    let ctx = EventContext {
+        at: now,
+        actor: actor(caller),
+    };
+    let return_request = ReturnRequest {
+        id: id.clone(),
+        order: doc.order.id.clone(),
+        channel: doc.order.channel.clone(),
+        location: request.location.clone(),
+        lines: request.lines.clone(),
+    };
+    let outcome = process_return(
+        &doc.order,
+        &return_request,
+        &location,
+        &history,
+        SHIPPING_REFUND,
+        &ctx,
+    )
+    .map_err(|e| match e {
+        ReturnError::TooManyUnits { .. } | ReturnError::LocationDoesNotAcceptReturns(_) => {
+            OrderFailure::Conflict(e.to_string())
+        }
+        other => OrderFailure::Invalid(other.to_string()),
+    })?;
+    let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
+    let mut index_rows = Vec::new();
+    for movement in &outcome.stock_movements {
+        // Quarantined items stay out of the sellable stock.
+        if movement.to == Restock::Sellable {
+            let (on_hand, reserved) = store::adjust_stock(
+                &mut tx,
+                movement.sku.as_str(),
+                movement.location.as_str(),
+                i64::from(movement.quantity.get()),
+                0,
+                seq,
+            )
+            .await?;
+            index_rows.push(stock_row_of(
+                &movement.sku,
+                &movement.location,
+                on_hand,
+                reserved,
+            )?);
+        }
+    }
+    let amount_text = outcome.total_refund.to_string();
+    let mut messages = NewMessages::default();
+    messages_from(
+        &doc,
+        &outcome.effects,
+        &NotificationExtra {
+            location: Some(location.name.clone()),
+            amount: Some(&amount_text),
+            ..NotificationExtra::default()
+        },
+        &mut messages,
+    )?;
+    let view = ReturnView {
+        id: outcome.id.clone(),
+        order: outcome.order.clone(),
+        location: request.location.clone(),
+        lines: outcome.lines.clone(),
+        shipping_refund: outcome.shipping_refund,
+        total_refund: outcome.total_refund,
+        stock_movements: outcome.stock_movements.clone(),
+        received_at: now.to_string(),
+    };
+    doc.returns.push(view.clone());
+    store::insert_messages(&mut tx, backend, order_id, &messages, now.as_millisecond()).await?;
+    store::update_order(
+        &mut tx,
+        order_id,
+        status_name(doc.status),
+        &serde_json::to_string(&doc).map_err(internal)?,
+        seq,
+    )
+    .await?;
+    tx.commit().await?;
+    apply_to_index(state, &index_rows, &[]);
+    Ok(view)
 }

@@ -123,8 +123,87 @@ async fn every_route_checks_every_role() {
     let feed_row = json!({"location": a, "sku": sku, "delta": 0});
     let job = uuid::Uuid::new_v4();
 
+    let order = json!({"channel": "web-fr", "delivery": "click_and_collect",
+        "destination": {"pickup_store": a}, "customer": {"name": "Ana"},
+        "lines": [{"sku": sku, "quantity": 1}], "payment": "in_store", "accept_partial": true});
+    let return_line =
+        json!([{"line": 1, "quantity": 1, "reason": "other", "condition": "damaged"}]);
+    let return_a = json!({"location": a, "lines": return_line});
+    let return_b = json!({"location": b, "lines": return_line});
+    let start = json!({"type": "start_preparation"});
+    let rule_set =
+        f.server.get_json("/v1/channels/web-fr/rule-sets").await.2[0]["rule_set"].clone();
+    let cancel = json!({});
+
     use Who::*;
+    let service: &[Who] = &[Admin, Integration, ManagerOfA];
     let routes: Vec<(&str, String, Option<&Value>, &[Who])> = vec![
+        ("POST", "/v1/orders".into(), Some(&order), EVERYONE),
+        ("GET", "/v1/orders?q=ana".into(), None, service),
+        ("GET", "/v1/orders/O-NONE".into(), None, EVERYONE),
+        ("GET", "/v1/orders/O-NONE/timeline".into(), None, EVERYONE),
+        (
+            "GET",
+            "/v1/orders/O-NONE/notifications".into(),
+            None,
+            service,
+        ),
+        (
+            "POST",
+            "/v1/orders/O-NONE/cancel".into(),
+            Some(&cancel),
+            service,
+        ),
+        (
+            "POST",
+            "/v1/orders/O-NONE/returns".into(),
+            Some(&return_a),
+            EVERYONE,
+        ),
+        (
+            "POST",
+            "/v1/orders/O-NONE/returns".into(),
+            Some(&return_b),
+            &[Admin, Integration],
+        ),
+        ("GET", "/v1/fulfilments/F-NONE".into(), None, EVERYONE),
+        (
+            "POST",
+            "/v1/fulfilments/F-NONE/steps".into(),
+            Some(&start),
+            EVERYONE,
+        ),
+        ("GET", "/v1/fulfilments/F-NONE/label".into(), None, EVERYONE),
+        (
+            "GET",
+            format!("/v1/locations/{a}/fulfilments"),
+            None,
+            EVERYONE,
+        ),
+        (
+            "GET",
+            format!("/v1/locations/{b}/fulfilments"),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "GET",
+            "/v1/channels/web-fr/rule-sets".into(),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "POST",
+            "/v1/channels/web-fr/rule-sets".into(),
+            Some(&rule_set),
+            &[Admin],
+        ),
+        (
+            "POST",
+            "/v1/channels/web-fr/rule-sets/1/activate".into(),
+            None,
+            &[Admin],
+        ),
         ("GET", "/v1/me".into(), None, EVERYONE),
         (
             "POST",

@@ -265,6 +265,7 @@ async fn second_instance(server: &TestServer) -> (String, oms_server::AppState) 
         database: server.db.location.clone(),
         demo: None,
         bootstrap_admin_token: None,
+        outbox: Default::default(),
     };
     let state = oms_server::open(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -430,6 +431,15 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
             assert_eq!(done["fulfilment"]["status"], "picked_up");
         } else {
             assert!(ready["fulfilment"]["tracking"].is_string());
+            let label = server
+                .http
+                .get(format!("{}/v1/fulfilments/{id}/label", server.base))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(label.status(), 200);
+            assert_eq!(label.headers()["content-type"], "application/pdf");
+            assert!(label.bytes().await.unwrap().starts_with(b"%PDF-"));
             let (status, done) = step(&server, id, json!({"type": "ship"})).await;
             assert_eq!(status, 200, "{done}");
             assert_eq!(done["fulfilment"]["status"], "shipped");
@@ -468,9 +478,47 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
     ] {
         assert!(events.contains(&expected), "{expected} in {events:?}");
     }
+
+    // A return of one unit at a warehouse: refunded, back on its shelf.
+    let (on_hand_before_return, _, _) = stock_totals(&server, &sku).await;
+    let returns = format!("{}/v1/orders/{order_id}/returns", server.base);
+    let body = json!({"location": "WH-PARIS", "lines": [
+        {"line": 1, "quantity": 1, "reason": "does_not_fit", "condition": "resaleable"}]});
+    let (status, received, _) = post(&server.http, &returns, &body, None).await;
+    assert_eq!(status, 201, "{received}");
+    assert!(
+        received["total_refund"]["minor"].as_i64().unwrap() > 0,
+        "{received}"
+    );
+    assert_eq!(
+        stock_totals(&server, &sku).await.0,
+        on_hand_before_return + 1
+    );
+    // Two more units than are left to return: refused, nothing changes.
+    let body = json!({"location": "WH-PARIS", "lines": [
+        {"line": 1, "quantity": 2, "reason": "does_not_fit", "condition": "damaged"}]});
+    let (status, problem, _) = post(&server.http, &returns, &body, None).await;
+    assert_eq!(status, 409, "{problem}");
+    let (_, _, order) = server.get_json(&format!("/v1/orders/{order_id}")).await;
+    assert_eq!(order["returns"].as_array().unwrap().len(), 1);
+    assert!(
+        order["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "refund" && p["amount"] == received["total_refund"])
+    );
+
     let (_, _, notes) = server
         .get_json(&format!("/v1/orders/{order_id}/notifications"))
         .await;
+    assert!(
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["status"] == "refunded")
+    );
     assert!(
         notes
             .as_array()

@@ -68,8 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}/timeline", get(orders::timeline))
         .route("/v1/orders/{id}/notifications", get(orders::notifications))
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
+        .route("/v1/orders/{id}/returns", post(orders::receive_return))
         .route("/v1/fulfilments/{id}", get(orders::fulfilment))
         .route("/v1/fulfilments/{id}/steps", post(orders::step))
+        .route("/v1/fulfilments/{id}/label", get(orders::label))
         .route("/v1/locations/{id}/fulfilments", get(orders::queue))
         .route(
             "/v1/channels/{id}/rule-sets",

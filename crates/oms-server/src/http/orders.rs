@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use oms_api::wire::{
     CancelOrder, FulfilmentStep, FulfilmentView, Language, NotificationView, OrderQuery,
-    OrderSummary, OrderView, PlaceOrder, QueueQuery, RuleSet, RuleSetVersion, StepResult, Timeline,
-    TimelineEntry,
+    OrderSummary, OrderView, PlaceOrder, QueueQuery, ReceiveReturn, ReturnView, RuleSet,
+    RuleSetVersion, StepResult, Timeline, TimelineEntry,
 };
 use oms_domain::lifecycle::{FulfilmentStatus, OrderStatus};
 use oms_domain::model::{ChannelId, LocationId};
@@ -202,6 +202,19 @@ pub async fn cancel(
     ))
 }
 
+/// Receives returned items at a location (any channel's order).
+pub async fn receive_return(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReceiveReturn>,
+) -> Result<(StatusCode, Json<ReturnView>), ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let id = order_id(&id)?;
+    let view = orders::receive_return(&state, &caller, id.as_str(), &request).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
 pub async fn fulfilment(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
@@ -219,6 +232,96 @@ pub async fn fulfilment(
     auth::require_store(&caller, &record.location_id)?;
     let doc = orders::parse_fulfilment(&record.document)?;
     Ok(Json(orders::fulfilment_view(&doc)))
+}
+
+/// The shipping label of a packed parcel, as a printable 4×6 in PDF.
+pub async fn label(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    let record = state
+        .storage
+        .fulfilment(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "fulfilment",
+            id: id.clone(),
+        })?;
+    auth::require_store(&caller, &record.location_id)?;
+    let fulfilment = orders::parse_fulfilment(&record.document)?;
+    if fulfilment.fulfilment.handover {
+        return Err(ApiError::Conflict(
+            "this fulfilment is collected at its store: it has no shipping label".into(),
+        ));
+    }
+    let tracking = fulfilment.tracking.clone().ok_or_else(|| {
+        ApiError::Conflict("the label exists once the parcel is packed (mark_ready)".into())
+    })?;
+    let order = state
+        .storage
+        .order(&record.order_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("order of fulfilment {id} is missing")))?;
+    let order = orders::parse_order(&order.document)?;
+    let input = {
+        let cache = state.stock.read();
+        let place = |location: &LocationId| -> crate::label::LabelAddress {
+            match cache.index.location(location) {
+                Some(l) => crate::label::LabelAddress {
+                    name: l.name.clone(),
+                    street: vec![format!("Aisle location {}", l.id)],
+                    postal_code: String::new(),
+                    city: l.carrier_zone.as_str().to_owned(),
+                    country: l.carrier_zone.as_str().chars().take(2).collect(),
+                },
+                None => crate::label::LabelAddress {
+                    name: location.as_str().to_owned(),
+                    street: vec![location.as_str().to_owned()],
+                    postal_code: String::new(),
+                    city: String::new(),
+                    country: String::new(),
+                },
+            }
+        };
+        let sender = place(&fulfilment.fulfilment.location);
+        let recipient = match (
+            &order.order.destination.pickup_store,
+            &order.order.destination.address,
+        ) {
+            // Ship-to-store: the parcel goes to the pickup store.
+            (Some(store), _) => {
+                let mut to = place(store);
+                to.street.insert(0, format!("For {}", order.customer.name));
+                to
+            }
+            (None, Some(address)) => crate::label::LabelAddress {
+                name: order.customer.name.clone(),
+                street: vec![format!("Order {}", order.order.id)],
+                postal_code: address.postal_code.clone(),
+                city: address.carrier_zone.as_str().to_owned(),
+                country: address.country.as_str().to_owned(),
+            },
+            (None, None) => {
+                return Err(ApiError::Conflict("the order has no destination".into()));
+            }
+        };
+        crate::label::LabelInput {
+            sender,
+            recipient,
+            reference: format!("{} / {}", order.order.id, fulfilment.fulfilment.id),
+            tracking_number: tracking,
+        }
+    };
+    let pdf = crate::label::render_label(&input)
+        .map_err(|e| ApiError::Internal(format!("label: {e}")))?;
+    let mut response = pdf.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    Ok(response)
 }
 
 pub async fn step(

@@ -1,0 +1,357 @@
+//! `cargo xtask bench orders`: orders of 1–5 lines placed over HTTP on
+//! loopback against the real `oms-server` binary (release), seeded with the
+//! small demo retailer:
+//!
+//! 1. one instance on a SQLite file;
+//! 2. two instances on one PostgreSQL database, requests alternating between
+//!    them (when `AISLE_TEST_POSTGRES_URL` names a role that may create
+//!    databases; `cargo xtask bench orders` sets it).
+//!
+//! A bounded load: `ORDERS_REQUESTS` orders (default 20,000) from
+//! `ORDERS_CONNECTIONS` concurrent keep-alive connections (default 32), each
+//! with its own `Idempotency-Key`, after a warm-up. Reports orders/s and
+//! latency percentiles measured per request by the client, then reads the
+//! stock levels back from the database to prove nothing was oversold: the
+//! reserved units grew by exactly the units the accepted orders were given,
+//! and no stock row holds more reserved than on hand (beyond rows that
+//! already did before, none in the demo).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark harness: fail loudly
+
+use oms_domain::demo::{self, DemoSize};
+use oms_domain::rng::SplitMix64;
+use serde_json::{Value, json};
+use sqlx::{Connection, Row};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+const SEED: u64 = 42;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A running `oms-server` process (stopped when dropped: its stdin closes).
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(database: &str, token: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oms-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "small",
+            "--seed",
+            &SEED.to_string(),
+            "--exit-on-stdin-eof",
+            "--database",
+            database,
+        ])
+        .env("OMS_BOOTSTRAP_ADMIN_TOKEN", token)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .split_whitespace()
+        .nth(1)
+        .expect("ready line")
+        .to_owned();
+    Server { child, base }
+}
+
+/// Σ reserved, and the rows whose reservations exceed what is on hand.
+async fn stock_check(url: &str) -> (i64, i64) {
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS reserved, \
+         CAST(COALESCE(SUM(CASE WHEN reserved > on_hand THEN 1 ELSE 0 END), 0) AS BIGINT) AS over \
+         FROM stock_levels",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    (row.get("reserved"), row.get("over"))
+}
+
+fn main() {
+    sqlx::any::install_default_drivers();
+    let requests = env_number("ORDERS_REQUESTS", 20_000);
+    let connections = env_number("ORDERS_CONNECTIONS", 32);
+    let bodies = Arc::new(order_bodies(5_000));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!("aisle_bench_{}", uuid::Uuid::new_v4().simple());
+    let path = dir.path().join("oms.sqlite");
+    let server = start_server(path.to_str().unwrap(), &token);
+    let url = format!("sqlite://{}", path.display());
+    runtime.block_on(measure(
+        "SQLite, one instance",
+        &[server.base.clone()],
+        &url,
+        &token,
+        &bodies,
+        requests,
+        connections,
+    ));
+    drop(server);
+
+    match std::env::var("AISLE_TEST_POSTGRES_URL") {
+        Err(_) => println!("orders: AISLE_TEST_POSTGRES_URL is not set; PostgreSQL skipped"),
+        Ok(admin) => {
+            let name = format!("aisle_bench_{}", uuid::Uuid::new_v4().simple());
+            runtime.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            });
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            // One at a time: the first seeds, the second finds the seed.
+            let first = start_server(&url, &token);
+            let second = start_server(&url, &token);
+            runtime.block_on(measure(
+                "PostgreSQL, two instances",
+                &[first.base.clone(), second.base.clone()],
+                &url,
+                &token,
+                &bodies,
+                requests / 2,
+                connections,
+            ));
+            drop(first);
+            drop(second);
+            runtime.block_on(async {
+                let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            });
+        }
+    }
+}
+
+async fn measure(
+    label: &str,
+    bases: &[String],
+    database_url: &str,
+    token: &str,
+    bodies: &Arc<Vec<Vec<u8>>>,
+    requests: usize,
+    connections: usize,
+) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .unwrap();
+    let urls: Vec<String> = bases.iter().map(|b| format!("{b}/v1/orders")).collect();
+    let (reserved_before, over_before) = stock_check(database_url).await;
+    let warm_up = run_load(&client, &urls, token, bodies, 0, 500, connections).await;
+    let began = Instant::now();
+    let load = run_load(&client, &urls, token, bodies, 500, requests, connections).await;
+    let elapsed = began.elapsed();
+    let (reserved_after, over_after) = stock_check(database_url).await;
+    let mut latencies = load.latencies;
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "orders [{label}]: {requests} orders, {connections} connections, {:.2} s: {:.0} orders/s; \
+         latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {} placed, {} refused (cannot be served), \
+         {} failed",
+        elapsed.as_secs_f64(),
+        requests as f64 / elapsed.as_secs_f64(),
+        ms(pct(0.50)),
+        ms(pct(0.99)),
+        ms(*latencies.last().unwrap()),
+        load.placed,
+        load.refused,
+        load.failed,
+    );
+    let allocated = warm_up.units + load.units;
+    println!(
+        "orders [{label}]: stock read back: Σ reserved {reserved_before} → {reserved_after} \
+         (+{}), units given to accepted orders {allocated}; rows with reserved > on hand: \
+         {over_before} → {over_after}",
+        reserved_after - reserved_before,
+    );
+    assert_eq!(
+        load.failed + warm_up.failed,
+        0,
+        "every order must be answered 201 or 409"
+    );
+    assert_eq!(
+        reserved_after - reserved_before,
+        allocated,
+        "reservations must equal the units allocated"
+    );
+    assert_eq!(over_after, over_before, "oversold rows");
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[derive(Default)]
+struct Load {
+    latencies: Vec<Duration>,
+    placed: usize,
+    refused: usize,
+    failed: usize,
+    units: i64,
+}
+
+async fn run_load(
+    client: &reqwest::Client,
+    urls: &[String],
+    token: &str,
+    bodies: &Arc<Vec<Vec<u8>>>,
+    first: usize,
+    requests: usize,
+    connections: usize,
+) -> Load {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    for _ in 0..connections {
+        let (client, urls, token, bodies, next, run) = (
+            client.clone(),
+            urls.to_vec(),
+            token.to_owned(),
+            bodies.clone(),
+            next.clone(),
+            run.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut load = Load::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= requests {
+                    return load;
+                }
+                let n = first + i;
+                let body = bodies[n % bodies.len()].clone();
+                let url = &urls[i % urls.len()];
+                let sent = Instant::now();
+                let response = client
+                    .post(url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("bench-{run}-{n}"))
+                    .body(body)
+                    .send()
+                    .await;
+                match response {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let body: Value = response.json().await.unwrap_or(Value::Null);
+                        match status {
+                            201 => {
+                                load.placed += 1;
+                                load.units += units_in(&body);
+                            }
+                            409 => load.refused += 1,
+                            _ => {
+                                if load.failed == 0 {
+                                    eprintln!("orders: unexpected {status}: {body}");
+                                }
+                                load.failed += 1
+                            }
+                        }
+                    }
+                    Err(_) => load.failed += 1,
+                }
+                load.latencies.push(sent.elapsed());
+            }
+        }));
+    }
+    let mut all = Load::default();
+    for task in tasks {
+        let load = task.await.unwrap();
+        all.latencies.extend(load.latencies);
+        all.placed += load.placed;
+        all.refused += load.refused;
+        all.failed += load.failed;
+        all.units += load.units;
+    }
+    all
+}
+
+fn units_in(order: &Value) -> i64 {
+    order["fulfilments"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .flat_map(|f| f["lines"].as_array().cloned().unwrap_or_default())
+                .map(|l| l["quantity"].as_i64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Web orders like a French web shop takes: 1–5 lines of 1–2 units of
+/// standard products, home delivery to French cities, some click & collect.
+fn order_bodies(count: usize) -> Vec<Vec<u8>> {
+    let catalogue = demo::catalogue(SEED, DemoSize::Small);
+    let skus: Vec<&str> = catalogue
+        .iter()
+        .filter(|p| p.product_type == "standard")
+        .map(|p| p.sku.as_str())
+        .collect();
+    let addresses = [
+        ("75011", 48.857, 2.380, "FR-IDF"),
+        ("69003", 45.760, 4.860, "FR-SE"),
+        ("33000", 44.837, -0.579, "FR-W"),
+        ("59000", 50.630, 3.060, "FR-N"),
+        ("13001", 43.300, 5.380, "FR-S"),
+    ];
+    let mut rng = SplitMix64::new(SEED);
+    (0..count)
+        .map(|i| {
+            let (postal, lat, lon, zone) = *rng.pick(&addresses);
+            let lines: Vec<Value> = (0..1 + rng.below(5))
+                .map(|_| {
+                    json!({"sku": skus[rng.below(skus.len() as u64) as usize],
+                           "quantity": 1 + rng.below(2)})
+                })
+                .collect();
+            serde_json::to_vec(&json!({
+                "channel": "web-fr",
+                "delivery": "home_delivery",
+                "destination": {"address": {"coordinates": {"lat": lat, "lon": lon},
+                    "postal_code": postal, "country": "FR", "carrier_zone": zone}},
+                "customer": {"name": format!("Client {i}"), "email": format!("client{i}@example.com")},
+                "lines": lines,
+                "payment": "gateway",
+                "accept_partial": true,
+            }))
+            .unwrap()
+        })
+        .collect()
+}
