@@ -60,6 +60,7 @@ async fn run(label: &str, database: DatabaseLocation) {
             seed: SEED,
         }),
         bootstrap_admin_token: Some(TOKEN.to_owned()),
+        outbox: Default::default(),
     })
     .await
     .expect("open the server");
@@ -239,6 +240,7 @@ async fn sqlite_copy_of_seeded_template(database: &std::path::Path) {
             }),
             // The run registers its own token in its copy of the template.
             bootstrap_admin_token: None,
+            outbox: Default::default(),
         })
         .await
         .expect("seed the template");

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod label;
 pub mod notify;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
 pub mod stock_cache;
 pub mod storage;
@@ -23,6 +24,7 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
+pub use outbox::OutboxConfig;
 pub use stock_cache::{CacheError, StockCache};
 pub use storage::{Backend, DatabaseLocation, SeedRecord, Storage, StorageError};
 
@@ -36,6 +38,9 @@ pub struct Config {
     /// app authenticates to its sidecar, and how an operator gets the first
     /// token of a new server. Never logged.
     pub bootstrap_admin_token: Option<String>,
+    /// Where and how the outbox (webhooks, notifications, payments) is
+    /// delivered; the default delivers nothing but keeps it all pending.
+    pub outbox: OutboxConfig,
 }
 
 /// Which demo retailer to seed.
@@ -57,6 +62,8 @@ pub struct AppState {
     pub instance_id: Uuid,
     /// Recently verified API tokens.
     pub tokens: Arc<http::TokenCache>,
+    /// The outbox's delivery setup; `serve` runs its workers.
+    pub outbox: Arc<outbox::Outbox>,
 }
 
 /// Why the server could not start.
@@ -66,6 +73,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error(transparent)]
     StockIndex(#[from] CacheError),
+    #[error(transparent)]
+    Outbox(#[from] outbox::OutboxSetupError),
     #[error(
         "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database"
     )]
@@ -80,6 +89,7 @@ pub enum StartError {
 /// Opens the database, migrates it, seeds the demo retailer if asked and not
 /// done yet, and builds the stock index.
 pub async fn open(config: &Config) -> Result<AppState, StartError> {
+    let outbox = Arc::new(outbox::Outbox::new(config.outbox.clone())?);
     let storage = Storage::open(&config.database).await?;
     if let Some(spec) = config.demo {
         seed_demo(&storage, spec).await?;
@@ -102,6 +112,7 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
         jobs: Arc::default(),
         instance_id: Uuid::new_v4(),
         tokens: Arc::default(),
+        outbox,
     })
 }
 
@@ -164,16 +175,19 @@ fn size_name(size: DemoSize) -> &'static str {
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight. Also follows the database's stock changes meanwhile.
+/// requests in flight. Also follows the database's stock changes and runs
+/// the outbox workers meanwhile.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let follower = state.stock.follow(state.storage.clone());
+    let workers = outbox::start(state.storage.clone(), state.outbox.clone());
     let result = axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     follower.abort();
+    workers.stop(std::time::Duration::from_secs(5)).await;
     result
 }

@@ -39,6 +39,27 @@ struct Cli {
     /// server follows instead of keeping the port.
     #[arg(long)]
     exit_on_stdin_eof: bool,
+    /// Where order events are POSTed as signed webhooks (secret:
+    /// OMS_WEBHOOK_SECRET, from the environment only). Unset: they wait.
+    #[arg(long, env = "OMS_WEBHOOK_URL")]
+    webhook_url: Option<String>,
+    /// Where rendered customer notifications are POSTed (signed like
+    /// webhooks). Unset: they wait.
+    #[arg(long, env = "OMS_NOTIFICATION_URL")]
+    notification_url: Option<String>,
+    /// The payment gateway's base URL (API key: OMS_PAYMENT_GATEWAY_KEY, from
+    /// the environment only). Unset: gateway payments wait.
+    #[arg(long, env = "OMS_PAYMENT_GATEWAY_URL")]
+    payment_gateway_url: Option<String>,
+    /// Failed deliveries after which a webhook or notification is dead
+    /// (replay it with `POST /v1/outbox/{id}/replay`).
+    #[arg(long, default_value_t = 10, env = "OMS_OUTBOX_MAX_ATTEMPTS")]
+    outbox_max_attempts: u32,
+}
+
+/// A secret from the environment (never a flag: command lines show in `ps`).
+fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.trim().is_empty())
 }
 
 fn parse_demo_size(s: &str) -> Result<DemoSize, String> {
@@ -68,6 +89,15 @@ async fn main() -> anyhow::Result<()> {
             size,
             seed: cli.seed,
         }),
+        outbox: oms_server::OutboxConfig {
+            webhook_url: cli.webhook_url.filter(|u| !u.trim().is_empty()),
+            webhook_secret: secret_from_env("OMS_WEBHOOK_SECRET"),
+            notification_url: cli.notification_url.filter(|u| !u.trim().is_empty()),
+            payment_gateway_url: cli.payment_gateway_url.filter(|u| !u.trim().is_empty()),
+            payment_gateway_key: secret_from_env("OMS_PAYMENT_GATEWAY_KEY"),
+            max_attempts: cli.outbox_max_attempts,
+            ..Default::default()
+        },
     };
     let state = oms_server::open(&config)
         .await

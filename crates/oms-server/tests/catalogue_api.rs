@@ -303,6 +303,7 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
             seed,
         }),
         bootstrap_admin_token: None,
+        outbox: Default::default(),
     };
     let first = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(first.storage.product_count().await.unwrap(), 10_000);

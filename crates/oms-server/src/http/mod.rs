@@ -11,6 +11,7 @@ mod extract;
 mod feeds;
 mod network;
 mod orders;
+mod outbox;
 mod problem;
 mod stock;
 
@@ -81,6 +82,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/channels/{id}/rule-sets/{version}/activate",
             post(orders::activate_rule_set),
         )
+        .route("/v1/outbox", get(outbox::list))
+        .route("/v1/outbox/{id}/replay", post(outbox::replay))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_caller,

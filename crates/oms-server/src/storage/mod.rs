@@ -16,6 +16,7 @@ mod changes;
 mod feeds;
 mod network;
 pub mod orders;
+pub mod outbox;
 pub(crate) mod sql;
 mod stock;
 

@@ -9,7 +9,7 @@
 
 use oms_api::OmsClient;
 use oms_domain::demo::DemoSize;
-use oms_server::{AppState, Config, DatabaseLocation, DemoSpec};
+use oms_server::{AppState, Config, DatabaseLocation, DemoSpec, OutboxConfig};
 
 /// Which database a scenario runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +106,7 @@ pub struct TestServer {
     pub state: AppState,
     pub db: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestServer {
@@ -135,18 +136,40 @@ pub async fn start_empty(db: Db) -> TestServer {
 }
 
 async fn start_with(db: Db, demo: Option<DemoSpec>) -> TestServer {
-    let db = TestDb::new(db).await;
+    serve_on(TestDb::new(db).await, demo, OutboxConfig::default()).await
+}
+
+/// A real server over a fresh database seeded with the small demo retailer,
+/// delivering its outbox as `outbox` says.
+pub async fn start_with_config(db: Db, outbox: OutboxConfig) -> TestServer {
+    serve_on(TestDb::new(db).await, Some(demo_spec()), outbox).await
+}
+
+/// A real server over an existing database (see [`TestServer::stop`]).
+pub async fn restart_on(db: TestDb, outbox: OutboxConfig) -> TestServer {
+    serve_on(db, Some(demo_spec()), outbox).await
+}
+
+fn demo_spec() -> DemoSpec {
+    DemoSpec {
+        size: DemoSize::Small,
+        seed: SEED,
+    }
+}
+
+async fn serve_on(db: TestDb, demo: Option<DemoSpec>, outbox: OutboxConfig) -> TestServer {
     let admin_token = oms_server::auth::new_token();
     let config = Config {
         database: db.location.clone(),
         demo,
         bootstrap_admin_token: Some(admin_token.clone()),
+        outbox,
     };
     let state = oms_server::open(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    tokio::spawn(oms_server::serve(listener, state.clone(), async {
+    let served = tokio::spawn(oms_server::serve(listener, state.clone(), async {
         let _ = stopped.await;
     }));
     TestServer {
@@ -159,6 +182,7 @@ async fn start_with(db: Db, demo: Option<DemoSpec>) -> TestServer {
         state,
         db,
         stop: Some(stop),
+        served: Some(served),
     }
 }
 
@@ -176,6 +200,26 @@ pub fn authorized_client(token: &str) -> reqwest::Client {
 }
 
 impl TestServer {
+    /// Stops the server (its workers included) and gives its database back,
+    /// to be reopened by [`restart_on`].
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(served) = self.served.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(15), served).await;
+        }
+        self.state.storage.close().await;
+        std::mem::replace(
+            &mut self.db,
+            TestDb {
+                location: DatabaseLocation::SqliteFile("".into()),
+                _dir: None,
+                drop_pg: None,
+            },
+        )
+    }
+
     /// `GET` with the admin token; returns status, content type and JSON.
     pub async fn get_json(&self, path: &str) -> (u16, String, serde_json::Value) {
         let response = self
