@@ -226,6 +226,9 @@ pub enum ChangedEntity {
     Location(Box<Location>),
     Channel(Channel),
     Stock(StockLevelChange),
+    /// An order was placed or changed (fetch `/v1/orders/{id}` for all of it).
+    Order(OrderSummary),
+    Fulfilment(Box<FulfilmentView>),
 }
 
 /// A stock level as the change sequence carries it.

@@ -567,6 +567,31 @@ async fn cancel_releases_stock(db: Db) {
     let (status, problem, _) = post(&server.http, &cancel, &json!({}), None).await;
     assert_eq!(status, 409, "{problem}");
 
+    // The order and its fulfilment are in the change sequence, last state.
+    let mut cursor: Option<String> = None;
+    let mut seen = (None, None);
+    loop {
+        let path = match &cursor {
+            None => "/v1/changes?limit=1000".to_owned(),
+            Some(c) => format!("/v1/changes?limit=1000&cursor={c}"),
+        };
+        let (_, _, page) = server.get_json(&path).await;
+        for change in page["changes"].as_array().unwrap() {
+            if change["data"]["id"] == id {
+                seen.0 = Some(change["data"]["status"].clone());
+            }
+            if change["entity"] == "fulfilment" && change["data"]["order"] == id {
+                seen.1 = Some(change["data"]["status"].clone());
+            }
+        }
+        cursor = Some(page["cursor"].as_str().unwrap().to_owned());
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    assert_eq!(seen.0, Some(json!("cancelled")));
+    assert_eq!(seen.1, Some(json!("cancelled")));
+
     // Bad input: a clear error and no write.
     let mut bad = order_body(&sku, 1, "not-an-email", false);
     let (status, problem, _) = post(&server.http, &url, &bad, None).await;

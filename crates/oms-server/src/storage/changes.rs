@@ -10,7 +10,7 @@
 
 use super::sql::Sql;
 use super::{Storage, StorageError};
-use oms_api::wire::{Change, ChangedEntity, StockLevelChange};
+use oms_api::wire::{Change, ChangedEntity, OrderSummary, StockLevelChange};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -30,6 +30,8 @@ pub enum Kind {
     Location = 1,
     Channel = 2,
     Stock = 3,
+    Order = 4,
+    Fulfilment = 5,
 }
 
 /// A position in the change sequence: just after this entity.
@@ -46,7 +48,7 @@ impl Position {
     pub fn start() -> Self {
         Position {
             seq: 0,
-            kind: Kind::Stock,
+            kind: Kind::Fulfilment,
             key: (String::new(), String::new()),
         }
     }
@@ -70,6 +72,8 @@ impl Position {
             "1" => Kind::Location,
             "2" => Kind::Channel,
             "3" => Kind::Stock,
+            "4" => Kind::Order,
+            "5" => Kind::Fulfilment,
             _ => return None,
         };
         let key0 = unhex(parts.next()?)?;
@@ -226,6 +230,79 @@ impl Storage {
                 change: Change {
                     seq,
                     entity: ChangedEntity::Stock(level),
+                },
+            });
+        }
+
+        // Orders (as summaries: a reader fetches the full order when it needs
+        // it) and fulfilments; a store sees those involving its store.
+        let mut orders = Sql::new(
+            "SELECT change_seq, id, status, channel_id, customer_name, placed_at_ms FROM orders WHERE",
+        );
+        push_after(&mut orders, position, Kind::Order, &["id"]);
+        if let ChangeScope::Store(store) = scope {
+            orders
+                .push(
+                    " AND EXISTS (SELECT 1 FROM fulfilments f WHERE f.order_id = orders.id \
+                     AND f.location_id = ",
+                )
+                .bind(store.clone())
+                .push(")");
+        }
+        orders.push(" ORDER BY change_seq, id LIMIT ").bind(fetch);
+        for row in orders.fetch_all(self.pool()).await? {
+            let seq: i64 = row.try_get("change_seq")?;
+            let id: String = row.try_get("id")?;
+            let status: String = row.try_get("status")?;
+            let placed_at_ms: i64 = row.try_get("placed_at_ms")?;
+            let summary = OrderSummary {
+                id: serde_json::from_value(serde_json::Value::String(id.clone()))?,
+                status: serde_json::from_value(serde_json::Value::String(status))?,
+                channel: serde_json::from_value(serde_json::Value::String(
+                    row.try_get("channel_id")?,
+                ))?,
+                customer_name: row.try_get("customer_name")?,
+                placed_at: jiff::Timestamp::from_millisecond(placed_at_ms)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            };
+            entries.push(Entry {
+                position: Position {
+                    seq,
+                    kind: Kind::Order,
+                    key: (id, String::new()),
+                },
+                change: Change {
+                    seq,
+                    entity: ChangedEntity::Order(summary),
+                },
+            });
+        }
+
+        let mut fulfilments = Sql::new("SELECT change_seq, id, document FROM fulfilments WHERE");
+        push_after(&mut fulfilments, position, Kind::Fulfilment, &["id"]);
+        if let ChangeScope::Store(store) = scope {
+            fulfilments.push(" AND location_id = ").bind(store.clone());
+        }
+        fulfilments
+            .push(" ORDER BY change_seq, id LIMIT ")
+            .bind(fetch);
+        for row in fulfilments.fetch_all(self.pool()).await? {
+            let seq: i64 = row.try_get("change_seq")?;
+            let id: String = row.try_get("id")?;
+            let document: String = row.try_get("document")?;
+            let doc: crate::orders::FulfilmentDoc = serde_json::from_str(&document)?;
+            entries.push(Entry {
+                position: Position {
+                    seq,
+                    kind: Kind::Fulfilment,
+                    key: (id, String::new()),
+                },
+                change: Change {
+                    seq,
+                    entity: ChangedEntity::Fulfilment(Box::new(crate::orders::fulfilment_view(
+                        &doc,
+                    ))),
                 },
             });
         }
