@@ -261,12 +261,7 @@ async fn every_route_checks_every_role() {
             &[Admin, Integration],
         ),
         ("GET", "/v1/outbox?state=dead".into(), None, &[Admin]),
-        (
-            "POST",
-            "/v1/outbox/999999999/replay".into(),
-            None,
-            &[Admin],
-        ),
+        ("POST", "/v1/outbox/999999999/replay".into(), None, &[Admin]),
     ];
     let mut failures = Vec::new();
     for (method, path, body, allowed) in &routes {
