@@ -559,7 +559,6 @@ mod tests {
 
     #[test]
     fn signature_is_hex_hmac_sha256_of_timestamp_dot_body() {
-        // RFC 4231 test case 2 shape: key "Jefe", message "what do ya want for nothing?".
         let sig = signature("Jefe", 0, b"x");
         assert!(sig.starts_with("v1="));
         assert_eq!(sig.len(), 3 + 64);
