@@ -95,6 +95,9 @@ pub(crate) struct Entry {
 /// A location compiled for the hot path.
 #[derive(Debug, Clone)]
 pub(crate) struct Site {
+    /// The location's id (also here, beside what the hot path reads, so
+    /// that traces copy it without touching the `Location`).
+    pub(crate) id: LocationId,
     pub(crate) kind: LocationKind,
     pub(crate) schedule: u32,
     pub(crate) zone: u32,
@@ -104,6 +107,10 @@ pub(crate) struct Site {
     safety: Option<u32>,
     pub(crate) priority: u32,
     pub(crate) coordinates: Coordinates,
+    /// The latitude in radians and its cosine, for great-circle distances
+    /// from this location (computed once, not per order).
+    pub(crate) lat_rad: f64,
+    pub(crate) cos_lat: f64,
     /// Position of the location's id in id order: a cheap, stable tie-break.
     pub(crate) rank: u32,
 }
@@ -196,6 +203,7 @@ impl StockIndex {
             };
             let zone = intern(&mut zone_ids, &location.carrier_zone);
             sites.push(Site {
+                id: location.id.clone(),
                 kind: location.kind,
                 schedule,
                 zone,
@@ -205,6 +213,8 @@ impl StockIndex {
                 safety: None,
                 priority: location.priority,
                 coordinates: location.coordinates,
+                lat_rad: location.coordinates.lat().to_radians(),
+                cos_lat: location.coordinates.lat().to_radians().cos(),
                 rank: 0,
             });
         }
@@ -508,6 +518,17 @@ impl StockIndex {
             .get(id)
             .copied()
             .ok_or_else(|| IndexError::UnknownChannel(id.clone()))
+    }
+
+    /// A SKU's type and stock entries with one lookup of the SKU.
+    pub(crate) fn product(&self, sku: &Sku) -> (ProductType, &[Entry]) {
+        match self.sku_ids.get(sku) {
+            Some(id) => (
+                self.product_types[*id as usize],
+                self.stock[*id as usize].as_slice(),
+            ),
+            None => (ProductType::Standard, &[]),
+        }
     }
 
     pub(crate) fn entries(&self, sku: &Sku) -> &[Entry] {

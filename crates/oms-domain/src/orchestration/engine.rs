@@ -26,6 +26,7 @@
 //! choice is made again.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -44,7 +45,7 @@ use crate::model::{
     Coordinates, DeliveryMethod, LocationId, LocationKind, Money, ProductType, ProductTypeRule,
     Quantity, Sku,
 };
-use crate::stock::{Effect, Entry, StockIndex, Target};
+use crate::stock::{Effect, Entry, Site, StockIndex, Target};
 
 /// Units of one order line to serve in this run.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +86,9 @@ struct Candidate {
     /// Computed on first need.
     slot: Option<Result<Slot, DropReason>>,
     dropped: Option<(Rule, DropReason)>,
-    exclusions: Vec<LineExclusion>,
+    /// Its lines excluded, a range of the run's exclusions (one vector for
+    /// all candidates: most are dropped and never reported).
+    exclusions: Range<usize>,
     distance_m: u32,
     cost: Option<Money>,
     /// Against the whole request (recorded by the first choice).
@@ -273,12 +276,22 @@ impl Towards {
 
     /// [`Coordinates::distance_km`] from `from`, in whole metres, with the
     /// destination's terms computed once.
+    #[cfg(test)]
     fn distance_m(&self, from: Coordinates) -> u32 {
-        const EARTH_RADIUS_KM: f64 = 6371.0;
         let lat1 = from.lat().to_radians();
+        self.distance_m_from(lat1, lat1.cos(), from.lon())
+    }
+
+    /// The same from a location, whose terms the index computed once.
+    fn site_distance_m(&self, site: &Site) -> u32 {
+        self.distance_m_from(site.lat_rad, site.cos_lat, site.coordinates.lon())
+    }
+
+    fn distance_m_from(&self, lat1: f64, cos_lat1: f64, lon1: f64) -> u32 {
+        const EARTH_RADIUS_KM: f64 = 6371.0;
         let dlat = self.lat - lat1;
-        let dlon = (self.lon - from.lon()).to_radians();
-        let a = (dlat / 2.0).sin().powi(2) + lat1.cos() * self.cos_lat * (dlon / 2.0).sin().powi(2);
+        let dlon = (self.lon - lon1).to_radians();
+        let a = (dlat / 2.0).sin().powi(2) + cos_lat1 * self.cos_lat * (dlon / 2.0).sin().powi(2);
         let km = 2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin();
         (km * 1000.0).round() as u32
     }
@@ -487,8 +500,9 @@ impl Planner<'_> {
         match a.1.iter().zip(b.1).position(|(x, y)| x != y) {
             Some(i) => (a.1[i].cmp(&b.1[i]), criteria.get(i).copied()),
             None => {
-                let id = |c: usize| &self.index.locations[cands[c].location as usize].id;
-                (id(a.0).cmp(id(b.0)), None)
+                // Ranks are the locations' positions in id order.
+                let rank = |c: usize| self.index.sites[cands[c].location as usize].rank;
+                (rank(a.0).cmp(&rank(b.0)), None)
             }
         }
     }
@@ -755,10 +769,10 @@ pub(crate) fn run(
         let p = match products.iter().position(|p| p.sku == sku) {
             Some(p) => p,
             None => {
-                let product_type = index.product_type(sku);
+                let (product_type, entries) = index.product(sku);
                 products.push(Product {
                     sku,
-                    entries: index.entries(sku),
+                    entries,
                     rule: index.product_rules.rule(product_type),
                     product_type,
                 });
@@ -811,7 +825,9 @@ pub(crate) fn run(
     };
     let bound: usize = products.iter().map(|p| p.entries.len()).sum::<usize>() + 1;
     let mut cursors = vec![0_usize; np];
-    let mut candidates: Vec<Candidate> = Vec::with_capacity(bound);
+    // Locations first (small), the candidates then in one exact allocation:
+    // `bound` is about three times the number of candidates.
+    let mut found: Vec<(u32, bool)> = Vec::with_capacity(bound);
     let mut avail: Vec<u32> = Vec::with_capacity(bound * np);
     let mut store_listed = false;
     loop {
@@ -842,16 +858,7 @@ pub(crate) fn run(
             method,
             DeliveryMethod::ClickAndCollect | DeliveryMethod::ExpressClickAndCollect
         ) && Some(location) == store;
-        candidates.push(Candidate {
-            location,
-            own_shelf,
-            slot: None,
-            dropped: None,
-            exclusions: Vec::new(),
-            distance_m: 0,
-            cost: None,
-            score: None,
-        });
+        found.push((location, own_shelf));
         for (p, product) in products.iter().enumerate() {
             let units = match product.entries.get(cursors[p]) {
                 Some(e) if method_allowed[p] && e.location == location => {
@@ -863,12 +870,27 @@ pub(crate) fn run(
             avail.push(units);
         }
     }
+    let mut candidates: Vec<Candidate> = found
+        .iter()
+        .map(|&(location, own_shelf)| Candidate {
+            location,
+            own_shelf,
+            slot: None,
+            dropped: None,
+            exclusions: 0..0,
+            distance_m: 0,
+            cost: None,
+            score: None,
+        })
+        .collect();
     let nc = candidates.len();
 
     // Filters.
     let requirement = rules.stock_requirement();
     let mut line_ok = vec![true; nc * nw];
+    let mut exclusions: Vec<LineExclusion> = Vec::new();
     for (c, cand) in candidates.iter_mut().enumerate() {
+        cand.exclusions = exclusions.len()..exclusions.len();
         let has =
             |line_ok: &[bool], w: usize| line_ok[c * nw + w] && avail[c * np + want_product[w]] > 0;
         for w in 0..nw {
@@ -878,7 +900,7 @@ pub(crate) fn run(
         }
         // Locations that reported a line missing never get it again.
         if !excluded.is_empty() {
-            let location_id = &index.locations[cand.location as usize].id;
+            let location_id = &index.sites[cand.location as usize].id;
             let mut any_excluded = false;
             for (w, want) in wants.iter().enumerate() {
                 let line_id = order.lines[want.line].id;
@@ -889,11 +911,12 @@ pub(crate) fn run(
                 {
                     line_ok[c * nw + w] = false;
                     any_excluded = true;
-                    cand.exclusions.push(LineExclusion {
+                    exclusions.push(LineExclusion {
                         line: line_id,
                         rule: Rule::ReportedMissing,
                         reason: DropReason::ReportedMissing,
                     });
+                    cand.exclusions.end = exclusions.len();
                 }
             }
             if any_excluded && !(0..nw).any(|w| has(&line_ok, w)) {
@@ -954,11 +977,12 @@ pub(crate) fn run(
                         if let Some(reason) = reason {
                             recheck_stock |= stock_passed;
                             line_ok[c * nw + w] = false;
-                            cand.exclusions.push(LineExclusion {
+                            exclusions.push(LineExclusion {
                                 line: order.lines[want.line].id,
                                 rule: Rule::ProductType,
                                 reason: reason.clone(),
                             });
+                            cand.exclusions.end = exclusions.len();
                             first.get_or_insert(reason);
                         }
                     }
@@ -1049,9 +1073,7 @@ pub(crate) fn run(
             cand.dropped = Some((Rule::Stock, reason));
         }
         if cand.dropped.is_none() {
-            cand.distance_m = towards
-                .as_ref()
-                .map_or(0, |t| t.distance_m(site.coordinates));
+            cand.distance_m = towards.as_ref().map_or(0, |t| t.site_distance_m(site));
             cand.cost = cost_model.map(|m| m.shipment_cost(site.kind, cand.distance_m));
         }
     }
@@ -1096,7 +1118,7 @@ pub(crate) fn run(
                 }
                 Verdict::Kept {
                     score,
-                    excluded_lines: cand.exclusions.clone(),
+                    excluded_lines: exclusions[cand.exclusions.clone()].to_vec(),
                 }
             }
             // Kept by every filter yet nothing to take: the stock check
@@ -1107,7 +1129,7 @@ pub(crate) fn run(
             },
         };
         trace.candidates.push(CandidateTrace {
-            location: index.locations[cand.location as usize].id.clone(),
+            location: index.sites[cand.location as usize].id.clone(),
             kind: index.sites[cand.location as usize].kind,
             verdict,
         });
@@ -1134,7 +1156,7 @@ pub(crate) fn run(
                 }
             })
             .collect();
-        let location = index.locations[cand.location as usize].id.clone();
+        let location = index.sites[cand.location as usize].id.clone();
         let slot = match &cand.slot {
             Some(Ok(slot)) => *slot,
             // A pick always has its slot (`choose` computes it).
@@ -1157,7 +1179,7 @@ pub(crate) fn run(
             lines,
             score: pick.score.clone(),
             runner_up: pick.runner_up.as_ref().map(|(s, score)| RunnerUp {
-                location: index.locations[candidates[*s].location as usize].id.clone(),
+                location: index.sites[candidates[*s].location as usize].id.clone(),
                 score: score.clone(),
             }),
             decided_by: pick.decided_by,
@@ -1179,8 +1201,7 @@ pub(crate) fn run(
         for c in holders() {
             let rule = match &candidates[c].dropped {
                 Some((rule, _)) => Some(*rule),
-                None => candidates[c]
-                    .exclusions
+                None => exclusions[candidates[c].exclusions.clone()]
                     .iter()
                     .find(|e| e.line == line_id)
                     .map(|e| e.rule),
