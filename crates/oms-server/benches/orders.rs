@@ -113,7 +113,7 @@ fn main() {
     let url = format!("sqlite://{}", path.display());
     runtime.block_on(measure(
         "SQLite, one instance",
-        &[server.base.clone()],
+        std::slice::from_ref(&server.base),
         &url,
         &token,
         &bodies,

@@ -259,7 +259,12 @@ pub fn start(storage: Storage, outbox: Arc<Outbox>) -> Workers {
             stopped.clone(),
         )));
     }
-    tasks.push(tokio::spawn(run_payments(storage, outbox, stopped)));
+    // Without a gateway there is nothing to execute: gateway payments wait,
+    // untouched, for a server started with one (in-store payments are
+    // recorded as done when written).
+    if outbox.payments.is_some() {
+        tasks.push(tokio::spawn(run_payments(storage, outbox, stopped)));
+    }
     Workers { stop, tasks }
 }
 

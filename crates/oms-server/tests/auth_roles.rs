@@ -156,6 +156,12 @@ async fn every_route_checks_every_role() {
         ),
         (
             "POST",
+            "/v1/orders/O-NONE/notifications/1/resend".into(),
+            None,
+            service,
+        ),
+        (
+            "POST",
             "/v1/orders/O-NONE/returns".into(),
             Some(&return_a),
             EVERYONE,

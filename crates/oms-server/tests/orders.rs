@@ -519,6 +519,16 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
             .iter()
             .any(|n| n["status"] == "refunded")
     );
+    // Customer service re-sends the last message: same words, a new message.
+    let last = notes.as_array().unwrap().last().unwrap().clone();
+    let resend = format!(
+        "{}/v1/orders/{order_id}/notifications/{}/resend",
+        server.base, last["id"]
+    );
+    let (status, again, _) = post(&server.http, &resend, &json!(null), None).await;
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["id"], last["id"]);
+    assert_eq!(again["body"], last["body"]);
     assert!(
         notes
             .as_array()

@@ -68,6 +68,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}", get(orders::get))
         .route("/v1/orders/{id}/timeline", get(orders::timeline))
         .route("/v1/orders/{id}/notifications", get(orders::notifications))
+        .route(
+            "/v1/orders/{id}/notifications/{notification}/resend",
+            post(orders::resend_notification),
+        )
         .route("/v1/orders/{id}/cancel", post(orders::cancel))
         .route("/v1/orders/{id}/returns", post(orders::receive_return))
         .route("/v1/fulfilments/{id}", get(orders::fulfilment))

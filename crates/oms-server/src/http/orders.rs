@@ -164,29 +164,65 @@ pub async fn notifications(
     auth::require(&caller, SERVICE)?;
     let id = order_id(&id)?;
     orders::load_view(&state, &caller, id.as_str(), None).await?;
-    let mut out = Vec::new();
-    for record in state.storage.outbox_of(id.as_str(), "notification").await? {
-        let rendered: RenderedNotification = serde_json::from_str(&record.payload)
-            .map_err(|e| ApiError::Internal(format!("stored notification: {e}")))?;
-        out.push(NotificationView {
-            id: record.id,
-            status: rendered.status,
-            language: rendered.language,
-            subject: rendered.subject,
-            body: rendered.body,
-            to_email: rendered.to_email,
-            to_phone: rendered.to_phone,
-            delivery: if record.delivered {
-                "delivered"
-            } else if record.dead {
-                "dead"
-            } else {
-                "pending"
-            }
-            .to_owned(),
-        });
-    }
+    let out = state
+        .storage
+        .outbox_of(id.as_str(), "notification")
+        .await?
+        .iter()
+        .map(notification_view)
+        .collect::<Result<_, _>>()?;
     Ok(Json(out))
+}
+
+/// Customer service: sends a notification again (same words, new message).
+pub async fn resend_notification(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path((id, notification)): Path<(String, i64)>,
+) -> Result<(StatusCode, Json<NotificationView>), ApiError> {
+    auth::require(&caller, SERVICE)?;
+    let id = order_id(&id)?;
+    orders::load_view(&state, &caller, id.as_str(), None).await?;
+    let queued = state
+        .storage
+        .resend_notification(id.as_str(), notification, Timestamp::now().as_millisecond())
+        .await?
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "notification",
+            id: format!("{id}/{notification}"),
+        })?;
+    let record = state
+        .storage
+        .outbox_of(id.as_str(), "notification")
+        .await?
+        .into_iter()
+        .find(|r| r.id == queued)
+        .ok_or_else(|| ApiError::Internal("re-sent notification vanished".into()))?;
+    Ok((StatusCode::CREATED, Json(notification_view(&record)?)))
+}
+
+fn notification_view(
+    record: &crate::storage::orders::OutboxRecord,
+) -> Result<NotificationView, ApiError> {
+    let rendered: RenderedNotification = serde_json::from_str(&record.payload)
+        .map_err(|e| ApiError::Internal(format!("stored notification: {e}")))?;
+    Ok(NotificationView {
+        id: record.id,
+        status: rendered.status,
+        language: rendered.language,
+        subject: rendered.subject,
+        body: rendered.body,
+        to_email: rendered.to_email,
+        to_phone: rendered.to_phone,
+        delivery: if record.delivered {
+            "delivered"
+        } else if record.dead {
+            "dead"
+        } else {
+            "pending"
+        }
+        .to_owned(),
+    })
 }
 
 pub async fn cancel(

@@ -94,7 +94,7 @@ impl Storage {
             .push(" AND code_hash = ")
             .bind(code_hash.to_owned())
             .push(" RETURNING store_id, role");
-        let Some(row) = claim.fetch_optional(&mut *tx).await? else {
+        let Some(row) = claim.fetch_optional(&mut **tx).await? else {
             return Ok(Err(PairingRefusal::Invalid));
         };
         let caller = caller_from(
@@ -111,7 +111,7 @@ impl Storage {
                 .bind(caller.label.clone())
                 .bind(now_ms);
         });
-        insert.execute(&mut *tx).await?;
+        insert.execute(&mut **tx).await?;
         tx.commit().await?;
         Ok(Ok(caller))
     }

@@ -43,13 +43,13 @@ impl Storage {
                     .bind(p.product_type.to_owned())
                     .bind(seq);
             });
-            insert.execute(&mut *tx).await?;
+            insert.execute(&mut **tx).await?;
 
             let mut prices = Sql::new("INSERT INTO product_prices (sku, currency, amount_minor)");
             prices.values(chunk, |row, p| {
                 row.bind(p.sku.clone()).bind("EUR").bind(p.price_eur_minor);
             });
-            prices.execute(&mut *tx).await?;
+            prices.execute(&mut **tx).await?;
 
             let barcodes: Vec<(String, String)> = chunk
                 .iter()
@@ -59,7 +59,7 @@ impl Storage {
             codes.values(barcodes, |row, (barcode, sku)| {
                 row.bind(barcode).bind(sku);
             });
-            codes.execute(&mut *tx).await?;
+            codes.execute(&mut **tx).await?;
         }
         super::network::seed_network(&mut tx, network, seq).await?;
         super::stock::seed_stock(&mut tx, network, seq).await?;
@@ -242,7 +242,7 @@ impl Storage {
         for barcode in &write.barcodes {
             let mut owner = Sql::new("SELECT sku FROM product_barcodes WHERE barcode = ");
             owner.bind(barcode.clone());
-            if let Some(row) = owner.fetch_optional(&mut *tx).await? {
+            if let Some(row) = owner.fetch_optional(&mut **tx).await? {
                 let owner: String = row.try_get("sku")?;
                 if owner != sku {
                     return Err(ProductWriteError::BarcodeTaken {
@@ -266,29 +266,29 @@ impl Storage {
             " ON CONFLICT (sku) DO UPDATE SET name = excluded.name, brand = excluded.brand, \
              product_type = excluded.product_type, change_seq = excluded.change_seq",
         );
-        upsert.execute(&mut *tx).await?;
+        upsert.execute(&mut **tx).await?;
         let mut clear = Sql::new("DELETE FROM product_barcodes WHERE sku = ");
         clear.bind(sku.to_owned());
-        clear.execute(&mut *tx).await?;
+        clear.execute(&mut **tx).await?;
         if !write.barcodes.is_empty() {
             let mut codes = Sql::new("INSERT INTO product_barcodes (barcode, sku)");
             codes.values(&write.barcodes, |row, barcode| {
                 row.bind(barcode.clone()).bind(sku.to_owned());
             });
-            codes.execute(&mut *tx).await?;
+            codes.execute(&mut **tx).await?;
         }
         // One price per product today (the catalogue lists EUR); a product
         // priced in another currency replaces it.
         let mut clear = Sql::new("DELETE FROM product_prices WHERE sku = ");
         clear.bind(sku.to_owned());
-        clear.execute(&mut *tx).await?;
+        clear.execute(&mut **tx).await?;
         let mut price = Sql::new("INSERT INTO product_prices (sku, currency, amount_minor)");
         price.values([()], |row, ()| {
             row.bind(sku.to_owned())
                 .bind(write.price.currency.as_str().to_owned())
                 .bind(write.price.amount_minor);
         });
-        price.execute(&mut *tx).await?;
+        price.execute(&mut **tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -55,7 +55,7 @@ const DEFAULT_CACHE_KIB: i64 = 2_000;
 
 /// One feed's open write transaction.
 pub struct FeedWriter {
-    tx: Transaction<'static, Any>,
+    tx: super::WriteTx,
     backend: Backend,
 }
 
@@ -133,7 +133,7 @@ impl FeedWriter {
         if self.backend == Backend::Sqlite {
             // PRAGMA takes no placeholders; `kib` is one of the constants.
             Sql::new(&format!("PRAGMA cache_size = -{kib}"))
-                .execute(&mut *self.tx)
+                .execute(&mut **self.tx)
                 .await?;
         }
         Ok(())
@@ -154,7 +154,7 @@ impl FeedWriter {
                     .bind(row.line as i64)
                     .bind(row.quantity);
             });
-            sql.execute(&mut *self.tx).await?;
+            sql.execute(&mut **self.tx).await?;
         }
         Ok(())
     }
@@ -171,7 +171,7 @@ impl FeedWriter {
              SELECT count(*) AS n FROM stock_feed_rows GROUP BY sku, location_id \
              HAVING count(*) > 1) AS repeated",
         )
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut **self.tx)
         .await?;
         let total: i64 = count.try_get("extra")?;
         if total == 0 {
@@ -186,7 +186,7 @@ impl FeedWriter {
              WHERE f.line > d.first_line ORDER BY f.line LIMIT ",
         );
         sql.bind(limit as i64);
-        let rows = sql.fetch_all(&mut *self.tx).await?;
+        let rows = sql.fetch_all(&mut **self.tx).await?;
         let duplicates = rows
             .iter()
             .map(|row| {
@@ -219,7 +219,7 @@ impl FeedWriter {
         job: impl FnOnce(u64) -> Result<JobRecord, StorageError>,
     ) -> Result<u64, StorageError> {
         let started = std::time::Instant::now();
-        let tx = &mut self.tx;
+        let tx: &mut Transaction<'static, Any> = &mut self.tx;
         let seq = super::next_change_seqs(tx, 1).await?;
         let mut changed = 0u64;
 

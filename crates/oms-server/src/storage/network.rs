@@ -180,19 +180,19 @@ impl Storage {
 
         // Locations: refuse to drop one that still has stock.
         let existing = Sql::new("SELECT id FROM locations")
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut **tx)
             .await?;
         for row in existing {
             let id: String = row.try_get("id")?;
             if !network.locations.iter().any(|l| l.id.as_str() == id) {
                 let mut used = Sql::new("SELECT 1 AS used FROM stock_levels WHERE location_id = ");
                 used.bind(id.clone()).push(" LIMIT 1");
-                if used.fetch_optional(&mut *tx).await?.is_some() {
+                if used.fetch_optional(&mut **tx).await?.is_some() {
                     return Err(NetworkWriteError::LocationInUse(id));
                 }
                 let mut delete = Sql::new("DELETE FROM locations WHERE id = ");
                 delete.bind(id);
-                delete.execute(&mut *tx).await?;
+                delete.execute(&mut **tx).await?;
             }
         }
         for location in &network.locations {

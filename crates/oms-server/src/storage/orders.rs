@@ -656,7 +656,7 @@ impl Storage {
         for (channel, document) in sets {
             let mut sql = Sql::new("SELECT 1 AS one FROM rule_sets WHERE channel_id = ");
             sql.bind(channel.clone());
-            if sql.fetch_optional(&mut *tx).await?.is_none() {
+            if sql.fetch_optional(&mut **tx).await?.is_none() {
                 insert_rule_set(&mut tx, channel, 1, document, true, "demo", now_ms).await?;
             }
         }
@@ -704,7 +704,7 @@ impl Storage {
             "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) AS v FROM rule_sets WHERE channel_id = ",
         );
         sql.bind(channel_id.to_owned());
-        let last: i64 = sql.fetch_one(&mut *tx).await?.try_get("v")?;
+        let last: i64 = sql.fetch_one(&mut **tx).await?.try_get("v")?;
         let version = last + 1;
         let document = document_for(version)?;
         insert_rule_set(
@@ -727,18 +727,18 @@ impl Storage {
             .bind(channel_id.to_owned())
             .push(" AND version = ")
             .bind(version);
-        if exists.fetch_optional(&mut *tx).await?.is_none() {
+        if exists.fetch_optional(&mut **tx).await?.is_none() {
             return Ok(false);
         }
         let mut off =
             Sql::new("UPDATE rule_sets SET active = 0 WHERE active = 1 AND channel_id = ");
         off.bind(channel_id.to_owned());
-        off.execute(&mut *tx).await?;
+        off.execute(&mut **tx).await?;
         let mut on = Sql::new("UPDATE rule_sets SET active = 1 WHERE channel_id = ");
         on.bind(channel_id.to_owned())
             .push(" AND version = ")
             .bind(version);
-        on.execute(&mut *tx).await?;
+        on.execute(&mut **tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -992,5 +992,34 @@ impl Storage {
             found.insert(row.try_get("sku")?, row.try_get("amount_minor")?);
         }
         Ok(found)
+    }
+}
+
+impl Storage {
+    /// Queues a notification of an order again (customer service's
+    /// "re-send"): a new outbox message with the same words. Returns its id,
+    /// or `None` when the order has no such notification.
+    pub async fn resend_notification(
+        &self,
+        order_id: &str,
+        notification_id: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new(
+            "INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms) \
+             SELECT topic, order_id, payload, ",
+        );
+        sql.bind(now_ms)
+            .push(", ")
+            .bind(now_ms)
+            .push(" FROM outbox WHERE topic = 'notification' AND id = ")
+            .bind(notification_id)
+            .push(" AND order_id = ")
+            .bind(order_id.to_owned())
+            .push(" RETURNING id");
+        let row = sql.fetch_optional(&mut **tx).await?;
+        tx.commit().await?;
+        row.map(|row| Ok(row.try_get("id")?)).transpose()
     }
 }

@@ -198,7 +198,7 @@ impl Storage {
         if self.backend() == Backend::Postgres {
             sql.push(" FOR UPDATE SKIP LOCKED");
         }
-        let rows = sql.fetch_all(&mut *tx).await?;
+        let rows = sql.fetch_all(&mut **tx).await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             claimed.push(ClaimedMessage {
@@ -214,7 +214,7 @@ impl Storage {
             let mut update = Sql::new("UPDATE outbox SET next_attempt_at_ms = ");
             update.bind(lease_until_ms).push(" WHERE id IN ");
             push_ids(&mut update, &ids);
-            update.execute(&mut *tx).await?;
+            update.execute(&mut **tx).await?;
         }
         tx.commit().await?;
         Ok(claimed)
@@ -298,7 +298,7 @@ impl Storage {
         if self.backend() == Backend::Postgres {
             select.push(" FOR UPDATE");
         }
-        let Some(row) = select.fetch_optional(&mut *tx).await? else {
+        let Some(row) = select.fetch_optional(&mut **tx).await? else {
             return Ok(Replay::NotFound);
         };
         let item = item_from_row(&row)?;
@@ -310,7 +310,7 @@ impl Storage {
              last_error = NULL, next_attempt_at_ms = ",
         );
         update.bind(now_ms).push(" WHERE id = ").bind(id);
-        update.execute(&mut *tx).await?;
+        update.execute(&mut **tx).await?;
         tx.commit().await?;
         Ok(Replay::Replayed(OutboxItem {
             state: MessageState::Pending,
@@ -354,7 +354,7 @@ impl Storage {
         if self.backend() == Backend::Postgres {
             sql.push(" FOR UPDATE OF p SKIP LOCKED");
         }
-        let rows = sql.fetch_all(&mut *tx).await?;
+        let rows = sql.fetch_all(&mut **tx).await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
             claimed.push(ClaimedPayment {
@@ -374,7 +374,7 @@ impl Storage {
             let mut update = Sql::new("UPDATE payments SET next_attempt_at_ms = ");
             update.bind(lease_until_ms).push(" WHERE id IN ");
             push_ids(&mut update, &ids);
-            update.execute(&mut *tx).await?;
+            update.execute(&mut **tx).await?;
         }
         tx.commit().await?;
         Ok(claimed)

@@ -179,7 +179,7 @@ impl Storage {
                 " ON CONFLICT (sku, location_id) DO UPDATE SET on_hand = excluded.on_hand, \
                  reserved = excluded.reserved, change_seq = excluded.change_seq",
             );
-            sql.execute(&mut *tx).await?;
+            sql.execute(&mut **tx).await?;
         }
         tx.commit().await?;
         Ok(seq)
