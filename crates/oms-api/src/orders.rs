@@ -153,9 +153,12 @@ pub struct OrderView {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unservable: Vec<UnservableLine>,
     /// The decision traces: placement first, then each re-orchestration.
+    /// Left out of the answer to a placement (ask `GET /v1/orders/{id}`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub traces: Vec<Trace>,
     /// The traces in plain sentences, in the language asked (`?lang=`) or
     /// the customer's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub explanation: Vec<String>,
     pub payments: Vec<PaymentView>,
     /// Returns received, oldest first.

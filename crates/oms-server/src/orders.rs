@@ -830,7 +830,11 @@ async fn try_place(
     }
     store::insert_messages(&mut tx, backend, order.id.as_str(), &messages, now_ms).await?;
     let payments: Vec<PaymentView> = messages.payments.iter().map(payment_view_new).collect();
-    let view = order_view(&doc, fulfilments.iter().map(|(f, _)| f), payments, None);
+    // The answer stays small (it is also stored for the Idempotency-Key):
+    // the trace and its explanation are read with GET /v1/orders/{id}.
+    let mut view = order_view(&doc, fulfilments.iter().map(|(f, _)| f), payments, None);
+    view.traces.clear();
+    view.explanation.clear();
     let body = serde_json::to_string(&view).map_err(internal)?;
     if let Some(key) = idempotency_key {
         let stored = StoredAnswer {

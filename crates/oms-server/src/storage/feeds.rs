@@ -51,7 +51,8 @@ pub struct JobRecord {
 /// 2,000): a large feed's staging B-tree and the stock pages it rewrites stay
 /// in memory instead of spilling to the WAL again and again mid-transaction.
 const FEED_CACHE_KIB: i64 = 128 * 1024;
-const DEFAULT_CACHE_KIB: i64 = 2_000;
+/// What the writer connection goes back to afterwards.
+const DEFAULT_CACHE_KIB: i64 = super::WRITER_CACHE_KIB as i64;
 
 /// One feed's open write transaction.
 pub struct FeedWriter {

@@ -30,7 +30,6 @@ pub use stock::{StockLevel, stock_row};
 use sqlx::any::{Any, AnyPoolOptions};
 use sqlx::{AnyPool, Row, Transaction};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use sql::Sql;
@@ -122,12 +121,14 @@ pub struct SeedRecord {
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite only: one writing transaction at a time, queued here. SQLite
-    /// admits one writer anyway; without the queue, the others poll the
-    /// lock with the busy handler's sleeps (1, 2, 5, 10… ms), which costs
-    /// latency and throughput under load. Correctness never depends on it:
-    /// the database's own lock and conditional updates do that.
-    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Where writing transactions run. On SQLite, one connection of its own:
+    /// SQLite admits one writer anyway, so writers queue here instead of
+    /// polling the lock with the busy handler's sleeps (1, 2, 5, 10… ms), and
+    /// this connection's page cache stays warm (a connection's cache is
+    /// dropped whenever another connection wrote). On PostgreSQL, the same
+    /// pool as reads. Correctness never depends on the queue: the database's
+    /// locks and conditional updates do that.
+    writer: AnyPool,
 }
 
 /// A writing transaction (and, on SQLite, this process's turn to write).
@@ -135,7 +136,6 @@ pub struct Storage {
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -172,46 +172,35 @@ impl Storage {
             }
             DatabaseLocation::Url(url) => (url.clone(), Backend::Postgres),
         };
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let pool = match backend {
+        let opened = match backend {
             Backend::Sqlite => {
-                options
-                    .max_connections(8)
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            // WAL: readers never block the writer. NORMAL is
-                            // durable across application crashes (the WAL is
-                            // fsynced at checkpoints).
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = NORMAL",
-                                "PRAGMA foreign_keys = ON",
-                                "PRAGMA busy_timeout = 10000",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await
+                // Readers; then the single writer, with a bigger page cache.
+                match sqlite_pool(&url, 8, 8 * 1024).await {
+                    Ok(pool) => sqlite_pool(&url, 1, WRITER_CACHE_KIB)
+                        .await
+                        .map(|writer| (pool, writer)),
+                    Err(e) => Err(e),
+                }
             }
-            Backend::Postgres => options.max_connections(16).connect(&url).await,
-        }
-        .map_err(|source| StorageError::Open {
+            Backend::Postgres => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .max_connections(16)
+                .connect(&url)
+                .await
+                .map(|pool| (pool.clone(), pool)),
+        };
+        let (pool, writer) = opened.map_err(|source| StorageError::Open {
             location: location.describe(),
             source,
         })?;
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&writer).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        let write_gate =
-            (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
         Ok(Self {
             pool,
             backend,
-            write_gate,
+            writer,
         })
     }
 
@@ -228,19 +217,16 @@ impl Storage {
     /// first and writes later can fail with "database is locked" instead of
     /// waiting its turn.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, StorageError> {
-        let turn = match &self.write_gate {
-            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
-            None => None,
-        };
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx { tx })
     }
 
     /// Closes every connection (tests reopen the same file).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -328,6 +314,35 @@ pub(crate) async fn next_change_seqs(
     let row = sql.fetch_one(&mut **tx).await?;
     let last: i64 = row.try_get("last_seq")?;
     Ok(last - count + 1)
+}
+
+/// The SQLite writer connection's page cache.
+pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
+/// A pool of SQLite connections: WAL (readers never block the writer),
+/// synchronous NORMAL (durable across application crashes; the WAL is
+/// fsynced at checkpoints), foreign keys, a busy timeout, and a page cache
+/// of `cache_kib`.
+async fn sqlite_pool(url: &str, connections: u32, cache_kib: u32) -> Result<AnyPool, sqlx::Error> {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(connections)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                for pragma in [
+                    "PRAGMA journal_mode = WAL".to_owned(),
+                    "PRAGMA synchronous = NORMAL".to_owned(),
+                    "PRAGMA foreign_keys = ON".to_owned(),
+                    "PRAGMA busy_timeout = 10000".to_owned(),
+                    format!("PRAGMA cache_size = -{cache_kib}"),
+                ] {
+                    sqlx::query(&pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
 }
 
 fn sqlite_url(path: &Path) -> String {
