@@ -832,9 +832,13 @@ async fn try_place(
     let payments: Vec<PaymentView> = messages.payments.iter().map(payment_view_new).collect();
     // The answer stays small (it is also stored for the Idempotency-Key):
     // the trace and its explanation are read with GET /v1/orders/{id}.
-    let mut view = order_view(&doc, fulfilments.iter().map(|(f, _)| f), payments, None);
-    view.traces.clear();
-    view.explanation.clear();
+    let view = order_view(
+        &doc,
+        fulfilments.iter().map(|(f, _)| f),
+        payments,
+        None,
+        Detail::Summary,
+    );
     let body = serde_json::to_string(&view).map_err(internal)?;
     if let Some(key) = idempotency_key {
         let stored = StoredAnswer {
@@ -962,20 +966,36 @@ pub fn fulfilment_view(doc: &FulfilmentDoc) -> FulfilmentView {
     }
 }
 
+/// How much of an order a view carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, traces and their explanation included.
+    Full,
+    /// Without the traces (the answer to a placement, which is also stored
+    /// for its Idempotency-Key, stays small).
+    Summary,
+}
+
 /// The API view of an order.
 pub fn order_view<'a>(
     doc: &OrderDoc,
     fulfilments: impl IntoIterator<Item = &'a FulfilmentDoc>,
     payments: Vec<PaymentView>,
     language: Option<Language>,
+    detail: Detail,
 ) -> OrderView {
     let order = &doc.order;
     let language = language.unwrap_or(doc.customer.language);
-    let explanation = doc
-        .traces
-        .iter()
-        .flat_map(|t| explain(t, lang(language)))
-        .collect();
+    let (traces, explanation) = match detail {
+        Detail::Full => (
+            doc.traces.clone(),
+            doc.traces
+                .iter()
+                .flat_map(|t| explain(t, lang(language)))
+                .collect(),
+        ),
+        Detail::Summary => (Vec::new(), Vec::new()),
+    };
     OrderView {
         id: order.id.clone(),
         status: doc.status,
@@ -1001,7 +1021,7 @@ pub fn order_view<'a>(
         placed_at: order.placed_at.to_string(),
         fulfilments: fulfilments.into_iter().map(fulfilment_view).collect(),
         unservable: doc.unservable.clone(),
-        traces: doc.traces.clone(),
+        traces,
         explanation,
         payments,
         returns: doc.returns.clone(),
@@ -1053,7 +1073,13 @@ pub async fn load_view(
             provider_reference: p.provider_reference.clone(),
         })
         .collect();
-    Ok(order_view(&doc, &fulfilments, payments, language))
+    Ok(order_view(
+        &doc,
+        &fulfilments,
+        payments,
+        language,
+        Detail::Full,
+    ))
 }
 
 /// Store roles see orders that involve their store (a fulfilment there, or

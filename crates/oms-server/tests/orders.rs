@@ -345,7 +345,10 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
     assert_eq!(status, 201, "{order}");
     let order_id = order["id"].as_str().unwrap().to_owned();
     assert_eq!(order["status"], "allocated");
-    assert!(order.get("traces").is_none(), "the placement answer stays small");
+    assert!(
+        order.get("traces").is_none(),
+        "the placement answer stays small"
+    );
     let (_, _, full) = server.get_json(&format!("/v1/orders/{order_id}")).await;
     assert_eq!(full["traces"].as_array().unwrap().len(), 1);
     assert!(!full["explanation"].as_array().unwrap().is_empty());

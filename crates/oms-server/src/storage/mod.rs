@@ -316,8 +316,9 @@ pub(crate) async fn next_change_seqs(
     Ok(last - count + 1)
 }
 
-/// The SQLite writer connection's page cache.
-pub(crate) const WRITER_CACHE_KIB: u32 = 64 * 1024;
+/// The SQLite writer connection's page cache. Bigger is not better: SQLite
+/// walks the whole cache's hash table when a write transaction ends.
+pub(crate) const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
 /// A pool of SQLite connections: WAL (readers never block the writer),
 /// synchronous NORMAL (durable across application crashes; the WAL is
