@@ -176,6 +176,22 @@ async fn build(storage: &Storage) -> Result<(Indexed, Applied), CacheError> {
             _ => break,
         }
     }
+    // Orders already taken today count towards the daily caps.
+    for (location, date, orders) in storage.latest_location_loads().await? {
+        let (Ok(location), Ok(date)) = (
+            oms_domain::model::LocationId::parse(location),
+            date.parse::<jiff::civil::Date>(),
+        ) else {
+            continue;
+        };
+        if index.location(&location).is_some() {
+            index.set_location_load(&oms_domain::stock::LocationLoad {
+                location,
+                date,
+                orders: u32::try_from(orders).unwrap_or(u32::MAX),
+            })?;
+        }
+    }
     tracing::info!(
         rows = row_count,
         elapsed_ms = started.elapsed().as_millis() as u64,

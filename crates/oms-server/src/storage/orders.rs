@@ -1023,3 +1023,26 @@ impl Storage {
         row.map(|row| Ok(row.try_get("id")?)).transpose()
     }
 }
+
+impl Storage {
+    /// Each location's order count on its latest local date (daily caps),
+    /// for the stock index.
+    pub async fn latest_location_loads(&self) -> Result<Vec<(String, String, i64)>, StorageError> {
+        let rows = Sql::new(
+            "SELECT d.location_id, d.local_date, d.orders FROM location_daily_orders d \
+             WHERE d.local_date = (SELECT MAX(e.local_date) FROM location_daily_orders e \
+             WHERE e.location_id = d.location_id)",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("location_id")?,
+                    row.try_get("local_date")?,
+                    row.try_get("orders")?,
+                ))
+            })
+            .collect()
+    }
+}
