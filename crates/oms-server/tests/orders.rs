@@ -202,22 +202,21 @@ fn units_in(order: &Value) -> i64 {
 
 /// 200 concurrent orders for 50 units over 5 locations, three rounds with
 /// different order sizes: exactly 50 units allocated each time, every other
-/// order refused with `cannot-be-served`; on PostgreSQL the orders go to two
-/// server instances (own pools, own in-memory indexes) on one database.
+/// order refused with `cannot-be-served`; on PostgreSQL the orders alternate
+/// between this server and a second `oms-server` process on one database.
 async fn no_oversell(db: Db) {
     let server = common::start(db).await;
-    let second = match db {
-        Db::Postgres => Some(second_instance(&server).await),
-        Db::Sqlite => None,
-    };
     let skus = standard_skus(&server, 3).await;
     let shippers = french_shippers(&server).await;
+    // Started after the network edit above, so its index has it from the
+    // start; stock it reads inside each order's transaction anyway.
+    let second = match db {
+        Db::Postgres => Some(second_process(&server)),
+        Db::Sqlite => None,
+    };
     for (round, sku) in skus.iter().enumerate() {
         let at: Vec<(&str, i64)> = shippers.iter().map(|l| (l.as_str(), 10)).collect();
         set_stock(&server, sku, &at).await;
-        if let Some((_, state)) = &second {
-            state.stock.refresh(&state.storage).await.unwrap();
-        }
         let mut rng = SplitMix64::new(round as u64 + 1);
         // Round 0: one unit per order, all or nothing. Later rounds: 1–3
         // units, partial orders accepted (so the last units are taken too).
@@ -232,7 +231,7 @@ async fn no_oversell(db: Db) {
             .collect();
         let requests = orders.iter().enumerate().map(|(i, (quantity, partial))| {
             let base = match &second {
-                Some((base, _)) if i % 2 == 1 => base.clone(),
+                Some(other) if i % 2 == 1 => other.base.clone(),
                 _ => server.base.clone(),
             };
             let body = order_body(
@@ -276,23 +275,44 @@ async fn no_oversell(db: Db) {
     }
 }
 
-/// Another server instance on the same database, serving on its own port.
-async fn second_instance(server: &TestServer) -> (String, oms_server::AppState) {
-    let config = oms_server::Config {
-        database: server.db.location.clone(),
-        demo: None,
-        bootstrap_admin_token: None,
-        outbox: Default::default(),
+/// A second `oms-server` process on the same database (stopped on drop:
+/// its stdin closes).
+struct OtherProcess {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for OtherProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn second_process(server: &TestServer) -> OtherProcess {
+    use std::io::BufRead;
+    let oms_server::DatabaseLocation::Url(url) = &server.db.location else {
+        panic!("a second process needs a database URL")
     };
-    let state = oms_server::open(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(oms_server::serve(
-        listener,
-        state.clone(),
-        std::future::pending(),
-    ));
-    (base, state)
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_oms-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--exit-on-stdin-eof",
+            "--database",
+        ])
+        .arg(url)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.split_whitespace().nth(1).unwrap().to_owned();
+    OtherProcess { child, base }
 }
 
 /// Concurrent replays of one Idempotency-Key create one order; the same key
