@@ -10,6 +10,7 @@ mod cursor;
 mod extract;
 mod feeds;
 mod network;
+pub mod openapi;
 mod orders;
 mod outbox;
 mod problem;
@@ -94,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::serve))
         .route("/v1/pairing", post(auth::pair))
         .merge(protected)
         .fallback(no_route)

@@ -1,0 +1,1363 @@
+//! The OpenAPI 3.1 description of the HTTP API, served at `GET /openapi.json`.
+//!
+//! Written by hand as data, without a macro crate: [`ROUTES`] is the one
+//! list of (method, path template) the document is built from, and
+//! `tests/openapi.rs` checks it against the router both ways (every listed
+//! route answers something other than `no-route`, every route the role walk
+//! uses is listed, and `http/mod.rs` has as many `.route(` calls as
+//! [`ROUTES`] has paths). A new endpoint goes into [`ROUTES`] and
+//! [`operation`]; its shapes into [`schemas`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use serde_json::{Map, Value, json};
+
+/// Every route of the router: (method, path template), in router order.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/openapi.json"),
+    ("POST", "/v1/pairing"),
+    ("GET", "/v1/me"),
+    ("POST", "/v1/pairing-codes"),
+    ("POST", "/v1/tokens"),
+    ("GET", "/v1/products"),
+    ("GET", "/v1/products/{sku}"),
+    ("PUT", "/v1/products/{sku}"),
+    ("GET", "/v1/network"),
+    ("PUT", "/v1/network"),
+    ("GET", "/v1/locations"),
+    ("GET", "/v1/locations/{id}"),
+    ("GET", "/v1/locations/{id}/stock"),
+    ("GET", "/v1/channels"),
+    ("GET", "/v1/stock/{sku}"),
+    ("POST", "/v1/stock/feeds"),
+    ("GET", "/v1/jobs/{id}"),
+    ("GET", "/v1/channels/{id}/unified-stock"),
+    ("POST", "/v1/atp/product"),
+    ("POST", "/v1/atp/cart"),
+    ("GET", "/v1/changes"),
+    ("GET", "/v1/orders"),
+    ("POST", "/v1/orders"),
+    ("GET", "/v1/orders/{id}"),
+    ("GET", "/v1/orders/{id}/timeline"),
+    ("GET", "/v1/orders/{id}/notifications"),
+    (
+        "POST",
+        "/v1/orders/{id}/notifications/{notification}/resend",
+    ),
+    ("POST", "/v1/orders/{id}/cancel"),
+    ("POST", "/v1/orders/{id}/returns"),
+    ("GET", "/v1/fulfilments/{id}"),
+    ("POST", "/v1/fulfilments/{id}/steps"),
+    ("GET", "/v1/fulfilments/{id}/label"),
+    ("GET", "/v1/locations/{id}/fulfilments"),
+    ("GET", "/v1/channels/{id}/rule-sets"),
+    ("POST", "/v1/channels/{id}/rule-sets"),
+    ("POST", "/v1/channels/{id}/rule-sets/{version}/activate"),
+    ("GET", "/v1/outbox"),
+    ("POST", "/v1/outbox/{id}/replay"),
+];
+
+/// Whether `method` on `concrete_path` (a query string is ignored) is one of
+/// [`ROUTES`]: a `{param}` segment of a template matches any non-empty
+/// segment.
+pub fn matches(method: &str, concrete_path: &str) -> bool {
+    let path = concrete_path
+        .split_once('?')
+        .map_or(concrete_path, |(path, _)| path);
+    ROUTES
+        .iter()
+        .any(|(m, template)| m.eq_ignore_ascii_case(method) && template_matches(template, path))
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let mut want = template.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) => {
+                let param = w.starts_with('{') && w.ends_with('}');
+                let same = if param { !g.is_empty() } else { w == g };
+                if !same {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
+/// `GET /openapi.json`: public, like `/health`.
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+/// The whole OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, path) in ROUTES {
+        let operation = operation(method, path).map_or_else(|| json!({}), |op| op.build(path));
+        let item = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
+        if let Value::Object(item) = item {
+            item.insert(method.to_ascii_lowercase(), operation);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Aisle OMS API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The Aisle order management API. Every error answer is \
+                `application/problem+json` (RFC 9457) whose `type` is a stable code \
+                (`invalid-query`, `not-found`, …); clients branch on `type`, never on \
+                `detail`. Every `/v1` route but `POST /v1/pairing` needs \
+                `Authorization: Bearer <token>`; each operation lists the roles it allows \
+                (store roles are scoped to their store). Request bodies are limited to \
+                256 KiB (stock feeds: 512 MiB)."
+        },
+        "tags": [
+            {"name": "system", "description": "Health and this description."},
+            {"name": "auth", "description": "Tokens, pairing codes, device pairing."},
+            {"name": "catalogue", "description": "Products."},
+            {"name": "network", "description": "Locations, channels, periods and settings."},
+            {"name": "stock", "description": "Stock levels, feeds, jobs, exports."},
+            {"name": "atp", "description": "Available to promise."},
+            {"name": "changes", "description": "The change sequence devices follow."},
+            {"name": "orders", "description": "Placement, search, cancellation, returns, notifications."},
+            {"name": "fulfilments", "description": "Store and warehouse work on orders."},
+            {"name": "rule-sets", "description": "Orchestration rules per channel."},
+            {"name": "outbox", "description": "Webhooks and notifications waiting or delivered."}
+        ],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`POST /v1/tokens`, or a device's from `POST /v1/pairing`)."
+                }
+            },
+            "schemas": schemas(),
+        }
+    })
+}
+
+fn schema(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn array_of(name: &str) -> Value {
+    json!({"type": "array", "items": schema(name)})
+}
+
+fn page_of(name: &str) -> Value {
+    json!({
+        "allOf": [schema("Page")],
+        "properties": {"items": array_of(name)}
+    })
+}
+
+const ADMIN: &str = "admin";
+const ADMIN_INTEGRATION: &str = "admin, integration";
+const EVERYONE: &str = "admin, integration, store_manager, store_associate";
+
+/// One operation being described.
+struct Op {
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    description: Vec<String>,
+    public: bool,
+    parameters: Vec<Value>,
+    body: Option<Value>,
+    responses: Map<String, Value>,
+    errors: BTreeMap<u16, BTreeSet<&'static str>>,
+}
+
+fn op(id: &'static str, tag: &'static str, summary: &'static str) -> Op {
+    Op {
+        id,
+        tag,
+        summary,
+        description: Vec::new(),
+        public: false,
+        parameters: Vec::new(),
+        body: None,
+        responses: Map::new(),
+        errors: BTreeMap::new(),
+    }
+}
+
+impl Op {
+    fn about(mut self, text: &str) -> Self {
+        self.description.push(text.to_owned());
+        self
+    }
+
+    fn roles(mut self, roles: &str) -> Self {
+        self.description.push(format!("Roles: {roles}."));
+        self
+    }
+
+    fn public(mut self) -> Self {
+        self.public = true;
+        self.description.push("Public: no token needed.".to_owned());
+        self
+    }
+
+    /// An optional query parameter; any query makes `invalid-query` possible
+    /// (unknown parameters included).
+    fn query(mut self, name: &str, schema: Value, description: &str) -> Self {
+        self.parameters.push(json!({
+            "name": name, "in": "query", "required": false,
+            "schema": schema, "description": description
+        }));
+        self.err(400, &["invalid-query"])
+    }
+
+    fn required_query(mut self, name: &str, schema: Value, description: &str) -> Self {
+        self.parameters.push(json!({
+            "name": name, "in": "query", "required": true,
+            "schema": schema, "description": description
+        }));
+        self.err(400, &["invalid-query"])
+    }
+
+    fn header(mut self, name: &str, description: &str) -> Self {
+        self.parameters.push(json!({
+            "name": name, "in": "header", "required": false,
+            "schema": {"type": "string"}, "description": description
+        }));
+        self
+    }
+
+    /// A JSON body (`application/json`, at most 256 KiB).
+    fn json_body(mut self, body: Value) -> Self {
+        self.body = Some(json!({
+            "required": true,
+            "content": {"application/json": {"schema": body}}
+        }));
+        self.err(400, &["malformed-json"])
+            .err(413, &["body-too-large"])
+            .err(415, &["unsupported-media-type"])
+            .err(422, &["invalid-body"])
+    }
+
+    fn ok(self, status: u16, description: &str, body: Value) -> Self {
+        self.ok_content(
+            status,
+            description,
+            json!({"application/json": {"schema": body}}),
+        )
+    }
+
+    fn ok_content(mut self, status: u16, description: &str, content: Value) -> Self {
+        self.responses.insert(
+            status.to_string(),
+            json!({"description": description, "content": content}),
+        );
+        self
+    }
+
+    fn err(mut self, status: u16, codes: &[&'static str]) -> Self {
+        self.errors
+            .entry(status)
+            .or_default()
+            .extend(codes.iter().copied());
+        self
+    }
+
+    fn not_found(self) -> Self {
+        self.err(404, &["not-found"])
+    }
+
+    fn build(mut self, path: &str) -> Value {
+        if !self.public {
+            self = self.err(401, &["unauthenticated"]).err(403, &["forbidden"]);
+        }
+        self = self.err(500, &["internal"]);
+        let mut parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| path_parameter(path, name))
+            .collect();
+        parameters.append(&mut self.parameters);
+        let mut responses = self.responses;
+        for (status, codes) in &self.errors {
+            responses.insert(status.to_string(), problem_response(codes));
+        }
+        let mut operation = json!({
+            "operationId": self.id,
+            "summary": self.summary,
+            "tags": [self.tag],
+            "responses": responses,
+        });
+        if let Value::Object(o) = &mut operation {
+            if !self.description.is_empty() {
+                o.insert("description".into(), self.description.join("\n\n").into());
+            }
+            if !parameters.is_empty() {
+                o.insert("parameters".into(), parameters.into());
+            }
+            if let Some(body) = self.body {
+                o.insert("requestBody".into(), body);
+            }
+            if self.public {
+                o.insert("security".into(), json!([]));
+            }
+        }
+        operation
+    }
+}
+
+fn problem_response(codes: &BTreeSet<&'static str>) -> Value {
+    let list: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
+    let body = if codes.contains("feed-rejected") {
+        json!({"oneOf": [
+            {"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes.iter().filter(|c| **c != "feed-rejected").collect::<Vec<_>>()}}}]},
+            schema("FeedRejection")
+        ]})
+    } else if codes.contains("cannot-be-served") {
+        json!({"oneOf": [
+            {"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes.iter().filter(|c| **c != "cannot-be-served").collect::<Vec<_>>()}}}]},
+            schema("OrderRefusal")
+        ]})
+    } else {
+        json!({"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes}}}]})
+    };
+    json!({
+        "description": format!("Problem: {}", list.join(", ")),
+        "content": {"application/problem+json": {"schema": body}}
+    })
+}
+
+fn path_parameter(path: &str, name: &str) -> Value {
+    let (schema, description) = match (name, path) {
+        ("sku", _) => (json!({"type": "string"}), "A SKU."),
+        ("notification", _) => (
+            json!({"type": "integer", "format": "int64"}),
+            "A notification id (from the order's notifications).",
+        ),
+        ("version", _) => (
+            json!({"type": "integer", "minimum": 1}),
+            "A rule set version.",
+        ),
+        ("id", p) if p.starts_with("/v1/orders/") => {
+            (json!({"type": "string"}), "An order number.")
+        }
+        ("id", p) if p.starts_with("/v1/fulfilments/") => {
+            (json!({"type": "string"}), "A fulfilment id.")
+        }
+        ("id", p) if p.starts_with("/v1/locations/") => {
+            (json!({"type": "string"}), "A location id.")
+        }
+        ("id", p) if p.starts_with("/v1/channels/") => (json!({"type": "string"}), "A channel id."),
+        ("id", p) if p.starts_with("/v1/jobs/") => (
+            json!({"type": "string", "format": "uuid"}),
+            "A job id (a feed's `job`).",
+        ),
+        ("id", p) if p.starts_with("/v1/outbox/") => (
+            json!({"type": "integer", "format": "int64"}),
+            "An outbox message id.",
+        ),
+        _ => (json!({"type": "string"}), ""),
+    };
+    json!({
+        "name": name, "in": "path", "required": true,
+        "schema": schema, "description": description
+    })
+}
+
+fn limit(max: u32, default: u32) -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": max, "default": default})
+}
+
+/// The description of one route of [`ROUTES`]; `None` for a route nobody
+/// described (the document then carries an empty operation, and the tests
+/// fail).
+fn operation(method: &str, path: &str) -> Option<Op> {
+    let string = json!({"type": "string"});
+    let instant = json!({"type": "string", "format": "date-time"});
+    let op = match (method, path) {
+        ("GET", "/health") => op("health", "system", "Is the server up, and which one")
+            .public()
+            .about("The app trusts a sidecar only when `instance_id` is the one it announced.")
+            .ok(200, "The server answers.", schema("Health")),
+        ("GET", "/openapi.json") => op("openapi", "system", "This OpenAPI 3.1 document")
+            .public()
+            .ok(200, "The document.", json!({"type": "object"})),
+        ("POST", "/v1/pairing") => op("pair", "auth", "Exchange a pairing code for a device token")
+            .public()
+            .about("The code is the credential, single use; an unknown, used or expired code is 403 `forbidden`.")
+            .json_body(schema("PairingRequest"))
+            .ok(200, "The device's token, shown once.", schema("IssuedToken")),
+        ("GET", "/v1/me") => op("me", "auth", "Who the token says you are")
+            .roles(EVERYONE)
+            .ok(200, "The caller.", schema("Me")),
+        ("POST", "/v1/pairing-codes") => op("createPairingCode", "auth", "Create a pairing code for a new store device")
+            .roles("admin; store_manager for their own store")
+            .json_body(schema("NewPairingCode"))
+            .not_found()
+            .ok(200, "The code, shown once.", schema("PairingCode")),
+        ("POST", "/v1/tokens") => op("createToken", "auth", "Issue an API token")
+            .roles(ADMIN)
+            .json_body(schema("NewToken"))
+            .not_found()
+            .ok(200, "The token, shown once.", schema("IssuedToken")),
+        ("GET", "/v1/products") => op("listProducts", "catalogue", "List or search products")
+            .roles(EVERYONE)
+            .query("q", string.clone(), "Matches name, brand (case-insensitive substrings), SKU or barcode.")
+            .query("limit", limit(200, 50), "Page size.")
+            .query("cursor", string.clone(), "`next_cursor` of the previous page.")
+            .ok(200, "One page of products, in SKU order.", page_of("Product")),
+        ("GET", "/v1/products/{sku}") => op("getProduct", "catalogue", "A product")
+            .roles(EVERYONE)
+            .not_found()
+            .ok(200, "The product.", schema("Product")),
+        ("PUT", "/v1/products/{sku}") => op("putProduct", "catalogue", "Create or replace a product")
+            .roles(ADMIN_INTEGRATION)
+            .json_body(schema("ProductWrite"))
+            .err(409, &["conflict"])
+            .about("409 `conflict` when a barcode belongs to another product.")
+            .ok(200, "The product as stored.", schema("Product")),
+        ("GET", "/v1/network") => op("getNetwork", "network", "The whole network")
+            .roles(ADMIN_INTEGRATION)
+            .ok(200, "Locations, channels, periods and settings.", schema("Network")),
+        ("PUT", "/v1/network") => op("putNetwork", "network", "Replace the network")
+            .roles(ADMIN)
+            .about("Validated whole before anything is written; the stock index is rebuilt. 409 `conflict` when a removed location still holds stock or orders.")
+            .json_body(schema("Network"))
+            .err(409, &["conflict"])
+            .ok(200, "The network as stored.", schema("Network")),
+        ("GET", "/v1/locations") => op("listLocations", "network", "List locations")
+            .roles(EVERYONE)
+            .query("limit", limit(200, 50), "Page size.")
+            .query("cursor", string.clone(), "`next_cursor` of the previous page.")
+            .ok(200, "One page of locations, in id order.", page_of("Location")),
+        ("GET", "/v1/locations/{id}") => op("getLocation", "network", "A location")
+            .roles(EVERYONE)
+            .not_found()
+            .ok(200, "The location.", schema("Location")),
+        ("GET", "/v1/locations/{id}/stock") => op("locationStock", "stock", "Stock levels at a location")
+            .roles("admin, integration; store roles for their own store")
+            .query("limit", limit(200, 50), "Page size.")
+            .query("cursor", string.clone(), "`next_cursor` of the previous page.")
+            .not_found()
+            .ok(200, "One page of stock levels, in SKU order.", page_of("StockLevel")),
+        ("GET", "/v1/channels") => op("listChannels", "network", "List channels")
+            .roles(EVERYONE)
+            .ok(200, "Every channel, on one page.", page_of("Channel")),
+        ("GET", "/v1/stock/{sku}") => op("skuStock", "stock", "A SKU's stock everywhere, and per channel")
+            .roles("everyone; store roles see their own store's levels and the network in aggregate")
+            .query("at", instant.clone(), "The instant unified stock is computed for; default now.")
+            .not_found()
+            .ok(200, "Levels and unified stock per channel.", schema("SkuStock")),
+        ("POST", "/v1/stock/feeds") => op("importStockFeed", "stock", "Import a stock feed (all or nothing)")
+            .roles(ADMIN_INTEGRATION)
+            .about("The body is streamed (up to 512 MiB): CSV with a header line `location,sku,on_hand` (snapshot) or `location,sku,delta` (delta), or JSON lines `{\"location\",\"sku\",\"on_hand\"|\"delta\"}`. One refused row rejects the whole feed (422 `feed-rejected`, with the report). Follow progress at `GET /v1/jobs/{id}`.")
+            .required_query("format", json!({"type": "string", "enum": ["csv", "jsonl"]}), "Body format.")
+            .required_query("mode", json!({"type": "string", "enum": ["snapshot", "delta"]}), "`snapshot`: the listed locations' stock becomes exactly the feed; `delta`: each row adds to on-hand.")
+            .query("job", json!({"type": "string", "format": "uuid"}), "The job id to follow; made up when absent.")
+            .err(400, &["upload-interrupted"])
+            .err(409, &["conflict"])
+            .err(413, &["body-too-large"])
+            .err(422, &["feed-rejected"])
+            .ok(200, "The feed was applied.", schema("FeedReport")),
+        ("GET", "/v1/jobs/{id}") => op("getJob", "stock", "A job's progress, then its outcome")
+            .roles(ADMIN_INTEGRATION)
+            .about("A running job is visible only on the instance receiving its upload.")
+            .not_found()
+            .ok(200, "The job.", schema("Job")),
+        ("GET", "/v1/channels/{id}/unified-stock") => op("exportUnifiedStock", "stock", "Every SKU's unified stock in a channel")
+            .roles(ADMIN_INTEGRATION)
+            .required_query("format", json!({"type": "string", "enum": ["csv", "json"]}), "Export format.")
+            .query("at", instant.clone(), "The instant the figures are for; default now.")
+            .not_found()
+            .ok_content(200, "Streamed, in SKU order.", json!({
+                "application/json": {"schema": schema("UnifiedStockExport")},
+                "text/csv": {"schema": {"type": "string", "description": "`sku,unified_stock` then one line per SKU."}}
+            })),
+        ("POST", "/v1/atp/product") => op("productAtp", "atp", "Available to promise for one product")
+            .roles(EVERYONE)
+            .json_body(schema("ProductAtpRequest"))
+            .not_found()
+            .ok(200, "One answer per delivery method.", schema("ProductAtp")),
+        ("POST", "/v1/atp/cart") => op("cartAtp", "atp", "Available to promise for a cart")
+            .roles(EVERYONE)
+            .json_body(schema("CartAtpRequest"))
+            .not_found()
+            .ok(200, "One answer per delivery method.", schema("CartAtp")),
+        ("GET", "/v1/changes") => op("listChanges", "changes", "What changed after a position")
+            .roles("everyone; store roles get the catalogue, the network and their own store's stock")
+            .query("cursor", string.clone(), "The previous page's `cursor`; absent: from the beginning.")
+            .query("limit", limit(5000, 1000), "Most changes in the page.")
+            .ok(200, "Changes in commit order.", schema("ChangePage")),
+        ("GET", "/v1/orders") => op("searchOrders", "orders", "Search orders")
+            .roles("admin, integration; store_manager: orders involving their store")
+            .required_query("q", json!({"type": "string", "minLength": 2, "maxLength": 200}), "Order number, e-mail, phone or name.")
+            .query("limit", limit(100, 20), "Most results.")
+            .ok(200, "Matching orders, newest first.", array_of("OrderSummary")),
+        ("POST", "/v1/orders") => op("placeOrder", "orders", "Place an order")
+            .roles("everyone; store roles: orders involving their store")
+            .about("Stock is reserved in the same transaction; nothing is reserved when the order is refused (409 `cannot-be-served`, with the unservable lines and the explanation). With an `Idempotency-Key`, a replay returns the stored answer; the same key with a different body is 422 `idempotency-key-reused`. 503 `busy`: too much contention on the stock, retry as is.")
+            .header("Idempotency-Key", "Makes the placement safe to retry (visible ASCII).")
+            .json_body(schema("PlaceOrder"))
+            .not_found()
+            .err(409, &["cannot-be-served", "conflict"])
+            .err(422, &["idempotency-key-reused"])
+            .err(503, &["busy"])
+            .ok(201, "The order, placed (without traces: GET it for them).", schema("OrderView")),
+        ("GET", "/v1/orders/{id}") => op("getOrder", "orders", "An order with everything customer service needs")
+            .roles("everyone; store roles: orders involving their store")
+            .query("lang", json!({"type": "string", "enum": ["en", "fr", "de"]}), "Language of `explanation`; default the customer's.")
+            .not_found()
+            .ok(200, "The order, traces and explanation included.", schema("OrderView")),
+        ("GET", "/v1/orders/{id}/timeline") => op("orderTimeline", "orders", "An order's events")
+            .roles("everyone; store roles: orders involving their store")
+            .not_found()
+            .ok(200, "The events, oldest first.", schema("Timeline")),
+        ("GET", "/v1/orders/{id}/notifications") => op("orderNotifications", "orders", "Messages sent to the customer")
+            .roles("admin, integration; store_manager: orders involving their store")
+            .not_found()
+            .ok(200, "The notifications, oldest first.", array_of("NotificationView")),
+        ("POST", "/v1/orders/{id}/notifications/{notification}/resend") => op("resendNotification", "orders", "Send a notification again")
+            .roles("admin, integration; store_manager: orders involving their store")
+            .not_found()
+            .ok(201, "The new message, queued.", schema("NotificationView")),
+        ("POST", "/v1/orders/{id}/cancel") => op("cancelOrder", "orders", "Cancel an order")
+            .roles("admin, integration; store_manager: orders involving their store")
+            .about("Releases reserved stock and voids or refunds payments. 409 `conflict` when the order can no longer be cancelled.")
+            .json_body(schema("CancelOrder"))
+            .not_found()
+            .err(409, &["conflict"])
+            .err(503, &["busy"])
+            .ok(200, "The order, cancelled.", schema("OrderView")),
+        ("POST", "/v1/orders/{id}/returns") => op("receiveReturn", "orders", "Receive returned items")
+            .roles("everyone; store roles: returns at their own store")
+            .about("Received at once: refund computed and sent, items restocked or quarantined.")
+            .json_body(schema("ReceiveReturn"))
+            .not_found()
+            .err(409, &["conflict"])
+            .err(503, &["busy"])
+            .ok(201, "The return, received.", schema("ReturnView")),
+        ("GET", "/v1/fulfilments/{id}") => op("getFulfilment", "fulfilments", "A fulfilment")
+            .roles("admin, integration; store roles for their own store")
+            .not_found()
+            .ok(200, "The fulfilment.", schema("FulfilmentView")),
+        ("POST", "/v1/fulfilments/{id}/steps") => op("fulfilmentStep", "fulfilments", "Move a fulfilment on")
+            .roles("admin, integration; store roles for their own store")
+            .about("An illegal transition is 409 `conflict` and changes nothing. `report_missing` corrects the stock and re-orchestrates the missing units.")
+            .json_body(schema("FulfilmentStep"))
+            .not_found()
+            .err(409, &["conflict"])
+            .err(503, &["busy"])
+            .ok(200, "The fulfilment after the step.", schema("StepResult")),
+        ("GET", "/v1/fulfilments/{id}/label") => op("fulfilmentLabel", "fulfilments", "The shipping label (4×6 in PDF)")
+            .roles("admin, integration; store roles for their own store")
+            .about("409 `conflict` before the parcel is packed (`mark_ready`) or for a fulfilment handed over at its store.")
+            .not_found()
+            .err(409, &["conflict"])
+            .ok_content(200, "The label.", json!({
+                "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}
+            })),
+        ("GET", "/v1/locations/{id}/fulfilments") => op("fulfilmentQueue", "fulfilments", "A location's fulfilment queue")
+            .roles("admin, integration; store roles for their own store")
+            .query("status", string.clone(), "Comma-separated fulfilment statuses; default the open ones.")
+            .query("limit", limit(500, 100), "Most fulfilments.")
+            .not_found()
+            .ok(200, "Fulfilments, most urgent first.", array_of("FulfilmentView")),
+        ("GET", "/v1/channels/{id}/rule-sets") => op("listRuleSets", "rule-sets", "A channel's rule set versions")
+            .roles(ADMIN_INTEGRATION)
+            .not_found()
+            .ok(200, "Every version, newest first.", array_of("RuleSetVersion")),
+        ("POST", "/v1/channels/{id}/rule-sets") => op("addRuleSet", "rule-sets", "Add a rule set version (inactive)")
+            .roles(ADMIN)
+            .about("The server numbers the version; activate it explicitly.")
+            .json_body(schema("RuleSet"))
+            .not_found()
+            .ok(201, "The new version.", schema("RuleSetVersion")),
+        ("POST", "/v1/channels/{id}/rule-sets/{version}/activate") => op("activateRuleSet", "rule-sets", "Make a rule set version the active one")
+            .roles(ADMIN)
+            .not_found()
+            .ok(200, "The version, active.", schema("RuleSetVersion")),
+        ("GET", "/v1/outbox") => op("listOutbox", "outbox", "Outbox messages by state")
+            .roles(ADMIN)
+            .query("state", json!({"type": "string", "enum": ["pending", "delivered", "dead"], "default": "pending"}), "Which messages.")
+            .query("topic", json!({"type": "string", "enum": ["webhook", "notification"]}), "Only this topic.")
+            .query("limit", limit(1000, 100), "Most messages.")
+            .ok(200, "The messages.", array_of("OutboxMessage")),
+        ("POST", "/v1/outbox/{id}/replay") => op("replayOutbox", "outbox", "Make a dead or delivered message pending again")
+            .roles(ADMIN)
+            .about("Due now, attempts reset. 409 `conflict` when it is still pending.")
+            .not_found()
+            .err(409, &["conflict"])
+            .ok(200, "The message, pending.", schema("OutboxMessage")),
+        _ => return None,
+    };
+    Some(op)
+}
+
+/// Shared component schemas. Domain types that are large (the network,
+/// ATP answers, traces, rule sets) are summaries: their key fields, with
+/// `additionalProperties: true`.
+fn schemas() -> Value {
+    let string = json!({"type": "string"});
+    let instant = json!({"type": "string", "format": "date-time"});
+    let date = json!({"type": "string", "format": "date"});
+    let quantity = json!({"type": "integer", "minimum": 1});
+    let count = json!({"type": "integer", "minimum": 0});
+    let mut schemas = Map::new();
+    for (name, schema) in [
+        (
+            "Problem",
+            json!({
+                "type": "object",
+                "description": "RFC 9457 problem: the body of every 4xx and 5xx answer.",
+                "required": ["type", "title", "status"],
+                "properties": {
+                    "type": {"type": "string", "description": "Stable machine-readable code, e.g. `invalid-query`.",
+                        "enum": ["invalid-query", "malformed-json", "invalid-body", "body-too-large",
+                                 "unsupported-media-type", "not-found", "no-route", "unauthenticated",
+                                 "forbidden", "conflict", "feed-rejected", "upload-interrupted",
+                                 "idempotency-key-reused", "busy", "internal", "cannot-be-served"]},
+                    "title": string,
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string", "description": "For people; absent on 5xx."}
+                }
+            }),
+        ),
+        (
+            "FeedRejection",
+            json!({
+                "description": "422 `feed-rejected`: a problem that also carries the report.",
+                "allOf": [schema("Problem")],
+                "required": ["report"],
+                "properties": {"report": schema("FeedReport")}
+            }),
+        ),
+        (
+            "OrderRefusal",
+            json!({
+                "description": "409 `cannot-be-served`: nothing was reserved.",
+                "allOf": [schema("Problem")],
+                "required": ["unservable", "explanation"],
+                "properties": {
+                    "unservable": array_of("UnservableLine"),
+                    "explanation": {"type": "array", "items": string}
+                }
+            }),
+        ),
+        (
+            "Health",
+            json!({
+                "type": "object",
+                "required": ["status", "version", "instance_id"],
+                "properties": {
+                    "status": {"const": "ok"},
+                    "version": string,
+                    "instance_id": {"type": "string", "format": "uuid", "description": "Unique per process start."}
+                }
+            }),
+        ),
+        (
+            "Role",
+            json!({"type": "string", "enum": ["admin", "integration", "store_manager", "store_associate"]}),
+        ),
+        (
+            "Me",
+            json!({
+                "type": "object",
+                "required": ["role", "label"],
+                "properties": {"role": schema("Role"), "store": {"type": ["string", "null"]}, "label": string}
+            }),
+        ),
+        (
+            "NewPairingCode",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["store", "role"],
+                "properties": {"store": string, "role": schema("Role")}
+            }),
+        ),
+        (
+            "PairingCode",
+            json!({
+                "type": "object",
+                "required": ["code", "store", "role", "expires_at"],
+                "properties": {"code": string, "store": string, "role": schema("Role"), "expires_at": instant}
+            }),
+        ),
+        (
+            "PairingRequest",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["code", "device_label"],
+                "properties": {"code": string, "device_label": {"type": "string", "description": "e.g. \"Till 2\"."}}
+            }),
+        ),
+        (
+            "NewToken",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["role", "label"],
+                "properties": {
+                    "role": schema("Role"),
+                    "store": {"type": ["string", "null"], "description": "Required for store roles."},
+                    "label": string
+                }
+            }),
+        ),
+        (
+            "IssuedToken",
+            json!({
+                "type": "object",
+                "required": ["token", "role"],
+                "properties": {"token": {"type": "string", "description": "Shown once."}, "role": schema("Role"), "store": {"type": ["string", "null"]}}
+            }),
+        ),
+        (
+            "Money",
+            json!({
+                "type": "object",
+                "description": "Catalogue prices and payments: integer minor units.",
+                "required": ["amount_minor", "currency"],
+                "properties": {"amount_minor": {"type": "integer"}, "currency": schema("Currency")}
+            }),
+        ),
+        (
+            "Amount",
+            json!({
+                "type": "object",
+                "description": "Order amounts (the domain's money): integer minor units.",
+                "required": ["minor", "currency"],
+                "properties": {"minor": {"type": "integer"}, "currency": schema("Currency")}
+            }),
+        ),
+        (
+            "Currency",
+            json!({"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217."}),
+        ),
+        (
+            "Product",
+            json!({
+                "type": "object",
+                "required": ["sku", "name", "brand", "product_type", "barcodes", "price"],
+                "properties": {
+                    "sku": string, "name": string, "brand": string,
+                    "product_type": {"type": "string", "enum": ["standard", "bulky", "fragile"]},
+                    "barcodes": {"type": "array", "items": string},
+                    "price": schema("Money")
+                }
+            }),
+        ),
+        (
+            "ProductWrite",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["name", "brand", "product_type", "price"],
+                "properties": {
+                    "name": string, "brand": string,
+                    "product_type": {"type": "string", "enum": ["standard", "bulky", "fragile"]},
+                    "barcodes": {"type": "array", "items": string, "default": []},
+                    "price": schema("Money")
+                }
+            }),
+        ),
+        (
+            "Page",
+            json!({
+                "type": "object",
+                "description": "One page of a cursor-paginated list.",
+                "required": ["items"],
+                "properties": {
+                    "items": {"type": "array"},
+                    "next_cursor": {"type": "string", "description": "Pass as `cursor` for the next page; absent on the last page."}
+                }
+            }),
+        ),
+        (
+            "Network",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "description": "Summary: locations, channels, periods and settings (safety stock, transit table, product rules), validated whole.",
+                "required": ["locations", "channels"],
+                "properties": {
+                    "locations": array_of("Location"),
+                    "channels": array_of("Channel"),
+                    "periods": {"type": "array", "items": {"type": "object"}},
+                    "safety_stock": {"type": "object"},
+                    "transit": {"type": "object"},
+                    "product_rules": {"type": "object"}
+                }
+            }),
+        ),
+        (
+            "Location",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "description": "Summary of a stock point (opening hours, closed dates, capabilities… are also there).",
+                "required": ["id", "name", "kind", "coordinates", "time_zone", "opening_hours",
+                             "preparation_minutes", "cut_off", "capabilities", "carrier_zone"],
+                "properties": {
+                    "id": string, "name": string,
+                    "kind": {"type": "string", "enum": ["warehouse", "store", "distribution_centre", "drop_shipper"]},
+                    "coordinates": schema("Coordinates"),
+                    "time_zone": string,
+                    "opening_hours": {"type": "object"},
+                    "closed_dates": {"type": "array", "items": date},
+                    "preparation_minutes": count,
+                    "cut_off": {"type": "string", "description": "Local time of day."},
+                    "capabilities": {"type": "object", "additionalProperties": {"type": "boolean"}},
+                    "priority": count,
+                    "daily_order_cap": {"type": ["integer", "null"], "minimum": 0},
+                    "carrier_zone": string
+                }
+            }),
+        ),
+        (
+            "Coordinates",
+            json!({
+                "type": "object",
+                "required": ["lat", "lon"],
+                "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": {"type": "number", "minimum": -180, "maximum": 180}}
+            }),
+        ),
+        (
+            "Channel",
+            json!({
+                "type": "object",
+                "required": ["id", "name", "kind", "currency", "country", "locations", "delivery_methods"],
+                "properties": {
+                    "id": string, "name": string,
+                    "kind": {"type": "string", "enum": ["web_shop", "marketplace", "store_network"]},
+                    "currency": schema("Currency"),
+                    "country": string,
+                    "locations": {"type": "array", "items": string},
+                    "delivery_methods": array_of("DeliveryMethod")
+                }
+            }),
+        ),
+        (
+            "DeliveryMethod",
+            json!({"type": "string", "enum": ["home_delivery", "pickup_point", "click_and_collect", "express_click_and_collect"]}),
+        ),
+        (
+            "Destination",
+            json!({
+                "type": "object",
+                "description": "An address (home delivery, pickup point), a pickup store (click & collect), or both.",
+                "properties": {
+                    "address": {"oneOf": [schema("Address"), {"type": "null"}]},
+                    "pickup_store": {"type": ["string", "null"]}
+                }
+            }),
+        ),
+        (
+            "Address",
+            json!({
+                "type": "object",
+                "required": ["coordinates", "postal_code", "country", "carrier_zone"],
+                "properties": {"coordinates": schema("Coordinates"), "postal_code": string, "country": string, "carrier_zone": string}
+            }),
+        ),
+        (
+            "UnavailableReason",
+            json!({"type": "string", "enum": [
+            "method_not_offered", "product_type_not_allowed", "no_address", "no_pickup_store",
+            "pickup_store_not_a_store", "pickup_store_cannot_receive", "pickup_store_no_express",
+            "pickup_store_not_in_channel", "out_of_stock", "no_eligible_location", "capacity_reached",
+            "not_open_soon", "no_carrier_route", "insufficient_stock"]}),
+        ),
+        (
+            "ProductAtpRequest",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["channel", "sku"],
+                "properties": {
+                    "channel": string, "sku": string,
+                    "quantity": {"type": "integer", "minimum": 1, "default": 1},
+                    "destination": schema("Destination"),
+                    "at": {"type": "string", "format": "date-time", "description": "Default now."}
+                }
+            }),
+        ),
+        (
+            "ProductAtp",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "description": "Summary: one answer per delivery method (possible, reason, quantity, locations best first, shipments, expected date).",
+                "required": ["sku", "channel", "at", "unified_stock", "methods"],
+                "properties": {
+                    "sku": string, "channel": string, "at": instant, "unified_stock": count,
+                    "methods": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": true,
+                        "required": ["method", "possible", "requested", "quantity", "locations", "shipments", "single_shipment"],
+                        "properties": {
+                            "method": schema("DeliveryMethod"),
+                            "possible": {"type": "boolean"},
+                            "reason": schema("UnavailableReason"),
+                            "requested": count, "quantity": count,
+                            "locations": {"type": "array", "items": {"type": "object"}},
+                            "shipments": {"type": "array", "items": {"type": "object"}},
+                            "single_shipment": {"type": "boolean"},
+                            "expected_date": {"type": ["string", "null"], "format": "date"},
+                            "ready_at": instant
+                        }
+                    }}
+                }
+            }),
+        ),
+        (
+            "CartLine",
+            json!({
+                "type": "object",
+                "required": ["sku", "quantity"],
+                "properties": {"sku": string, "quantity": quantity}
+            }),
+        ),
+        (
+            "CartAtpRequest",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["channel", "lines"],
+                "properties": {
+                    "channel": string,
+                    "lines": {"type": "array", "items": schema("CartLine"), "minItems": 1, "maxItems": 100},
+                    "destination": schema("Destination"),
+                    "at": {"type": "string", "format": "date-time", "description": "Default now."}
+                }
+            }),
+        ),
+        (
+            "CartAtp",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "description": "Summary: the cart's lines with unified stock, and one answer per delivery method (per-line availability, shipments, expected date).",
+                "required": ["channel", "at", "lines", "methods"],
+                "properties": {
+                    "channel": string, "at": instant,
+                    "lines": {"type": "array", "items": {"type": "object", "properties": {"sku": string, "requested": count, "unified_stock": count}}},
+                    "methods": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": true,
+                        "properties": {"method": schema("DeliveryMethod"), "possible": {"type": "boolean"}, "reason": schema("UnavailableReason")}
+                    }}
+                }
+            }),
+        ),
+        (
+            "StockLevel",
+            json!({
+                "type": "object",
+                "required": ["sku", "location", "on_hand", "reserved", "available", "safety"],
+                "properties": {
+                    "sku": string, "location": string,
+                    "on_hand": {"type": "integer", "description": "May be negative."},
+                    "reserved": {"type": "integer"},
+                    "available": {"type": "integer", "minimum": 0, "description": "max(0, on_hand − reserved − safety)."},
+                    "safety": count
+                }
+            }),
+        ),
+        (
+            "SkuStock",
+            json!({
+                "type": "object",
+                "required": ["sku", "levels", "channels"],
+                "properties": {
+                    "sku": string,
+                    "levels": array_of("StockLevel"),
+                    "channels": {"type": "array", "items": {"type": "object", "required": ["channel", "unified_stock"],
+                        "properties": {"channel": string, "unified_stock": count}}}
+                }
+            }),
+        ),
+        (
+            "ChangePage",
+            json!({
+                "type": "object",
+                "required": ["changes", "cursor", "has_more"],
+                "properties": {
+                    "changes": array_of("Change"),
+                    "cursor": {"type": "string", "description": "Pass as `cursor` next time (the same one when nothing changed)."},
+                    "has_more": {"type": "boolean"}
+                }
+            }),
+        ),
+        (
+            "Change",
+            json!({
+                "type": "object",
+                "description": "One entity in its current state, at its latest sequence number.",
+                "required": ["seq", "entity", "data"],
+                "properties": {
+                    "seq": {"type": "integer"},
+                    "entity": {"type": "string", "enum": ["product", "location", "channel", "stock", "order", "fulfilment"]},
+                    "data": {"description": "product: Product; location: Location; channel: Channel; stock: {sku, location, on_hand, reserved}; order: OrderSummary; fulfilment: FulfilmentView.",
+                        "oneOf": [schema("Product"), schema("Location"), schema("Channel"),
+                            {"type": "object", "required": ["sku", "location", "on_hand", "reserved"],
+                             "properties": {"sku": string, "location": string, "on_hand": {"type": "integer"}, "reserved": {"type": "integer"}}},
+                            schema("OrderSummary"), schema("FulfilmentView")]}
+                }
+            }),
+        ),
+        (
+            "FeedReport",
+            json!({
+                "type": "object",
+                "required": ["job", "mode", "format", "rows_read", "rows_applied", "rows_changed", "refused", "refused_total", "status"],
+                "properties": {
+                    "job": {"type": "string", "format": "uuid"},
+                    "mode": {"type": "string", "enum": ["snapshot", "delta"]},
+                    "format": {"type": "string", "enum": ["csv", "jsonl"]},
+                    "rows_read": count, "rows_applied": count, "rows_changed": count,
+                    "refused": {"type": "array", "maxItems": 1000, "items": {
+                        "type": "object", "required": ["line", "code", "message"],
+                        "properties": {
+                            "line": {"type": "integer", "minimum": 1},
+                            "code": {"type": "string", "enum": ["unknown-field", "missing-field", "bad-number", "negative-quantity",
+                                                              "unknown-sku", "unknown-location", "duplicate", "malformed"]},
+                            "message": string
+                        }}},
+                    "refused_total": count,
+                    "status": {"type": "string", "enum": ["applied", "rejected"]}
+                }
+            }),
+        ),
+        (
+            "Job",
+            json!({
+                "type": "object",
+                "required": ["id", "kind", "status", "rows_done", "bytes_done"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "kind": {"const": "stock_feed"},
+                    "status": {"type": "string", "enum": ["running", "applied", "rejected", "failed"]},
+                    "rows_done": count, "bytes_done": count, "bytes_total": count,
+                    "report": schema("FeedReport"),
+                    "detail": {"type": "string", "description": "Why a job failed."},
+                    "finished_at": instant
+                }
+            }),
+        ),
+        (
+            "UnifiedStockExport",
+            json!({
+                "type": "object",
+                "required": ["channel", "at", "items"],
+                "properties": {
+                    "channel": string, "at": instant,
+                    "items": {"type": "array", "items": {"type": "object", "required": ["sku", "unified_stock"],
+                        "properties": {"sku": string, "unified_stock": count}}}
+                }
+            }),
+        ),
+        (
+            "Customer",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["name"],
+                "properties": {
+                    "name": string, "email": string, "phone": string,
+                    "language": {"type": "string", "enum": ["en", "fr", "de"], "default": "en"}
+                }
+            }),
+        ),
+        (
+            "PlaceOrder",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["channel", "delivery", "customer", "lines", "payment"],
+                "properties": {
+                    "channel": string,
+                    "delivery": schema("DeliveryMethod"),
+                    "destination": schema("Destination"),
+                    "customer": schema("Customer"),
+                    "lines": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
+                        "type": "object", "additionalProperties": false, "required": ["sku", "quantity"],
+                        "properties": {"sku": string, "quantity": quantity}}},
+                    "discounts": array_of("Discount"),
+                    "payment": {"type": "string", "enum": ["gateway", "in_store"]},
+                    "accept_partial": {"type": "boolean", "default": false,
+                        "description": "Accept the order when only some units can be served."},
+                    "placed_at": {"type": "string", "format": "date-time", "description": "Default now; never in the future."}
+                }
+            }),
+        ),
+        (
+            "Discount",
+            json!({
+                "type": "object",
+                "required": ["code", "amount"],
+                "properties": {"code": string, "amount": schema("Amount")}
+            }),
+        ),
+        (
+            "OrderStatus",
+            json!({"type": "string", "enum": ["placed", "partially_allocated", "allocated", "completed", "cancelled"]}),
+        ),
+        (
+            "FulfilmentStatus",
+            json!({"type": "string", "enum": ["awaiting_preparation", "in_preparation", "ready_for_pickup",
+            "ready_to_ship", "picked_up", "shipped", "cancelled", "rejected"]}),
+        ),
+        (
+            "OrderSummary",
+            json!({
+                "type": "object",
+                "required": ["id", "status", "channel", "customer_name", "placed_at"],
+                "properties": {"id": string, "status": schema("OrderStatus"), "channel": string, "customer_name": string, "placed_at": instant}
+            }),
+        ),
+        (
+            "OrderView",
+            json!({
+                "type": "object",
+                "required": ["id", "status", "channel", "delivery", "destination", "customer", "payment", "currency",
+                             "lines", "shipping_fee", "total", "placed_at", "fulfilments", "payments"],
+                "properties": {
+                    "id": string,
+                    "status": schema("OrderStatus"),
+                    "channel": string,
+                    "delivery": schema("DeliveryMethod"),
+                    "destination": schema("Destination"),
+                    "customer": schema("Customer"),
+                    "payment": {"type": "string", "enum": ["gateway", "in_store"]},
+                    "currency": schema("Currency"),
+                    "lines": {"type": "array", "items": {"type": "object", "required": ["id", "sku", "quantity", "unit_price"],
+                        "properties": {"id": {"type": "integer", "minimum": 1}, "sku": string, "quantity": quantity, "unit_price": schema("Amount")}}},
+                    "discounts": array_of("Discount"),
+                    "shipping_fee": schema("Amount"),
+                    "total": schema("Amount"),
+                    "placed_at": instant,
+                    "fulfilments": array_of("FulfilmentView"),
+                    "unservable": array_of("UnservableLine"),
+                    "traces": {"type": "array", "items": {"type": "object", "additionalProperties": true,
+                        "description": "A decision trace: candidates, decisions, unservable lines."}},
+                    "explanation": {"type": "array", "items": string},
+                    "payments": {"type": "array", "items": {"type": "object", "required": ["kind", "amount", "status"],
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["authorise", "capture", "void", "refund"]},
+                            "amount": schema("Amount"),
+                            "reference": string,
+                            "status": {"type": "string", "enum": ["pending", "succeeded", "declined", "failed"]},
+                            "provider_reference": string
+                        }}},
+                    "returns": array_of("ReturnView")
+                }
+            }),
+        ),
+        (
+            "UnservableLine",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "required": ["line", "sku", "requested", "planned", "missing", "reason"],
+                "properties": {
+                    "line": {"type": "integer"}, "sku": string,
+                    "requested": count, "planned": count, "missing": count,
+                    "reason": string,
+                    "dropped": {"type": "array", "items": {"type": "object"}}
+                }
+            }),
+        ),
+        (
+            "FulfilmentView",
+            json!({
+                "type": "object",
+                "required": ["id", "order", "location", "delivery", "handover", "status", "lines", "expected_date", "due_at"],
+                "properties": {
+                    "id": string, "order": string, "location": string,
+                    "delivery": schema("DeliveryMethod"),
+                    "handover": {"type": "boolean", "description": "Handed over at this location rather than shipped."},
+                    "status": schema("FulfilmentStatus"),
+                    "lines": {"type": "array", "items": {"type": "object", "required": ["line", "sku", "quantity", "first_unit"],
+                        "properties": {"line": {"type": "integer"}, "sku": string, "quantity": quantity, "first_unit": count}}},
+                    "expected_date": string,
+                    "ready_at": string,
+                    "due_at": string,
+                    "tracking": string
+                }
+            }),
+        ),
+        (
+            "Timeline",
+            json!({
+                "type": "object",
+                "required": ["order", "events"],
+                "properties": {
+                    "order": string,
+                    "events": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": true,
+                        "required": ["seq", "kind", "order", "actor", "at"],
+                        "properties": {
+                            "seq": {"type": "integer"},
+                            "kind": {"type": "string", "description": "e.g. order_placed, shipped, return_received."},
+                            "order": string, "fulfilment": string,
+                            "change": {"type": "object", "description": "{entity: order|fulfilment, from, to}."},
+                            "actor": {"type": "object", "required": ["type"], "properties": {
+                                "type": {"type": "string", "enum": ["system", "customer", "staff", "integration"]}, "id": string}},
+                            "at": instant
+                        }
+                    }}
+                }
+            }),
+        ),
+        (
+            "NotificationView",
+            json!({
+                "type": "object",
+                "required": ["id", "status", "language", "subject", "body", "delivery"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["waiting", "in_preparation", "ready_to_pick_up", "ready_to_ship",
+                                                         "picked_up", "shipped", "cancelled", "refunded"]},
+                    "language": {"type": "string", "enum": ["en", "fr", "de"]},
+                    "subject": string, "body": string, "to_email": string, "to_phone": string,
+                    "delivery": {"type": "string", "enum": ["pending", "delivered", "dead"]}
+                }
+            }),
+        ),
+        (
+            "CancelOrder",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {"reason": string}
+            }),
+        ),
+        (
+            "FulfilmentStep",
+            json!({
+                "description": "A step, tagged by `type`.",
+                "oneOf": [
+                    {"type": "object", "additionalProperties": false, "required": ["type"],
+                     "properties": {"type": {"const": "start_preparation"}}},
+                    {"type": "object", "additionalProperties": false, "required": ["type", "lines"],
+                     "description": "The picker found fewer units than planned: stock is corrected, missing units re-orchestrated.",
+                     "properties": {"type": {"const": "report_missing"}, "lines": {"type": "array", "items": {
+                         "type": "object", "required": ["line", "found"],
+                         "properties": {"line": {"type": "integer"}, "found": count}}}}},
+                    {"type": "object", "additionalProperties": false, "required": ["type"],
+                     "description": "Packed (a label can be printed) or put aside for pickup (a pickup code is sent).",
+                     "properties": {"type": {"const": "mark_ready"}}},
+                    {"type": "object", "additionalProperties": false, "required": ["type"],
+                     "properties": {"type": {"const": "ship"}, "tracking": string}},
+                    {"type": "object", "additionalProperties": false, "required": ["type", "pickup_code"],
+                     "properties": {"type": {"const": "hand_over"}, "pickup_code": string}},
+                    {"type": "object", "additionalProperties": false, "required": ["type"],
+                     "properties": {"type": {"const": "cancel"}}}
+                ]
+            }),
+        ),
+        (
+            "StepResult",
+            json!({
+                "type": "object",
+                "required": ["fulfilment", "order_status"],
+                "properties": {
+                    "fulfilment": schema("FulfilmentView"),
+                    "order_status": schema("OrderStatus"),
+                    "rerouted": array_of("FulfilmentView"),
+                    "unservable": array_of("UnservableLine"),
+                    "explanation": {"type": "array", "items": string}
+                }
+            }),
+        ),
+        (
+            "ReceiveReturn",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["location", "lines"],
+                "properties": {
+                    "location": {"type": "string", "description": "A location that accepts returns."},
+                    "lines": {"type": "array", "items": {
+                        "type": "object", "required": ["line", "quantity", "reason", "condition"],
+                        "properties": {
+                            "line": {"type": "integer"},
+                            "quantity": quantity,
+                            "reason": schema("ReturnReason"),
+                            "condition": {"type": "string", "enum": ["resaleable", "damaged"]}
+                        }}}
+                }
+            }),
+        ),
+        (
+            "ReturnReason",
+            json!({"type": "string", "enum": ["changed_mind", "does_not_fit", "defective", "damaged_in_transit",
+                                                   "not_as_described", "wrong_item", "arrived_late", "other"]}),
+        ),
+        (
+            "ReturnView",
+            json!({
+                "type": "object",
+                "required": ["id", "order", "location", "lines", "shipping_refund", "total_refund", "stock_movements", "received_at"],
+                "properties": {
+                    "id": string, "order": string, "location": string,
+                    "lines": {"type": "array", "items": {"type": "object", "additionalProperties": true,
+                        "required": ["line", "sku", "quantity", "reason", "condition", "refund", "restock"],
+                        "properties": {
+                            "line": {"type": "integer"}, "sku": string, "quantity": quantity,
+                            "reason": schema("ReturnReason"),
+                            "condition": {"type": "string", "enum": ["resaleable", "damaged"]},
+                            "units": {"type": "array", "items": {"type": "object"}},
+                            "refund": schema("Amount"),
+                            "restock": {"type": "string", "enum": ["sellable", "quarantine"]}
+                        }}},
+                    "shipping_refund": schema("Amount"),
+                    "total_refund": schema("Amount"),
+                    "stock_movements": {"type": "array", "items": {"type": "object", "required": ["location", "sku", "quantity", "to"],
+                        "properties": {"location": string, "sku": string, "quantity": quantity,
+                                       "to": {"type": "string", "enum": ["sellable", "quarantine"]}}}},
+                    "received_at": instant
+                }
+            }),
+        ),
+        (
+            "RuleSet",
+            json!({
+                "type": "object", "additionalProperties": true,
+                "description": "Summary of a channel's orchestration rules (filters and ordering criteria are tagged objects; see DESIGN.md). The server sets `version` when adding one.",
+                "required": ["channel", "version", "filters", "ordering", "split_policy"],
+                "properties": {
+                    "channel": string,
+                    "version": {"type": "integer", "minimum": 0},
+                    "filters": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {"type": string}}},
+                    "ordering": {"type": "array", "items": {"type": "object"}},
+                    "split_policy": {}
+                }
+            }),
+        ),
+        (
+            "RuleSetVersion",
+            json!({
+                "type": "object",
+                "required": ["rule_set", "active", "created_at", "created_by"],
+                "properties": {"rule_set": schema("RuleSet"), "active": {"type": "boolean"}, "created_at": string, "created_by": string}
+            }),
+        ),
+        (
+            "OutboxMessage",
+            json!({
+                "type": "object",
+                "required": ["id", "topic", "state", "attempts", "created_at_ms", "payload"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "topic": {"type": "string", "enum": ["webhook", "notification"]},
+                    "order": {"type": ["string", "null"]},
+                    "state": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+                    "attempts": count,
+                    "last_error": {"type": ["string", "null"]},
+                    "created_at_ms": {"type": "integer", "description": "Unix ms."},
+                    "next_attempt_at_ms": {"type": ["integer", "null"]},
+                    "delivered_at_ms": {"type": ["integer", "null"]},
+                    "dead_at_ms": {"type": ["integer", "null"]},
+                    "payload": {"description": "The body delivered (JSON)."}
+                }
+            }),
+        ),
+    ] {
+        schemas.insert(name.to_owned(), schema);
+    }
+    Value::Object(schemas)
+}

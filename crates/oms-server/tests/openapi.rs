@@ -1,0 +1,279 @@
+//! The OpenAPI document at `GET /openapi.json` describes exactly the router:
+//! every documented route exists, every route the role walk uses is
+//! documented, and `http/mod.rs` has no route the list forgot.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns panic on purpose
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use oms_server::http::openapi::{self, ROUTES};
+use serde_json::Value;
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
+
+#[test]
+fn the_document_is_openapi_3_1_and_every_operation_is_described() {
+    let doc: Value =
+        serde_json::from_str(&serde_json::to_string(&openapi::document()).unwrap()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string());
+    let paths = doc["paths"].as_object().unwrap();
+    let mut ids = BTreeSet::new();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(METHODS.contains(&method.as_str()), "{method} {path}");
+            operations += 1;
+            let id = op["operationId"].as_str();
+            assert!(id.is_some(), "{method} {path}: no operationId");
+            assert!(
+                ids.insert(id.unwrap().to_owned()),
+                "{method} {path}: id reused"
+            );
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{method} {path}: no summary"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path}: no tag"
+            );
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}: no success response"
+            );
+            // Every error answer is a problem with its stable codes listed.
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let problem = &response["content"]["application/problem+json"];
+                    assert!(
+                        problem.is_object(),
+                        "{method} {path} {status}: not problem+json"
+                    );
+                }
+            }
+            // Path parameters are declared, and only those.
+            let declared: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let in_template: BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            assert_eq!(declared, in_template, "{method} {path}");
+            // Security: bearer except the public routes.
+            let public = matches!(
+                (method.as_str(), path.as_str()),
+                ("get", "/health") | ("get", "/openapi.json") | ("post", "/v1/pairing")
+            );
+            if public {
+                assert_eq!(op["security"], serde_json::json!([]), "{method} {path}");
+                assert!(responses.get("401").is_none(), "{method} {path}");
+            } else {
+                assert!(op.get("security").is_none(), "{method} {path}");
+                assert!(responses.contains_key("401"), "{method} {path}");
+            }
+        }
+    }
+    assert_eq!(operations, ROUTES.len());
+    for (method, path) in ROUTES {
+        assert!(
+            doc["paths"][path][method.to_ascii_lowercase()]["operationId"].is_string(),
+            "{method} {path} is listed but not described"
+        );
+    }
+    // Every `$ref` points at a component schema.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap();
+        assert!(schemas.contains_key(name), "dangling $ref {r}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                if key == "$ref" {
+                    out.push(v.as_str().unwrap().to_owned());
+                } else {
+                    collect_refs(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// A concrete path for a template: dummy values that the handlers parse
+/// (numbers where the path extractor wants one).
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|segment| match segment {
+            s if s.starts_with('{') => "1",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_exists() {
+    let server = common::start(common::Db::Sqlite).await;
+    let mut failures = Vec::new();
+    for (method, template) in ROUTES {
+        let url = format!("{}{}", server.base, concrete(template));
+        let request = match *method {
+            "GET" => server.http.get(url),
+            "POST" => server.http.post(url),
+            "PUT" => server.http.put(url),
+            other => panic!("method {other} in ROUTES"),
+        };
+        // No body: handlers answer 415/400/404…, never the fallback.
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status == 405 || status >= 500 || body["type"] == "no-route" {
+            failures.push(format!("{method} {template}: {status} {body}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The check itself tells a missing route apart.
+    let (status, _, body) = server.get_json("/v1/nothing-here").await;
+    assert_eq!((status, body["type"].as_str()), (404, Some("no-route")));
+}
+
+#[test]
+fn matching_follows_the_templates() {
+    assert!(openapi::matches("GET", "/v1/orders/O-1/timeline"));
+    assert!(openapi::matches("get", "/v1/orders?q=ana"));
+    assert!(!openapi::matches("PUT", "/v1/orders/O-1"));
+    assert!(!openapi::matches("GET", "/v1/orders//timeline"));
+    assert!(!openapi::matches("GET", "/v1/orders/O-1/timeline/x"));
+    assert!(!openapi::matches("GET", "/v1/nothing"));
+}
+
+/// The (method, path) pairs `tests/auth_roles.rs` calls, read from its
+/// source: a method literal followed by a path literal (or `format!`).
+fn auth_roles_calls() -> Vec<(String, String)> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/auth_roles.rs"))
+            .unwrap();
+    let mut calls = Vec::new();
+    for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+        let needle = format!("\"{method}\",");
+        let mut rest = source.as_str();
+        while let Some(at) = rest.find(&needle) {
+            rest = &rest[at + needle.len()..];
+            let next = rest.trim_start();
+            let next = next.strip_prefix('&').unwrap_or(next);
+            let next = next.strip_prefix("format!(").unwrap_or(next);
+            if let Some(literal) = next.strip_prefix('"') {
+                let path = &literal[..literal.find('"').unwrap()];
+                if path.starts_with('/') {
+                    calls.push((method.to_owned(), path.to_owned()));
+                }
+            }
+        }
+    }
+    calls
+}
+
+#[test]
+fn every_route_the_role_walk_uses_is_documented() {
+    let calls = auth_roles_calls();
+    // The reader found the walk (about 40 routes), not nothing.
+    assert!(calls.len() >= 40, "only {} calls found", calls.len());
+    let undocumented: Vec<String> = calls
+        .iter()
+        .filter(|(method, path)| !openapi::matches(method, path))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes used by auth_roles.rs but missing from openapi::ROUTES:\n{}",
+        undocumented.join("\n")
+    );
+    // And the walk covers every protected route of the list.
+    let public = [
+        ("GET", "/health"),
+        ("GET", "/openapi.json"),
+        ("POST", "/v1/pairing"),
+    ];
+    for (method, template) in ROUTES {
+        if public.contains(&(*method, *template)) {
+            continue;
+        }
+        let walked = calls.iter().any(|(m, path)| {
+            let path = path.split_once('?').map_or(path.as_str(), |(p, _)| p);
+            m == method && same_shape(template, path)
+        });
+        assert!(walked, "{method} {template} is not walked by auth_roles.rs");
+    }
+}
+
+/// Whether a concrete path fits a template (the walk's `format!` paths keep
+/// their `{placeholders}`, which fit any parameter).
+fn same_shape(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len()
+        && t.iter().zip(&p).all(|(t, p)| {
+            if t.starts_with('{') {
+                !p.is_empty()
+            } else {
+                t == p
+            }
+        })
+}
+
+#[test]
+fn the_router_has_as_many_paths_as_the_list() {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let route_calls = source.matches(".route(").count();
+    let paths: BTreeSet<&str> = ROUTES.iter().map(|(_, path)| *path).collect();
+    assert_eq!(
+        route_calls,
+        paths.len(),
+        "http/mod.rs has {route_calls} `.route(` calls but openapi::ROUTES lists {} paths: \
+         a new endpoint goes into openapi.rs too",
+        paths.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_is_served_without_a_token() {
+    let server = common::start(common::Db::Sqlite).await;
+    let response = reqwest::get(format!("{}/openapi.json", server.base))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let doc: Value = response.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc, openapi::document());
+}
