@@ -671,7 +671,12 @@ pub async fn place(
     let prepared = prepare(state, caller, request).await?;
     let scope = key_scope(caller);
     for attempt in 0..MAX_ATTEMPTS {
-        match try_place(state, caller, idempotency_key, &scope, &prepared).await {
+        let planning = if attempt == 0 {
+            Planning::Optimistic
+        } else {
+            Planning::Locked
+        };
+        match try_place(state, caller, idempotency_key, &scope, &prepared, planning).await {
             Ok(Some(answer)) => return Ok(answer),
             Ok(None) => {
                 tracing::debug!(attempt, "placement lost a race for stock; starting again");
@@ -690,19 +695,33 @@ pub async fn place(
     Err(OrderFailure::Contention)
 }
 
+/// How a placement attempt reads the stock it plans on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Planning {
+    /// On the in-memory index as it is, outside the transaction: the common
+    /// case costs no stock read and the shortest write transaction. Only a
+    /// plan that serves every unit is written this way; the conditional
+    /// reservation refuses it if the index was behind.
+    Optimistic,
+    /// On the rows read (and locked, on PostgreSQL) inside the transaction,
+    /// applied to the index first: exact. Refusals are only ever decided so.
+    Locked,
+}
+
 async fn try_place(
     state: &AppState,
     caller: &Caller,
     idempotency_key: Option<&str>,
     scope: &str,
     prepared: &Prepared,
+    planning: Planning,
 ) -> Result<Option<Answer>, OrderFailure> {
     let backend = state.storage.backend();
-    let mut tx = state.storage.begin_write().await?;
+    // A replay answers from storage. A concurrent duplicate that slips past
+    // this read fails on the key's primary key at commit and comes back here.
     if let Some(key) = idempotency_key
-        && let Some(stored) = store::stored_answer(&mut tx, scope, key).await?
+        && let Some(stored) = state.storage.stored_answer_of(scope, key).await?
     {
-        tx.rollback().await?;
         if stored.request_hash != prepared.request_hash {
             return Err(OrderFailure::IdempotencyMismatch);
         }
@@ -713,16 +732,36 @@ async fn try_place(
         }));
     }
     let order = &prepared.order;
-    let rows = fresh_stock(state, &mut tx, &prepared.skus).await?;
-    let (plan, reservations) = {
-        let mut cache = state.stock.write();
-        for row in &rows {
-            cache.index.apply(row).map_err(internal)?;
+    let mut locked_tx = None;
+    let mut seq = None;
+    let (plan, reservations) = match planning {
+        Planning::Optimistic => {
+            let cache = state.stock.read();
+            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+            if !plan.is_complete() {
+                // Maybe the index is behind: decide on exact stock.
+                return Ok(None);
+            }
+            let reservations = reservations_of(&plan, &cache.index);
+            (plan, reservations)
         }
-        let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
-            .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
-        let reservations = reservations_of(&plan, &cache.index);
-        (plan, reservations)
+        Planning::Locked => {
+            let mut tx = state.storage.begin_write().await?;
+            // The change counter first, as every writer takes it before any
+            // stock row: one lock order, no deadlock with optimistic writers.
+            seq = Some(crate::storage::next_change_seqs(&mut tx, 1).await?);
+            let rows = fresh_stock(state, &mut tx, &prepared.skus).await?;
+            locked_tx = Some(tx);
+            let mut cache = state.stock.write();
+            for row in &rows {
+                cache.index.apply(row).map_err(internal)?;
+            }
+            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+            let reservations = reservations_of(&plan, &cache.index);
+            (plan, reservations)
+        }
     };
     let now_ms = Timestamp::now().as_millisecond();
     if plan.fulfilments.is_empty() || (!plan.is_complete() && !prepared.accept_partial) {
@@ -741,6 +780,10 @@ async fn try_place(
         };
         let answer = problem_answer(&refusal)?;
         if let Some(key) = idempotency_key {
+            let mut tx = match locked_tx {
+                Some(tx) => tx,
+                None => state.storage.begin_write().await?,
+            };
             let stored = StoredAnswer {
                 request_hash: prepared.request_hash.clone(),
                 status: answer.status,
@@ -748,20 +791,14 @@ async fn try_place(
             };
             store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
             tx.commit().await?;
-        } else {
+        } else if let Some(tx) = locked_tx {
             tx.rollback().await?;
         }
         return Ok(Some(answer));
     }
 
-    // Taken as late as possible: the counter row serialises writers until
-    // commit (see storage).
-    let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
-    let Some(reserved_rows) = reserve_all(&mut tx, &reservations, seq).await? else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-
+    // Everything the transaction writes is built before it starts (on
+    // SQLite writers queue for one connection: keep its turn short).
     let ctx = EventContext {
         at: order.placed_at,
         actor: actor(caller),
@@ -780,7 +817,6 @@ async fn try_place(
         .notifications
         .extend(allocation.effects.notifications);
     effects.payments.extend(allocation.effects.payments);
-
     let mut doc = OrderDoc {
         order: order.clone(),
         status: allocation.to,
@@ -796,6 +832,51 @@ async fn try_place(
     let mut messages = NewMessages::default();
     messages_from(&doc, &effects, &NotificationExtra::default(), &mut messages)?;
     let document = serde_json::to_string(&doc).map_err(internal)?;
+    let fulfilment_rows = fulfilments
+        .iter()
+        .map(|(f, _)| Ok((fulfilment_record(f)?, f.due_at.as_millisecond())))
+        .collect::<Result<Vec<_>, OrderFailure>>()?;
+    let days: Vec<(String, String)> = fulfilments
+        .iter()
+        .filter_map(|(f, date)| {
+            date.map(|d| (f.fulfilment.location.as_str().to_owned(), d.to_string()))
+        })
+        .collect();
+    let payments: Vec<PaymentView> = messages.payments.iter().map(payment_view_new).collect();
+    // The answer stays small (it is also stored for the Idempotency-Key):
+    // the trace and its explanation are read with GET /v1/orders/{id}.
+    let view = order_view(
+        &doc,
+        fulfilments.iter().map(|(f, _)| f),
+        payments,
+        None,
+        Detail::Summary,
+    );
+    let body = serde_json::to_string(&view).map_err(internal)?;
+    let reserve: Vec<store::Reserve> = reservations
+        .iter()
+        .map(|(sku, location, quantity, safety)| store::Reserve {
+            sku: sku.as_str().to_owned(),
+            location: location.as_str().to_owned(),
+            quantity: i64::from(*quantity),
+            safety: i64::from(*safety),
+        })
+        .collect();
+
+    let mut tx = match locked_tx {
+        Some(tx) => tx,
+        None => state.storage.begin_write().await?,
+    };
+    // Taken as late as possible: the counter row serialises writers until
+    // commit (see storage).
+    let seq = match seq {
+        Some(seq) => seq,
+        None => crate::storage::next_change_seqs(&mut tx, 1).await?,
+    };
+    let Some(reserved) = store::reserve_many(&mut tx, &reserve, seq).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     store::insert_order(
         &mut tx,
         &OrderColumns {
@@ -811,35 +892,9 @@ async fn try_place(
         seq,
     )
     .await?;
-    let mut loads = Vec::new();
-    for (fulfilment, local_date) in &fulfilments {
-        write_new_fulfilment(&mut tx, fulfilment, seq).await?;
-        if let Some(date) = local_date {
-            let count = store::count_location_order(
-                &mut tx,
-                fulfilment.fulfilment.location.as_str(),
-                &date.to_string(),
-            )
-            .await?;
-            loads.push(LocationLoad {
-                location: fulfilment.fulfilment.location.clone(),
-                date: *date,
-                orders: u32::try_from(count).unwrap_or(u32::MAX),
-            });
-        }
-    }
+    store::insert_fulfilments(&mut tx, backend, &fulfilment_rows, seq).await?;
+    let counts = store::count_location_orders(&mut tx, backend, &days).await?;
     store::insert_messages(&mut tx, backend, order.id.as_str(), &messages, now_ms).await?;
-    let payments: Vec<PaymentView> = messages.payments.iter().map(payment_view_new).collect();
-    // The answer stays small (it is also stored for the Idempotency-Key):
-    // the trace and its explanation are read with GET /v1/orders/{id}.
-    let view = order_view(
-        &doc,
-        fulfilments.iter().map(|(f, _)| f),
-        payments,
-        None,
-        Detail::Summary,
-    );
-    let body = serde_json::to_string(&view).map_err(internal)?;
     if let Some(key) = idempotency_key {
         let stored = StoredAnswer {
             request_hash: prepared.request_hash.clone(),
@@ -849,6 +904,26 @@ async fn try_place(
         store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
     }
     tx.commit().await?;
+
+    let mut reserved_rows = Vec::with_capacity(reserved.len());
+    for (sku, location, on_hand, reserved) in reserved {
+        reserved_rows.push(StockRow {
+            sku: Sku::parse(sku).map_err(internal)?,
+            location: LocationId::parse(location).map_err(internal)?,
+            on_hand,
+            reserved: Quantity::new(u32::try_from(reserved).map_err(internal)?),
+        });
+    }
+    let loads: Vec<LocationLoad> = counts
+        .into_iter()
+        .filter_map(|(location, date, orders)| {
+            Some(LocationLoad {
+                location: LocationId::parse(location).ok()?,
+                date: date.parse().ok()?,
+                orders: u32::try_from(orders).unwrap_or(u32::MAX),
+            })
+        })
+        .collect();
     apply_to_index(state, &reserved_rows, &loads);
     Ok(Some(Answer {
         status: 201,
@@ -857,18 +932,22 @@ async fn try_place(
     }))
 }
 
-async fn write_new_fulfilment(
-    tx: &mut Tx,
-    fulfilment: &FulfilmentDoc,
-    seq: i64,
-) -> Result<(), OrderFailure> {
-    let record = FulfilmentRecord {
+fn fulfilment_record(fulfilment: &FulfilmentDoc) -> Result<FulfilmentRecord, OrderFailure> {
+    Ok(FulfilmentRecord {
         id: fulfilment.fulfilment.id.as_str().to_owned(),
         order_id: fulfilment.fulfilment.order.as_str().to_owned(),
         location_id: fulfilment.fulfilment.location.as_str().to_owned(),
         status: fulfilment_status_name(fulfilment.fulfilment.status).to_owned(),
         document: serde_json::to_string(fulfilment).map_err(internal)?,
-    };
+    })
+}
+
+async fn write_new_fulfilment(
+    tx: &mut Tx,
+    fulfilment: &FulfilmentDoc,
+    seq: i64,
+) -> Result<(), OrderFailure> {
+    let record = fulfilment_record(fulfilment)?;
     store::insert_fulfilment(tx, &record, fulfilment.due_at.as_millisecond(), seq).await?;
     Ok(())
 }

@@ -122,6 +122,26 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// The `type` codes a problem response schema lists (in its `enum`s).
+fn problem_codes(schema: &Value) -> Vec<String> {
+    let mut codes = Vec::new();
+    collect_enums(schema, &mut codes);
+    codes
+}
+
+fn collect_enums(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(codes)) = map.get("type").and_then(|t| t.get("enum")) {
+                out.extend(codes.iter().filter_map(|c| c.as_str().map(str::to_owned)));
+            }
+            map.values().for_each(|v| collect_enums(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_enums(v, out)),
+        _ => {}
+    }
+}
+
 /// A concrete path for a template: dummy values that the handlers parse
 /// (numbers where the path extractor wants one).
 fn concrete(template: &str) -> String {
@@ -138,6 +158,7 @@ fn concrete(template: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_exists() {
     let server = common::start(common::Db::Sqlite).await;
+    let doc = openapi::document();
     let mut failures = Vec::new();
     for (method, template) in ROUTES {
         let url = format!("{}{}", server.base, concrete(template));
@@ -153,6 +174,21 @@ async fn every_documented_route_exists() {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status == 405 || status >= 500 || body["type"] == "no-route" {
             failures.push(format!("{method} {template}: {status} {body}"));
+            continue;
+        }
+        // The answer is one the document promises: its status, and for a
+        // problem its `type` among the listed codes.
+        let documented = &doc["paths"][template][method.to_ascii_lowercase()]["responses"];
+        let response = &documented[status.to_string()];
+        if response.is_null() {
+            failures.push(format!("{method} {template}: {status} is not documented"));
+        } else if let Some(kind) = body["type"].as_str() {
+            let codes = problem_codes(&response["content"]["application/problem+json"]["schema"]);
+            if !codes.contains(&kind.to_owned()) {
+                failures.push(format!(
+                    "{method} {template}: {status} `{kind}` not among {codes:?}"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -276,4 +312,308 @@ async fn the_document_is_served_without_a_token() {
     let doc: Value = response.json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc, openapi::document());
+}
+
+/// Real answers fit the documented success schemas: required members are
+/// there, and objects not marked open (`additionalProperties: true`) have
+/// no member the document does not declare.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_answers_fit_the_documented_schemas() {
+    use serde_json::json;
+    let server = common::start(common::Db::Sqlite).await;
+    let doc = openapi::document();
+    let network = demo_network();
+    let (store, sku) = (network.0.as_str(), network.1.as_str());
+    let order = json!({"channel": "web-fr", "delivery": "click_and_collect",
+        "destination": {"pickup_store": store}, "customer": {"name": "Ana", "email": "ana@example.com"},
+        "lines": [{"sku": sku, "quantity": 1}], "payment": "in_store", "accept_partial": true});
+    let placed = send(&server, "POST", "/v1/orders", Some(&order)).await;
+    assert_eq!(placed.0, 201, "{}", placed.1);
+    let id = placed.1["id"].as_str().unwrap().to_owned();
+    let fulfilment = placed.1["fulfilments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = uuid::Uuid::new_v4();
+    let feed = json!({"location": store, "sku": sku, "delta": 0});
+    let calls: Vec<(&str, &str, String, Option<Value>)> = vec![
+        ("GET", "/health", "/health".into(), None),
+        ("GET", "/v1/me", "/v1/me".into(), None),
+        (
+            "POST",
+            "/v1/tokens",
+            "/v1/tokens".into(),
+            Some(json!({"role": "integration", "label": "erp"})),
+        ),
+        (
+            "POST",
+            "/v1/pairing-codes",
+            "/v1/pairing-codes".into(),
+            Some(json!({"store": store, "role": "store_associate"})),
+        ),
+        ("GET", "/v1/products", "/v1/products?limit=3".into(), None),
+        (
+            "GET",
+            "/v1/products/{sku}",
+            format!("/v1/products/{sku}"),
+            None,
+        ),
+        ("GET", "/v1/network", "/v1/network".into(), None),
+        ("GET", "/v1/locations", "/v1/locations?limit=3".into(), None),
+        (
+            "GET",
+            "/v1/locations/{id}",
+            format!("/v1/locations/{store}"),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/locations/{id}/stock",
+            format!("/v1/locations/{store}/stock?limit=3"),
+            None,
+        ),
+        ("GET", "/v1/channels", "/v1/channels".into(), None),
+        ("GET", "/v1/stock/{sku}", format!("/v1/stock/{sku}"), None),
+        (
+            "POST",
+            "/v1/atp/product",
+            "/v1/atp/product".into(),
+            Some(json!({"channel": "web-fr", "sku": sku, "destination": {"pickup_store": store}})),
+        ),
+        (
+            "POST",
+            "/v1/atp/cart",
+            "/v1/atp/cart".into(),
+            Some(
+                json!({"channel": "web-fr", "lines": [{"sku": sku, "quantity": 1}], "destination": {"pickup_store": store}}),
+            ),
+        ),
+        ("GET", "/v1/changes", "/v1/changes?limit=5000".into(), None),
+        ("GET", "/v1/orders", "/v1/orders?q=ana".into(), None),
+        ("GET", "/v1/orders/{id}", format!("/v1/orders/{id}"), None),
+        (
+            "GET",
+            "/v1/orders/{id}/timeline",
+            format!("/v1/orders/{id}/timeline"),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/orders/{id}/notifications",
+            format!("/v1/orders/{id}/notifications"),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/fulfilments/{id}",
+            format!("/v1/fulfilments/{fulfilment}"),
+            None,
+        ),
+        (
+            "GET",
+            "/v1/locations/{id}/fulfilments",
+            format!("/v1/locations/{store}/fulfilments"),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/fulfilments/{id}/steps",
+            format!("/v1/fulfilments/{fulfilment}/steps"),
+            Some(json!({"type": "start_preparation"})),
+        ),
+        (
+            "GET",
+            "/v1/channels/{id}/rule-sets",
+            "/v1/channels/web-fr/rule-sets".into(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/stock/feeds",
+            format!("/v1/stock/feeds?format=jsonl&mode=delta&job={job}"),
+            Some(feed),
+        ),
+        ("GET", "/v1/jobs/{id}", format!("/v1/jobs/{job}"), None),
+        (
+            "GET",
+            "/v1/channels/{id}/unified-stock",
+            "/v1/channels/web-fr/unified-stock?format=json".into(),
+            None,
+        ),
+        ("GET", "/v1/outbox", "/v1/outbox".into(), None),
+        (
+            "POST",
+            "/v1/orders/{id}/cancel",
+            format!("/v1/orders/{id}/cancel"),
+            Some(json!({"reason": "test"})),
+        ),
+    ];
+    let mut errors = Vec::new();
+    for (method, template, path, body) in &calls {
+        let (status, answer) = send(&server, method, path, body.as_ref()).await;
+        let response =
+            &doc["paths"][template][method.to_ascii_lowercase()]["responses"][status.to_string()];
+        let schema = &response["content"]["application/json"]["schema"];
+        if !(200..300).contains(&status) || schema.is_null() {
+            errors.push(format!("{method} {path}: {status} {answer}"));
+            continue;
+        }
+        check(
+            &doc,
+            &answer,
+            schema,
+            &format!("{method} {path}"),
+            &mut errors,
+        );
+    }
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+fn demo_network() -> (String, String) {
+    use oms_domain::demo::{self, DemoSize};
+    use oms_domain::model::LocationKind;
+    let network = demo::network(common::SEED, DemoSize::Small);
+    let store = network
+        .network
+        .locations
+        .iter()
+        .find(|l| l.kind == LocationKind::Store)
+        .unwrap()
+        .id
+        .as_str()
+        .to_owned();
+    (store, network.products[3].sku.as_str().to_owned())
+}
+
+async fn send(
+    server: &common::TestServer,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let url = format!("{}{path}", server.base);
+    let mut request = match method {
+        "GET" => server.http.get(url),
+        "POST" => server.http.post(url),
+        other => panic!("method {other}"),
+    };
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(r) => resolve(
+            doc,
+            &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+        ),
+        None => schema,
+    }
+}
+
+/// Properties, required members and openness of an object schema, `allOf`
+/// merged.
+fn object_shape<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    properties: &mut serde_json::Map<String, Value>,
+    required: &mut BTreeSet<String>,
+    open: &mut bool,
+) {
+    let schema = resolve(doc, schema);
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        object_shape(doc, part, properties, required, open);
+    }
+    if let Some(own) = schema["properties"].as_object() {
+        for (k, v) in own {
+            properties.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        required.insert(r.as_str().unwrap().to_owned());
+    }
+    if schema["additionalProperties"] == true || schema["additionalProperties"].is_object() {
+        *open = true;
+    }
+}
+
+fn check(doc: &Value, value: &Value, schema: &Value, at: &str, errors: &mut Vec<String>) {
+    let schema = resolve(doc, schema);
+    if let Some(branches) = schema["oneOf"].as_array() {
+        let fits = branches.iter().any(|b| {
+            let mut e = Vec::new();
+            check(doc, value, b, at, &mut e);
+            e.is_empty()
+        });
+        if !fits {
+            errors.push(format!("{at}: fits no oneOf branch: {value}"));
+        }
+        return;
+    }
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty()
+        && !types.contains(&kind)
+        && !(kind == "integer" && types.contains(&"number"))
+    {
+        errors.push(format!("{at}: {kind} where {types:?} is documented"));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{at}: {value} not in {allowed:?}"));
+    }
+    match value {
+        Value::Array(items) => {
+            let item_schema = &schema["items"];
+            if !item_schema.is_null() {
+                for (i, item) in items.iter().enumerate() {
+                    check(doc, item, item_schema, &format!("{at}[{i}]"), errors);
+                }
+            } else if let Some(parts) = schema["allOf"].as_array() {
+                for part in parts {
+                    check(doc, value, part, at, errors);
+                }
+            }
+        }
+        Value::Object(members) => {
+            let mut properties = serde_json::Map::new();
+            let mut required = BTreeSet::new();
+            let mut open = false;
+            object_shape(doc, schema, &mut properties, &mut required, &mut open);
+            if properties.is_empty() {
+                return; // members not described (`{"type": "object"}`, a map)
+            }
+            for name in &required {
+                if !members.contains_key(name) {
+                    errors.push(format!("{at}: required `{name}` is missing"));
+                }
+            }
+            for (name, member) in members {
+                match properties.get(name) {
+                    Some(s) => check(doc, member, s, &format!("{at}.{name}"), errors),
+                    None if open => {}
+                    None => errors.push(format!("{at}: `{name}` is not documented")),
+                }
+            }
+        }
+        _ => {}
+    }
 }

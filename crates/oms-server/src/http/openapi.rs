@@ -313,20 +313,33 @@ impl Op {
     }
 }
 
+/// Problems whose body carries more than the problem members.
+const EXTENDED_PROBLEMS: &[(&str, &str)] = &[
+    ("feed-rejected", "FeedRejection"),
+    ("cannot-be-served", "OrderRefusal"),
+];
+
 fn problem_response(codes: &BTreeSet<&'static str>) -> Value {
     let list: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
-    let body = if codes.contains("feed-rejected") {
-        json!({"oneOf": [
-            {"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes.iter().filter(|c| **c != "feed-rejected").collect::<Vec<_>>()}}}]},
-            schema("FeedRejection")
-        ]})
-    } else if codes.contains("cannot-be-served") {
-        json!({"oneOf": [
-            {"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes.iter().filter(|c| **c != "cannot-be-served").collect::<Vec<_>>()}}}]},
-            schema("OrderRefusal")
-        ]})
+    let typed = |base: Value, codes: Vec<&str>| json!({"allOf": [base, {"properties": {"type": {"enum": codes}}}]});
+    let plain: Vec<&str> = codes
+        .iter()
+        .copied()
+        .filter(|c| !EXTENDED_PROBLEMS.iter().any(|(code, _)| code == c))
+        .collect();
+    let mut variants = Vec::new();
+    if !plain.is_empty() {
+        variants.push(typed(schema("Problem"), plain));
+    }
+    for (code, name) in EXTENDED_PROBLEMS {
+        if codes.contains(code) {
+            variants.push(typed(schema(name), vec![*code]));
+        }
+    }
+    let body = if variants.len() == 1 {
+        variants.remove(0)
     } else {
-        json!({"allOf": [schema("Problem"), {"properties": {"type": {"enum": codes}}}]})
+        json!({ "oneOf": variants })
     };
     json!({
         "description": format!("Problem: {}", list.join(", ")),
@@ -1322,7 +1335,7 @@ fn schemas() -> Value {
                 "properties": {
                     "channel": string,
                     "version": {"type": "integer", "minimum": 0},
-                    "filters": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {"type": string}}},
+                    "filters": {"type": "array", "items": {"type": "object", "additionalProperties": true, "required": ["type"], "properties": {"type": string}}},
                     "ordering": {"type": "array", "items": {"type": "object"}},
                     "split_policy": {}
                 }

@@ -130,35 +130,21 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Whether an error is a unique-key conflict with a concurrent writer (the
-/// caller retries, and then sees the other writer's row).
+/// Whether an error is a conflict with a concurrent writer that a retry
+/// resolves: a unique key another writer took first (the retry sees its
+/// row), or a deadlock or serialisation failure PostgreSQL broke.
 pub fn is_conflict(error: &StorageError) -> bool {
-    matches!(error, StorageError::Database(e) if is_unique_violation(e))
+    match error {
+        StorageError::Database(e) => {
+            is_unique_violation(e)
+                || matches!(e, sqlx::Error::Database(db)
+                    if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+        }
+        _ => false,
+    }
 }
 
 // ---- idempotency ---------------------------------------------------------
-
-pub(crate) async fn stored_answer(
-    tx: &mut Tx,
-    scope: &str,
-    key: &str,
-) -> Result<Option<StoredAnswer>, StorageError> {
-    let mut sql =
-        Sql::new("SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ");
-    sql.bind(scope.to_owned())
-        .push(" AND key = ")
-        .bind(key.to_owned());
-    let Some(row) = sql.fetch_optional(&mut **tx).await? else {
-        return Ok(None);
-    };
-    let status: i64 = row.try_get("status")?;
-    Ok(Some(StoredAnswer {
-        request_hash: row.try_get("request_hash")?,
-        status: u16::try_from(status)
-            .map_err(|_| StorageError::Corrupt(format!("stored status {status}")))?,
-        response: row.try_get("response")?,
-    }))
-}
 
 pub(crate) async fn store_answer(
     tx: &mut Tx,
@@ -312,27 +298,6 @@ pub(crate) async fn set_stock(
         .bind(location.to_owned());
     sql.execute(&mut **tx).await?;
     Ok(())
-}
-
-/// Counts one more order for a location on its local date; returns the new
-/// count.
-pub(crate) async fn count_location_order(
-    tx: &mut Tx,
-    location: &str,
-    local_date: &str,
-) -> Result<i64, StorageError> {
-    let mut sql = Sql::new("INSERT INTO location_daily_orders (location_id, local_date, orders)");
-    sql.values([()], |row, ()| {
-        row.bind(location.to_owned())
-            .bind(local_date.to_owned())
-            .bind(1_i64);
-    });
-    sql.push(
-        " ON CONFLICT (location_id, local_date) DO UPDATE SET \
-         orders = location_daily_orders.orders + 1 RETURNING orders",
-    );
-    let row = sql.fetch_one(&mut **tx).await?;
-    Ok(row.try_get("orders")?)
 }
 
 // ---- orders and fulfilments ---------------------------------------------
@@ -1045,4 +1010,155 @@ impl Storage {
             })
             .collect()
     }
+}
+
+impl Storage {
+    /// The stored answer of an idempotent request, read outside any
+    /// transaction (a concurrent duplicate is caught by the key's primary key
+    /// when it is written).
+    pub async fn stored_answer_of(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<StoredAnswer>, StorageError> {
+        let mut sql =
+            Sql::new("SELECT request_hash, status, response FROM idempotency_keys WHERE scope = ");
+        sql.bind(scope.to_owned())
+            .push(" AND key = ")
+            .bind(key.to_owned());
+        let Some(row) = sql.fetch_optional(self.pool()).await? else {
+            return Ok(None);
+        };
+        let status: i64 = row.try_get("status")?;
+        Ok(Some(StoredAnswer {
+            request_hash: row.try_get("request_hash")?,
+            status: u16::try_from(status)
+                .map_err(|_| StorageError::Corrupt(format!("stored status {status}")))?,
+            response: row.try_get("response")?,
+        }))
+    }
+}
+
+/// One conditional reservation: `quantity` units of `sku` at `location`, if
+/// `on_hand − reserved − safety ≥ quantity` there.
+#[derive(Debug, Clone)]
+pub struct Reserve {
+    pub sku: String,
+    pub location: String,
+    pub quantity: i64,
+    pub safety: i64,
+}
+
+/// Makes every reservation in one statement, or none: `None` when some row
+/// no longer has the units (the caller rolls back). Otherwise the new
+/// (sku, location, on_hand, reserved) of each row.
+pub(crate) async fn reserve_many(
+    tx: &mut Tx,
+    reservations: &[Reserve],
+    seq: i64,
+) -> Result<Option<Vec<(String, String, i64, i64)>>, StorageError> {
+    if reservations.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    // The wanted rows as a CTE (typed: PostgreSQL cannot infer VALUES
+    // parameter types), joined by UPDATE … FROM; RETURNING lists the rows
+    // that had the units.
+    let mut sql = Sql::new("WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
+    for (i, r) in reservations.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(CAST(")
+            .bind(r.sku.clone())
+            .push(" AS TEXT), CAST(")
+            .bind(r.location.clone())
+            .push(" AS TEXT), CAST(")
+            .bind(r.quantity)
+            .push(" AS BIGINT), CAST(")
+            .bind(r.safety)
+            .push(" AS BIGINT))");
+    }
+    sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ")
+        .bind(seq)
+        .push(
+            " FROM wanted WHERE sku = w_sku AND location_id = w_location \
+             AND on_hand - reserved - w_safety >= w_quantity \
+             RETURNING sku, location_id, on_hand, reserved",
+        );
+    let rows = sql.fetch_all(&mut **tx).await?;
+    if rows.len() != reservations.len() {
+        return Ok(None);
+    }
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("sku")?,
+                row.try_get("location_id")?,
+                row.try_get("on_hand")?,
+                row.try_get("reserved")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StorageError>>()
+        .map(Some)
+}
+
+/// Inserts new fulfilments (record, due time) in one statement.
+pub(crate) async fn insert_fulfilments(
+    tx: &mut Tx,
+    backend: Backend,
+    fulfilments: &[(FulfilmentRecord, i64)],
+    seq: i64,
+) -> Result<(), StorageError> {
+    if fulfilments.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::anonymous(
+        "INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, change_seq)",
+        backend,
+    );
+    sql.values(fulfilments, |row, (record, due)| {
+        row.bind(record.id.clone())
+            .bind(record.order_id.clone())
+            .bind(record.location_id.clone())
+            .bind(record.status.clone())
+            .bind(*due)
+            .bind(record.document.clone())
+            .bind(seq);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Counts one more order for each (location, local date), in one statement;
+/// returns the new counts.
+pub(crate) async fn count_location_orders(
+    tx: &mut Tx,
+    backend: Backend,
+    days: &[(String, String)],
+) -> Result<Vec<(String, String, i64)>, StorageError> {
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::anonymous(
+        "INSERT INTO location_daily_orders (location_id, local_date, orders)",
+        backend,
+    );
+    sql.values(days, |row, (location, date)| {
+        row.bind(location.clone()).bind(date.clone()).bind(1_i64);
+    });
+    sql.push(
+        " ON CONFLICT (location_id, local_date) DO UPDATE SET \
+         orders = location_daily_orders.orders + 1 RETURNING location_id, local_date, orders",
+    );
+    sql.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("location_id")?,
+                row.try_get("local_date")?,
+                row.try_get("orders")?,
+            ))
+        })
+        .collect()
 }
