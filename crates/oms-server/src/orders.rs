@@ -748,9 +748,12 @@ async fn try_place(
         }
         Planning::Locked => {
             let mut tx = state.storage.begin_write().await?;
-            // The change counter first, as every writer takes it before any
-            // stock row: one lock order, no deadlock with optimistic writers.
-            seq = Some(crate::storage::next_change_seqs(&mut tx, 1).await?);
+            // PostgreSQL: the change counter first, as every writer takes it
+            // before any stock row (one lock order, no deadlock with
+            // optimistic writers). SQLite has one writer at a time.
+            if backend == crate::storage::Backend::Postgres {
+                seq = Some(crate::storage::next_change_seqs(&mut tx, 1).await?);
+            }
             let rows = fresh_stock(state, &mut tx, &prepared.skus).await?;
             locked_tx = Some(tx);
             let mut cache = state.stock.write();
@@ -863,23 +866,18 @@ async fn try_place(
         })
         .collect();
 
-    let mut tx = match locked_tx {
-        Some(tx) => tx,
-        None => state.storage.begin_write().await?,
-    };
-    // Taken as late as possible: the counter row serialises writers until
-    // commit (see storage).
-    let seq = match seq {
-        Some(seq) => seq,
-        None => crate::storage::next_change_seqs(&mut tx, 1).await?,
-    };
-    let Some(reserved) = store::reserve_many(&mut tx, &reserve, seq).await? else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    store::insert_order(
-        &mut tx,
-        &OrderColumns {
+    let stored = idempotency_key.map(|key| {
+        (
+            key,
+            StoredAnswer {
+                request_hash: prepared.request_hash.clone(),
+                status: 201,
+                response: body.clone(),
+            },
+        )
+    });
+    let write = store::PlacementWrite {
+        order: OrderColumns {
             id: order.id.as_str(),
             channel_id: order.channel.as_str(),
             status: status_name(doc.status),
@@ -888,22 +886,24 @@ async fn try_place(
             customer_phone: doc.customer.phone.as_deref(),
             placed_at_ms: order.placed_at.as_millisecond(),
         },
-        &document,
-        seq,
-    )
-    .await?;
-    store::insert_fulfilments(&mut tx, backend, &fulfilment_rows, seq).await?;
-    let counts = store::count_location_orders(&mut tx, backend, &days).await?;
-    store::insert_messages(&mut tx, backend, order.id.as_str(), &messages, now_ms).await?;
-    if let Some(key) = idempotency_key {
-        let stored = StoredAnswer {
-            request_hash: prepared.request_hash.clone(),
-            status: 201,
-            response: body.clone(),
-        };
-        store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
-    }
+        document: &document,
+        reserve: &reserve,
+        fulfilments: &fulfilment_rows,
+        days: &days,
+        messages: &messages,
+        answer: stored.as_ref().map(|(key, answer)| (scope, *key, answer)),
+        now_ms,
+    };
+    let mut tx = match locked_tx {
+        Some(tx) => tx,
+        None => state.storage.begin_write().await?,
+    };
+    let Some(written) = store::write_placement(&mut tx, backend, &write, seq).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     tx.commit().await?;
+    let (reserved, counts) = (written.reserved, written.counts);
 
     let mut reserved_rows = Vec::with_capacity(reserved.len());
     for (sku, location, on_hand, reserved) in reserved {

@@ -7,7 +7,7 @@
 //! [`Storage`].
 
 use sqlx::any::{Any, AnyRow};
-use sqlx::{Row, Transaction};
+use sqlx::{Column, Row, Transaction};
 
 use super::sql::Sql;
 use super::{Backend, Storage, StorageError};
@@ -1161,4 +1161,256 @@ pub(crate) async fn count_location_orders(
             ))
         })
         .collect()
+}
+
+/// Everything a placement writes once its plan is known.
+#[derive(Debug)]
+pub struct PlacementWrite<'a> {
+    pub order: OrderColumns<'a>,
+    pub document: &'a str,
+    pub reserve: &'a [Reserve],
+    /// New fulfilments and their due times.
+    pub fulfilments: &'a [(FulfilmentRecord, i64)],
+    /// (location, local date) counted towards daily caps.
+    pub days: &'a [(String, String)],
+    pub messages: &'a NewMessages,
+    /// The answer stored for the Idempotency-Key: (scope, key, answer).
+    pub answer: Option<(&'a str, &'a str, &'a StoredAnswer)>,
+    pub now_ms: i64,
+}
+
+/// What a placement's write returned.
+#[derive(Debug)]
+pub struct PlacementWritten {
+    /// New (sku, location, on_hand, reserved) of the reserved rows.
+    pub reserved: Vec<(String, String, i64, i64)>,
+    /// New (location, local date, orders) counts.
+    pub counts: Vec<(String, String, i64)>,
+}
+
+/// Writes a placement in its transaction; `None` when a reservation found
+/// its units gone (the caller rolls back: on SQLite the batch below has
+/// written the rest already, which the rollback undoes).
+///
+/// On SQLite the whole write is **one batch of statements** sent in one
+/// round trip to the connection's thread (sqlx binds anonymous parameters
+/// across the statements of a batch in order), the change number read back
+/// from the counter row by each statement: the write turn then costs three
+/// hops (BEGIN, batch, COMMIT) instead of one per statement. PostgreSQL's
+/// protocol takes one statement per round trip: there `seq` is the number
+/// the caller took, and the statements go one by one.
+pub(crate) async fn write_placement(
+    tx: &mut Tx,
+    backend: Backend,
+    write: &PlacementWrite<'_>,
+    seq: Option<i64>,
+) -> Result<Option<PlacementWritten>, StorageError> {
+    match backend {
+        Backend::Sqlite => write_placement_batch(tx, write).await,
+        Backend::Postgres => {
+            let seq = match seq {
+                Some(seq) => seq,
+                None => super::next_change_seqs(tx, 1).await?,
+            };
+            let Some(reserved) = reserve_many(tx, write.reserve, seq).await? else {
+                return Ok(None);
+            };
+            insert_order(tx, &write.order, write.document, seq).await?;
+            insert_fulfilments(tx, backend, write.fulfilments, seq).await?;
+            let counts = count_location_orders(tx, backend, write.days).await?;
+            insert_messages(tx, backend, write.order.id, write.messages, write.now_ms).await?;
+            if let Some((scope, key, answer)) = write.answer {
+                store_answer(tx, scope, key, answer, write.now_ms).await?;
+            }
+            Ok(Some(PlacementWritten { reserved, counts }))
+        }
+    }
+}
+
+/// SQLite: the placement as one batch (see [`write_placement`]).
+async fn write_placement_batch(
+    tx: &mut Tx,
+    write: &PlacementWrite<'_>,
+) -> Result<Option<PlacementWritten>, StorageError> {
+    const SEQ: &str = "(SELECT last_seq FROM change_counter WHERE id = 1)";
+    let mut sql = Sql::anonymous(
+        "UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;",
+        Backend::Sqlite,
+    );
+    if !write.reserve.is_empty() {
+        sql.push(" WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
+        for (i, r) in write.reserve.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(r.sku.clone())
+                .push(", ")
+                .bind(r.location.clone())
+                .push(", ")
+                .bind(r.quantity)
+                .push(", ")
+                .bind(r.safety)
+                .push(")");
+        }
+        sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ")
+            .push(SEQ)
+            .push(
+                " FROM wanted WHERE sku = w_sku AND location_id = w_location \
+                 AND on_hand - reserved - w_safety >= w_quantity \
+                 RETURNING sku, location_id, on_hand, reserved;",
+            );
+    }
+    let o = &write.order;
+    sql.push(
+        " INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
+         customer_phone, placed_at_ms, document, change_seq) VALUES (",
+    )
+    .bind(o.id.to_owned())
+    .push(", ")
+    .bind(o.channel_id.to_owned())
+    .push(", ")
+    .bind(o.status.to_owned())
+    .push(", ")
+    .bind(o.customer_name.to_owned())
+    .push(", ")
+    .bind(o.customer_email.map(str::to_owned))
+    .push(", ")
+    .bind(o.customer_phone.map(str::to_owned))
+    .push(", ")
+    .bind(o.placed_at_ms)
+    .push(", ")
+    .bind(write.document.to_owned())
+    .push(", ")
+    .push(SEQ)
+    .push(");");
+    if !write.fulfilments.is_empty() {
+        sql.push(
+            " INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, \
+             change_seq) VALUES ",
+        );
+        for (i, (record, due)) in write.fulfilments.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(record.id.clone())
+                .push(", ")
+                .bind(record.order_id.clone())
+                .push(", ")
+                .bind(record.location_id.clone())
+                .push(", ")
+                .bind(record.status.clone())
+                .push(", ")
+                .bind(*due)
+                .push(", ")
+                .bind(record.document.clone())
+                .push(", ")
+                .push(SEQ)
+                .push(")");
+        }
+        sql.push(";");
+    }
+    if !write.days.is_empty() {
+        sql.push(" INSERT INTO location_daily_orders (location_id, local_date, orders) VALUES ");
+        for (i, (location, date)) in write.days.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(location.clone())
+                .push(", ")
+                .bind(date.clone())
+                .push(", 1)");
+        }
+        sql.push(
+            " ON CONFLICT (location_id, local_date) DO UPDATE SET \
+             orders = location_daily_orders.orders + 1 RETURNING location_id, local_date, orders;",
+        );
+    }
+    let m = write.messages;
+    if !m.events.is_empty() {
+        sql.push(" INSERT INTO order_events (order_id, fulfilment_id, kind, at_ms, document)");
+        sql.values(&m.events, |row, (fulfilment, kind, at, document)| {
+            row.bind(o.id.to_owned())
+                .bind(fulfilment.clone())
+                .bind(kind.clone())
+                .bind(*at)
+                .bind(document.clone());
+        });
+        sql.push(";");
+    }
+    if !m.outbox.is_empty() {
+        sql.push(
+            " INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
+        );
+        sql.values(&m.outbox, |row, (topic, payload)| {
+            row.bind((*topic).to_owned())
+                .bind(o.id.to_owned())
+                .bind(payload.clone())
+                .bind(write.now_ms)
+                .bind(write.now_ms);
+        });
+        sql.push(";");
+    }
+    if !m.payments.is_empty() {
+        sql.push(
+            " INSERT INTO payments (order_id, kind, amount_minor, currency, reference, \
+             idempotency_key, status, provider_reference, next_attempt_at_ms, created_at_ms, \
+             updated_at_ms)",
+        );
+        sql.values(&m.payments, |row, p| {
+            row.bind(o.id.to_owned())
+                .bind(p.kind.to_owned())
+                .bind(p.amount_minor)
+                .bind(p.currency.clone())
+                .bind(p.reference.clone())
+                .bind(p.idempotency_key.clone())
+                .bind(p.status.to_owned())
+                .bind(p.provider_reference.clone())
+                .bind(write.now_ms)
+                .bind(write.now_ms)
+                .bind(write.now_ms);
+        });
+        sql.push(";");
+    }
+    if let Some((scope, key, answer)) = write.answer {
+        sql.push(
+            " INSERT INTO idempotency_keys (scope, key, request_hash, status, response, \
+             created_at_ms)",
+        );
+        sql.values([()], |row, ()| {
+            row.bind(scope.to_owned())
+                .bind(key.to_owned())
+                .bind(answer.request_hash.clone())
+                .bind(i64::from(answer.status))
+                .bind(answer.response.clone())
+                .bind(write.now_ms);
+        });
+        sql.push(";");
+    }
+    let rows = sql.fetch_all(&mut **tx).await?;
+    let mut reserved = Vec::with_capacity(write.reserve.len());
+    let mut counts = Vec::with_capacity(write.days.len());
+    for row in &rows {
+        let has = |name: &str| row.columns().iter().any(|c| c.name() == name);
+        if has("on_hand") {
+            reserved.push((
+                row.try_get("sku")?,
+                row.try_get("location_id")?,
+                row.try_get("on_hand")?,
+                row.try_get("reserved")?,
+            ));
+        } else if has("orders") {
+            counts.push((
+                row.try_get("location_id")?,
+                row.try_get("local_date")?,
+                row.try_get("orders")?,
+            ));
+        }
+    }
+    if reserved.len() != write.reserve.len() {
+        return Ok(None);
+    }
+    Ok(Some(PlacementWritten { reserved, counts }))
 }
