@@ -175,8 +175,8 @@ impl Storage {
         let opened = match backend {
             Backend::Sqlite => {
                 // Readers; then the single writer, with a bigger page cache.
-                match sqlite_pool(&url, 8, 8 * 1024).await {
-                    Ok(pool) => sqlite_pool(&url, 1, WRITER_CACHE_KIB)
+                match sqlite_pool(&url, 8, 8 * 1024, Checkpoints::OnCommit).await {
+                    Ok(pool) => sqlite_pool(&url, 1, WRITER_CACHE_KIB, Checkpoints::InBackground)
                         .await
                         .map(|writer| (pool, writer)),
                     Err(e) => Err(e),
@@ -194,7 +194,10 @@ impl Storage {
             source,
         })?;
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&writer).await?,
+            Backend::Sqlite => {
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                checkpoint_in_background(pool.clone(), writer.clone());
+            }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         Ok(Self {
@@ -324,7 +327,12 @@ pub(crate) const WRITER_CACHE_KIB: u32 = 16 * 1024;
 /// synchronous NORMAL (durable across application crashes; the WAL is
 /// fsynced at checkpoints), foreign keys, a busy timeout, and a page cache
 /// of `cache_kib`.
-async fn sqlite_pool(url: &str, connections: u32, cache_kib: u32) -> Result<AnyPool, sqlx::Error> {
+async fn sqlite_pool(
+    url: &str,
+    connections: u32,
+    cache_kib: u32,
+    checkpoints: Checkpoints,
+) -> Result<AnyPool, sqlx::Error> {
     AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(30))
         .max_connections(connections)
@@ -336,6 +344,10 @@ async fn sqlite_pool(url: &str, connections: u32, cache_kib: u32) -> Result<AnyP
                     "PRAGMA foreign_keys = ON".to_owned(),
                     "PRAGMA busy_timeout = 10000".to_owned(),
                     format!("PRAGMA cache_size = -{cache_kib}"),
+                    match checkpoints {
+                        Checkpoints::OnCommit => "PRAGMA wal_autocheckpoint = 1000".to_owned(),
+                        Checkpoints::InBackground => "PRAGMA wal_autocheckpoint = 0".to_owned(),
+                    },
                 ] {
                     sqlx::query(&pragma).execute(&mut *conn).await?;
                 }
@@ -344,6 +356,39 @@ async fn sqlite_pool(url: &str, connections: u32, cache_kib: u32) -> Result<AnyP
         })
         .connect(url)
         .await
+}
+
+/// Who copies the WAL back into the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checkpoints {
+    /// SQLite's default: the connection that commits past 1,000 WAL pages.
+    OnCommit,
+    /// Not this connection: [`checkpoint_in_background`] does it.
+    InBackground,
+}
+
+/// How often the WAL is checkpointed for the SQLite writer.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL from a read connection while the writer connection
+/// runs (a PASSIVE checkpoint never blocks it), so the writer's turn never
+/// includes copying pages back and their fsync. Ends when the writer pool
+/// closes.
+fn checkpoint_in_background(readers: AnyPool, writer: AnyPool) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+            if writer.is_closed() || readers.is_closed() {
+                return;
+            }
+            if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&readers)
+                .await
+            {
+                tracing::debug!(%error, "background WAL checkpoint failed; retrying");
+            }
+        }
+    });
 }
 
 fn sqlite_url(path: &Path) -> String {
