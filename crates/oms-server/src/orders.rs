@@ -894,15 +894,27 @@ async fn try_place(
         answer: stored.as_ref().map(|(key, answer)| (scope, *key, answer)),
         now_ms,
     };
-    let mut tx = match locked_tx {
-        Some(tx) => tx,
-        None => state.storage.begin_write().await?,
+    let written = match locked_tx {
+        // SQLite, optimistic: in the next group commit (storage::group_commit).
+        None if backend == crate::storage::Backend::Sqlite => {
+            match state.storage.write_in_group(&write).await? {
+                Some(written) => written,
+                None => return Ok(None),
+            }
+        }
+        locked_tx => {
+            let mut tx = match locked_tx {
+                Some(tx) => tx,
+                None => state.storage.begin_write().await?,
+            };
+            let Some(written) = store::write_placement(&mut tx, backend, &write, seq).await? else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            tx.commit().await?;
+            written
+        }
     };
-    let Some(written) = store::write_placement(&mut tx, backend, &write, seq).await? else {
-        tx.rollback().await?;
-        return Ok(None);
-    };
-    tx.commit().await?;
     let (reserved, counts) = (written.reserved, written.counts);
 
     let mut reserved_rows = Vec::with_capacity(reserved.len());

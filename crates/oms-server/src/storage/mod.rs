@@ -14,6 +14,7 @@ mod auth;
 mod catalogue;
 mod changes;
 mod feeds;
+mod group_commit;
 mod network;
 pub mod orders;
 pub mod outbox;
@@ -95,6 +96,9 @@ pub enum StorageError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A grouped write failed (all placements of the group are refused).
+    #[error("grouped write: {0}")]
+    Batch(String),
     #[error("cannot open the database {location}: {source}")]
     Open {
         location: String,
@@ -129,6 +133,8 @@ pub struct Storage {
     /// pool as reads. Correctness never depends on the queue: the database's
     /// locks and conditional updates do that.
     writer: AnyPool,
+    /// SQLite: the group-commit queue for order placements.
+    group: Option<group_commit::GroupCommit>,
 }
 
 /// A writing transaction (and, on SQLite, this process's turn to write).
@@ -200,11 +206,16 @@ impl Storage {
             }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self {
+        let mut storage = Self {
             pool,
             backend,
             writer,
-        })
+            group: None,
+        };
+        if backend == Backend::Sqlite {
+            storage.group = Some(group_commit::GroupCommit::start(storage.clone()));
+        }
+        Ok(storage)
     }
 
     pub fn backend(&self) -> Backend {
@@ -225,6 +236,19 @@ impl Storage {
             Backend::Postgres => self.writer.begin().await?,
         };
         Ok(WriteTx { tx })
+    }
+
+    /// SQLite: writes a placement batch (see `storage::orders`) in the next
+    /// group commit. `None` when a reservation found its units gone.
+    pub(crate) async fn write_in_group(
+        &self,
+        write: &orders::PlacementWrite<'_>,
+    ) -> Result<Option<orders::PlacementWritten>, StorageError> {
+        let Some(group) = &self.group else {
+            return Err(StorageError::Batch("group commit is for SQLite".into()));
+        };
+        let batch = orders::placement_batch(write, group_commit::SAVEPOINT);
+        group.write(batch, write.reserve.len()).await
     }
 
     /// Closes every connection (tests reopen the same file).

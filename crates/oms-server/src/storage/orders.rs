@@ -1232,11 +1232,17 @@ async fn write_placement_batch(
     tx: &mut Tx,
     write: &PlacementWrite<'_>,
 ) -> Result<Option<PlacementWritten>, StorageError> {
+    let sql = placement_batch(write, "");
+    let rows = sql.fetch_all(&mut **tx).await?;
+    placement_written(&rows, write.reserve.len())
+}
+
+/// The SQLite statement batch of a placement, after `prefix` (e.g. a
+/// SAVEPOINT for group commit).
+pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
     const SEQ: &str = "(SELECT last_seq FROM change_counter WHERE id = 1)";
-    let mut sql = Sql::anonymous(
-        "UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;",
-        Backend::Sqlite,
-    );
+    let mut sql = Sql::anonymous(prefix, Backend::Sqlite);
+    sql.push("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;");
     if !write.reserve.is_empty() {
         sql.push(" WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
         for (i, r) in write.reserve.iter().enumerate() {
@@ -1389,10 +1395,18 @@ async fn write_placement_batch(
         });
         sql.push(";");
     }
-    let rows = sql.fetch_all(&mut **tx).await?;
-    let mut reserved = Vec::with_capacity(write.reserve.len());
-    let mut counts = Vec::with_capacity(write.days.len());
-    for row in &rows {
+    sql
+}
+
+/// What a placement batch returned: `None` if some reservation found its
+/// units gone (`expected` rows should have been reserved).
+pub(crate) fn placement_written(
+    rows: &[AnyRow],
+    expected: usize,
+) -> Result<Option<PlacementWritten>, StorageError> {
+    let mut reserved = Vec::with_capacity(expected);
+    let mut counts = Vec::new();
+    for row in rows {
         let has = |name: &str| row.columns().iter().any(|c| c.name() == name);
         if has("on_hand") {
             reserved.push((
@@ -1409,7 +1423,7 @@ async fn write_placement_batch(
             ));
         }
     }
-    if reserved.len() != write.reserve.len() {
+    if reserved.len() != expected {
         return Ok(None);
     }
     Ok(Some(PlacementWritten { reserved, counts }))
