@@ -473,11 +473,12 @@ async fn payments_at_the_gateway(db: Db) {
         .await;
         assert_eq!(status, 200, "{step}: {body}");
     }
+    // Both captures (the fulfilment's goods, then the shipping fee when the
+    // order completes) go through; wait for every instruction, not the first.
     eventually("captured", || async {
         let payments = server.state.storage.payments_of(&id).await.unwrap();
-        payments
-            .iter()
-            .any(|p| p.kind == "capture" && p.status == "succeeded")
+        payments.iter().filter(|p| p.kind == "capture").count() >= 2
+            && payments.iter().all(|p| p.status == "succeeded")
     })
     .await;
     let payments = server.state.storage.payments_of(&id).await.unwrap();

@@ -153,17 +153,8 @@ pub(crate) async fn store_answer(
     answer: &StoredAnswer,
     now_ms: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new(
-        "INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at_ms)",
-    );
-    sql.values([()], |row, ()| {
-        row.bind(scope.to_owned())
-            .bind(key.to_owned())
-            .bind(answer.request_hash.clone())
-            .bind(i64::from(answer.status))
-            .bind(answer.response.clone())
-            .bind(now_ms);
-    });
+    let mut sql = Sql::new("");
+    push_store_answer(&mut sql, scope, key, answer, now_ms);
     sql.execute(&mut **tx).await?;
     Ok(())
 }
@@ -320,21 +311,8 @@ pub(crate) async fn insert_order(
     document: &str,
     seq: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new(
-        "INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
-         customer_phone, placed_at_ms, document, change_seq)",
-    );
-    sql.values([()], |row, ()| {
-        row.bind(columns.id.to_owned())
-            .bind(columns.channel_id.to_owned())
-            .bind(columns.status.to_owned())
-            .bind(columns.customer_name.to_owned())
-            .bind(columns.customer_email.map(str::to_owned))
-            .bind(columns.customer_phone.map(str::to_owned))
-            .bind(columns.placed_at_ms)
-            .bind(document.to_owned())
-            .bind(seq);
-    });
+    let mut sql = Sql::new("");
+    push_insert_order(&mut sql, columns, document, SeqValue::Bound(seq));
     sql.execute(&mut **tx).await?;
     Ok(())
 }
@@ -505,53 +483,18 @@ pub(crate) async fn insert_messages(
     now_ms: i64,
 ) -> Result<(), StorageError> {
     if !messages.events.is_empty() {
-        let mut sql = Sql::anonymous(
-            "INSERT INTO order_events (order_id, fulfilment_id, kind, at_ms, document)",
-            backend,
-        );
-        sql.values(&messages.events, |row, (fulfilment, kind, at, document)| {
-            row.bind(order_id.to_owned())
-                .bind(fulfilment.clone())
-                .bind(kind.clone())
-                .bind(*at)
-                .bind(document.clone());
-        });
+        let mut sql = Sql::anonymous("", backend);
+        push_insert_events(&mut sql, order_id, &messages.events);
         sql.execute(&mut **tx).await?;
     }
     if !messages.outbox.is_empty() {
-        let mut sql = Sql::anonymous(
-            "INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
-            backend,
-        );
-        sql.values(&messages.outbox, |row, (topic, payload)| {
-            row.bind((*topic).to_owned())
-                .bind(order_id.to_owned())
-                .bind(payload.clone())
-                .bind(now_ms)
-                .bind(now_ms);
-        });
+        let mut sql = Sql::anonymous("", backend);
+        push_insert_outbox(&mut sql, order_id, &messages.outbox, now_ms);
         sql.execute(&mut **tx).await?;
     }
     if !messages.payments.is_empty() {
-        let mut sql = Sql::anonymous(
-            "INSERT INTO payments (order_id, kind, amount_minor, currency, reference, \
-             idempotency_key, status, provider_reference, next_attempt_at_ms, created_at_ms, \
-             updated_at_ms)",
-            backend,
-        );
-        sql.values(&messages.payments, |row, p| {
-            row.bind(order_id.to_owned())
-                .bind(p.kind.to_owned())
-                .bind(p.amount_minor)
-                .bind(p.currency.clone())
-                .bind(p.reference.clone())
-                .bind(p.idempotency_key.clone())
-                .bind(p.status.to_owned())
-                .bind(p.provider_reference.clone())
-                .bind(now_ms)
-                .bind(now_ms)
-                .bind(now_ms);
-        });
+        let mut sql = Sql::anonymous("", backend);
+        push_insert_payments(&mut sql, order_id, &messages.payments, now_ms);
         sql.execute(&mut **tx).await?;
     }
     Ok(())
@@ -1060,31 +1003,8 @@ pub(crate) async fn reserve_many(
     if reservations.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    // The wanted rows as a CTE (typed: PostgreSQL cannot infer VALUES
-    // parameter types), joined by UPDATE … FROM; RETURNING lists the rows
-    // that had the units.
-    let mut sql = Sql::new("WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
-    for (i, r) in reservations.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.push("(CAST(")
-            .bind(r.sku.clone())
-            .push(" AS TEXT), CAST(")
-            .bind(r.location.clone())
-            .push(" AS TEXT), CAST(")
-            .bind(r.quantity)
-            .push(" AS BIGINT), CAST(")
-            .bind(r.safety)
-            .push(" AS BIGINT))");
-    }
-    sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ")
-        .bind(seq)
-        .push(
-            " FROM wanted WHERE sku = w_sku AND location_id = w_location \
-             AND on_hand - reserved - w_safety >= w_quantity \
-             RETURNING sku, location_id, on_hand, reserved",
-        );
+    let mut sql = Sql::new("");
+    push_reserve(&mut sql, reservations, SeqValue::Bound(seq));
     let rows = sql.fetch_all(&mut **tx).await?;
     if rows.len() != reservations.len() {
         return Ok(None);
@@ -1112,19 +1032,8 @@ pub(crate) async fn insert_fulfilments(
     if fulfilments.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::anonymous(
-        "INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, change_seq)",
-        backend,
-    );
-    sql.values(fulfilments, |row, (record, due)| {
-        row.bind(record.id.clone())
-            .bind(record.order_id.clone())
-            .bind(record.location_id.clone())
-            .bind(record.status.clone())
-            .bind(*due)
-            .bind(record.document.clone())
-            .bind(seq);
-    });
+    let mut sql = Sql::anonymous("", backend);
+    push_insert_fulfilments(&mut sql, fulfilments, SeqValue::Bound(seq));
     sql.execute(&mut **tx).await?;
     Ok(())
 }
@@ -1139,17 +1048,8 @@ pub(crate) async fn count_location_orders(
     if days.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::anonymous(
-        "INSERT INTO location_daily_orders (location_id, local_date, orders)",
-        backend,
-    );
-    sql.values(days, |row, (location, date)| {
-        row.bind(location.clone()).bind(date.clone()).bind(1_i64);
-    });
-    sql.push(
-        " ON CONFLICT (location_id, local_date) DO UPDATE SET \
-         orders = location_daily_orders.orders + 1 RETURNING location_id, local_date, orders",
-    );
+    let mut sql = Sql::anonymous("", backend);
+    push_count_days(&mut sql, days);
     sql.fetch_all(&mut **tx)
         .await?
         .iter()
@@ -1240,160 +1140,39 @@ async fn write_placement_batch(
 /// The SQLite statement batch of a placement, after `prefix` (e.g. a
 /// SAVEPOINT for group commit).
 pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
-    const SEQ: &str = "(SELECT last_seq FROM change_counter WHERE id = 1)";
     let mut sql = Sql::anonymous(prefix, Backend::Sqlite);
     sql.push("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;");
     if !write.reserve.is_empty() {
-        sql.push(" WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
-        for (i, r) in write.reserve.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(r.sku.clone())
-                .push(", ")
-                .bind(r.location.clone())
-                .push(", ")
-                .bind(r.quantity)
-                .push(", ")
-                .bind(r.safety)
-                .push(")");
-        }
-        sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ")
-            .push(SEQ)
-            .push(
-                " FROM wanted WHERE sku = w_sku AND location_id = w_location \
-                 AND on_hand - reserved - w_safety >= w_quantity \
-                 RETURNING sku, location_id, on_hand, reserved;",
-            );
+        push_reserve(&mut sql, write.reserve, SeqValue::Counter);
+        sql.push("; ");
     }
     let o = &write.order;
-    sql.push(
-        " INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
-         customer_phone, placed_at_ms, document, change_seq) VALUES (",
-    )
-    .bind(o.id.to_owned())
-    .push(", ")
-    .bind(o.channel_id.to_owned())
-    .push(", ")
-    .bind(o.status.to_owned())
-    .push(", ")
-    .bind(o.customer_name.to_owned())
-    .push(", ")
-    .bind(o.customer_email.map(str::to_owned))
-    .push(", ")
-    .bind(o.customer_phone.map(str::to_owned))
-    .push(", ")
-    .bind(o.placed_at_ms)
-    .push(", ")
-    .bind(write.document.to_owned())
-    .push(", ")
-    .push(SEQ)
-    .push(");");
+    push_insert_order(&mut sql, o, write.document, SeqValue::Counter);
+    sql.push("; ");
     if !write.fulfilments.is_empty() {
-        sql.push(
-            " INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, \
-             change_seq) VALUES ",
-        );
-        for (i, (record, due)) in write.fulfilments.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(record.id.clone())
-                .push(", ")
-                .bind(record.order_id.clone())
-                .push(", ")
-                .bind(record.location_id.clone())
-                .push(", ")
-                .bind(record.status.clone())
-                .push(", ")
-                .bind(*due)
-                .push(", ")
-                .bind(record.document.clone())
-                .push(", ")
-                .push(SEQ)
-                .push(")");
-        }
-        sql.push(";");
+        push_insert_fulfilments(&mut sql, write.fulfilments, SeqValue::Counter);
+        sql.push("; ");
     }
     if !write.days.is_empty() {
-        sql.push(" INSERT INTO location_daily_orders (location_id, local_date, orders) VALUES ");
-        for (i, (location, date)) in write.days.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(location.clone())
-                .push(", ")
-                .bind(date.clone())
-                .push(", 1)");
-        }
-        sql.push(
-            " ON CONFLICT (location_id, local_date) DO UPDATE SET \
-             orders = location_daily_orders.orders + 1 RETURNING location_id, local_date, orders;",
-        );
+        push_count_days(&mut sql, write.days);
+        sql.push("; ");
     }
     let m = write.messages;
     if !m.events.is_empty() {
-        sql.push(" INSERT INTO order_events (order_id, fulfilment_id, kind, at_ms, document)");
-        sql.values(&m.events, |row, (fulfilment, kind, at, document)| {
-            row.bind(o.id.to_owned())
-                .bind(fulfilment.clone())
-                .bind(kind.clone())
-                .bind(*at)
-                .bind(document.clone());
-        });
-        sql.push(";");
+        push_insert_events(&mut sql, o.id, &m.events);
+        sql.push("; ");
     }
     if !m.outbox.is_empty() {
-        sql.push(
-            " INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
-        );
-        sql.values(&m.outbox, |row, (topic, payload)| {
-            row.bind((*topic).to_owned())
-                .bind(o.id.to_owned())
-                .bind(payload.clone())
-                .bind(write.now_ms)
-                .bind(write.now_ms);
-        });
-        sql.push(";");
+        push_insert_outbox(&mut sql, o.id, &m.outbox, write.now_ms);
+        sql.push("; ");
     }
     if !m.payments.is_empty() {
-        sql.push(
-            " INSERT INTO payments (order_id, kind, amount_minor, currency, reference, \
-             idempotency_key, status, provider_reference, next_attempt_at_ms, created_at_ms, \
-             updated_at_ms)",
-        );
-        sql.values(&m.payments, |row, p| {
-            row.bind(o.id.to_owned())
-                .bind(p.kind.to_owned())
-                .bind(p.amount_minor)
-                .bind(p.currency.clone())
-                .bind(p.reference.clone())
-                .bind(p.idempotency_key.clone())
-                .bind(p.status.to_owned())
-                .bind(p.provider_reference.clone())
-                .bind(write.now_ms)
-                .bind(write.now_ms)
-                .bind(write.now_ms);
-        });
-        sql.push(";");
+        push_insert_payments(&mut sql, o.id, &m.payments, write.now_ms);
+        sql.push("; ");
     }
     if let Some((scope, key, answer)) = write.answer {
-        sql.push(
-            " INSERT INTO idempotency_keys (scope, key, request_hash, status, response, \
-             created_at_ms)",
-        );
-        sql.values([()], |row, ()| {
-            row.bind(scope.to_owned())
-                .bind(key.to_owned())
-                .bind(answer.request_hash.clone())
-                .bind(i64::from(answer.status))
-                .bind(answer.response.clone())
-                .bind(write.now_ms);
-        });
-        sql.push(";");
+        push_store_answer(&mut sql, scope, key, answer, write.now_ms);
+        sql.push("; ");
     }
     sql
 }
@@ -1427,4 +1206,188 @@ pub(crate) fn placement_written(
         return Ok(None);
     }
     Ok(Some(PlacementWritten { reserved, counts }))
+}
+
+// ---- statement pieces ----------------------------------------------------
+//
+// Each placement table's INSERT is written once, as a piece appended to a
+// `Sql`: alone (PostgreSQL, and the other order steps) or in the SQLite
+// placement batch, where the change number is read back from the counter.
+
+/// The change number a piece writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SeqValue {
+    Bound(i64),
+    /// The counter row's current value (inside the batch that bumped it).
+    Counter,
+}
+
+impl SeqValue {
+    fn push(self, sql: &mut Sql) {
+        match self {
+            SeqValue::Bound(seq) => {
+                sql.bind(seq);
+            }
+            SeqValue::Counter => {
+                sql.push("(SELECT last_seq FROM change_counter WHERE id = 1)");
+            }
+        }
+    }
+}
+
+fn push_insert_order(sql: &mut Sql, o: &OrderColumns<'_>, document: &str, seq: SeqValue) {
+    sql.push(
+        "INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
+         customer_phone, placed_at_ms, document, change_seq) VALUES (",
+    )
+    .bind(o.id.to_owned())
+    .push(", ")
+    .bind(o.channel_id.to_owned())
+    .push(", ")
+    .bind(o.status.to_owned())
+    .push(", ")
+    .bind(o.customer_name.to_owned())
+    .push(", ")
+    .bind(o.customer_email.map(str::to_owned))
+    .push(", ")
+    .bind(o.customer_phone.map(str::to_owned))
+    .push(", ")
+    .bind(o.placed_at_ms)
+    .push(", ")
+    .bind(document.to_owned())
+    .push(", ");
+    seq.push(sql);
+    sql.push(")");
+}
+
+fn push_insert_fulfilments(sql: &mut Sql, fulfilments: &[(FulfilmentRecord, i64)], seq: SeqValue) {
+    sql.push(
+        "INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, \
+         change_seq) VALUES ",
+    );
+    for (i, (record, due)) in fulfilments.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(")
+            .bind(record.id.clone())
+            .push(", ")
+            .bind(record.order_id.clone())
+            .push(", ")
+            .bind(record.location_id.clone())
+            .push(", ")
+            .bind(record.status.clone())
+            .push(", ")
+            .bind(*due)
+            .push(", ")
+            .bind(record.document.clone())
+            .push(", ");
+        seq.push(sql);
+        sql.push(")");
+    }
+}
+
+fn push_count_days(sql: &mut Sql, days: &[(String, String)]) {
+    sql.push("INSERT INTO location_daily_orders (location_id, local_date, orders)");
+    sql.values(days, |row, (location, date)| {
+        row.bind(location.clone()).bind(date.clone()).bind(1_i64);
+    });
+    sql.push(
+        " ON CONFLICT (location_id, local_date) DO UPDATE SET \
+         orders = location_daily_orders.orders + 1 RETURNING location_id, local_date, orders",
+    );
+}
+
+fn push_insert_events(
+    sql: &mut Sql,
+    order_id: &str,
+    events: &[(Option<String>, String, i64, String)],
+) {
+    sql.push("INSERT INTO order_events (order_id, fulfilment_id, kind, at_ms, document)");
+    sql.values(events, |row, (fulfilment, kind, at, document)| {
+        row.bind(order_id.to_owned())
+            .bind(fulfilment.clone())
+            .bind(kind.clone())
+            .bind(*at)
+            .bind(document.clone());
+    });
+}
+
+fn push_insert_outbox(
+    sql: &mut Sql,
+    order_id: &str,
+    outbox: &[(&'static str, String)],
+    now_ms: i64,
+) {
+    sql.push("INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)");
+    sql.values(outbox, |row, (topic, payload)| {
+        row.bind((*topic).to_owned())
+            .bind(order_id.to_owned())
+            .bind(payload.clone())
+            .bind(now_ms)
+            .bind(now_ms);
+    });
+}
+
+fn push_insert_payments(sql: &mut Sql, order_id: &str, payments: &[NewPayment], now_ms: i64) {
+    sql.push(
+        "INSERT INTO payments (order_id, kind, amount_minor, currency, reference, \
+         idempotency_key, status, provider_reference, next_attempt_at_ms, created_at_ms, \
+         updated_at_ms)",
+    );
+    sql.values(payments, |row, p| {
+        row.bind(order_id.to_owned())
+            .bind(p.kind.to_owned())
+            .bind(p.amount_minor)
+            .bind(p.currency.clone())
+            .bind(p.reference.clone())
+            .bind(p.idempotency_key.clone())
+            .bind(p.status.to_owned())
+            .bind(p.provider_reference.clone())
+            .bind(now_ms)
+            .bind(now_ms)
+            .bind(now_ms);
+    });
+}
+
+fn push_store_answer(sql: &mut Sql, scope: &str, key: &str, answer: &StoredAnswer, now_ms: i64) {
+    sql.push(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, status, response, created_at_ms)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(scope.to_owned())
+            .bind(key.to_owned())
+            .bind(answer.request_hash.clone())
+            .bind(i64::from(answer.status))
+            .bind(answer.response.clone())
+            .bind(now_ms);
+    });
+}
+
+/// The conditional reservation of every wanted row: the rows as a CTE
+/// (typed: PostgreSQL cannot infer VALUES parameter types), joined by
+/// UPDATE … FROM; RETURNING lists the rows that had the units.
+fn push_reserve(sql: &mut Sql, reservations: &[Reserve], seq: SeqValue) {
+    sql.push("WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
+    for (i, r) in reservations.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push("(CAST(")
+            .bind(r.sku.clone())
+            .push(" AS TEXT), CAST(")
+            .bind(r.location.clone())
+            .push(" AS TEXT), CAST(")
+            .bind(r.quantity)
+            .push(" AS BIGINT), CAST(")
+            .bind(r.safety)
+            .push(" AS BIGINT))");
+    }
+    sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ");
+    seq.push(sql);
+    sql.push(
+        " FROM wanted WHERE sku = w_sku AND location_id = w_location \
+         AND on_hand - reserved - w_safety >= w_quantity \
+         RETURNING sku, location_id, on_hand, reserved",
+    );
 }
