@@ -1340,31 +1340,13 @@ async fn try_step(
                 fulfilments[at].tracking = Some(crate::label::tracking_number(fulfilment_id));
             }
             // Shipped: the units leave the location.
-            for line in &before.lines {
-                let q = i64::from(line.quantity.get());
-                let (on_hand, reserved) =
-                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), -q, -q, seq)
-                        .await?;
-                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
-            }
+            index_rows.extend(move_units(&mut tx, &before, UnitsGo::Out, seq).await?);
         }
         FulfilmentStep::HandOver { .. } => {
-            for line in &before.lines {
-                let q = i64::from(line.quantity.get());
-                let (on_hand, reserved) =
-                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), -q, -q, seq)
-                        .await?;
-                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
-            }
+            index_rows.extend(move_units(&mut tx, &before, UnitsGo::Out, seq).await?);
         }
         FulfilmentStep::Cancel => {
-            for line in &before.lines {
-                let q = i64::from(line.quantity.get());
-                let (on_hand, reserved) =
-                    store::adjust_stock(&mut tx, line.sku.as_str(), location.as_str(), 0, -q, seq)
-                        .await?;
-                index_rows.push(stock_row_of(&line.sku, &location, on_hand, reserved)?);
-            }
+            index_rows.extend(move_units(&mut tx, &before, UnitsGo::BackToShelf, seq).await?);
         }
         FulfilmentStep::ReportMissing { lines } => {
             let outcome =
@@ -1443,6 +1425,48 @@ async fn try_step(
         unservable,
         explanation,
     }))
+}
+
+/// Where a fulfilment's reserved units go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnitsGo {
+    /// Shipped or handed over: on hand and reserved go down.
+    Out,
+    /// Cancelled: the reservation is released, the units stay.
+    BackToShelf,
+}
+
+/// Moves a fulfilment's units at its location; returns the new rows.
+async fn move_units(
+    tx: &mut Tx,
+    fulfilment: &Fulfilment,
+    go: UnitsGo,
+    seq: i64,
+) -> Result<Vec<StockRow>, OrderFailure> {
+    let mut rows = Vec::with_capacity(fulfilment.lines.len());
+    for line in &fulfilment.lines {
+        let q = i64::from(line.quantity.get());
+        let on_hand_delta = match go {
+            UnitsGo::Out => -q,
+            UnitsGo::BackToShelf => 0,
+        };
+        let (on_hand, reserved) = store::adjust_stock(
+            tx,
+            line.sku.as_str(),
+            fulfilment.location.as_str(),
+            on_hand_delta,
+            -q,
+            seq,
+        )
+        .await?;
+        rows.push(stock_row_of(
+            &line.sku,
+            &fulfilment.location,
+            on_hand,
+            reserved,
+        )?);
+    }
+    Ok(rows)
 }
 
 /// When every fulfilment is final, the order completes (something was
@@ -1641,24 +1665,7 @@ pub async fn cancel(
         // One "cancelled" message for the order, not one per fulfilment.
         effects.notifications.clear();
         messages_from(&doc, &effects, &NotificationExtra::default(), &mut messages)?;
-        for line in &before.lines {
-            let q = i64::from(line.quantity.get());
-            let (on_hand, reserved) = store::adjust_stock(
-                &mut tx,
-                line.sku.as_str(),
-                before.location.as_str(),
-                0,
-                -q,
-                seq,
-            )
-            .await?;
-            index_rows.push(stock_row_of(
-                &line.sku,
-                &before.location,
-                on_hand,
-                reserved,
-            )?);
-        }
+        index_rows.extend(move_units(&mut tx, &before, UnitsGo::BackToShelf, seq).await?);
         store::update_fulfilment(
             &mut tx,
             before.id.as_str(),

@@ -324,7 +324,19 @@ pub(crate) async fn update_order(
     document: &str,
     seq: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new("UPDATE orders SET status = ");
+    update_document(tx, "orders", id, status, document, seq).await
+}
+
+/// Sets the status, document and change number of an order or fulfilment.
+async fn update_document(
+    tx: &mut Tx,
+    table: &'static str,
+    id: &str,
+    status: &str,
+    document: &str,
+    seq: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(&format!("UPDATE {table} SET status = "));
     sql.bind(status.to_owned())
         .push(", document = ")
         .bind(document.to_owned())
@@ -390,16 +402,7 @@ pub(crate) async fn update_fulfilment(
     document: &str,
     seq: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new("UPDATE fulfilments SET status = ");
-    sql.bind(status.to_owned())
-        .push(", document = ")
-        .bind(document.to_owned())
-        .push(", change_seq = ")
-        .bind(seq)
-        .push(" WHERE id = ")
-        .bind(id.to_owned());
-    sql.execute(&mut **tx).await?;
-    Ok(())
+    update_document(tx, "fulfilments", id, status, document, seq).await
 }
 
 const FULFILMENT_COLUMNS: &str =
