@@ -1,17 +1,20 @@
 //! Orders end to end, over the domain's orchestration and state machines.
 //!
 //! **Placement** ([`place`]) checks and prices the order outside any
-//! transaction, then in one writing transaction: looks up the
-//! `Idempotency-Key`, reads the current stock rows of the order's SKUs
-//! (locked with `FOR UPDATE` on PostgreSQL; SQLite's write transaction
-//! already excludes other writers), applies them to the in-memory index and
-//! orchestrates on it, reserves each planned unit with a *conditional*
-//! UPDATE (`on_hand − reserved − safety ≥ quantity`), and writes the order,
-//! fulfilments, events, outbox messages, payment instructions and the stored
-//! answer. No in-process lock decides anything: two server instances on one
-//! PostgreSQL cannot oversell, because the rows are locked and the updates
-//! are conditional. A conditional update that finds the units gone rolls
-//! everything back and the placement starts again (bounded).
+//! transaction; a stored answer for its `Idempotency-Key` is returned as is.
+//! It then plans (see [`Planning`]): first *optimistically* on the in-memory
+//! index, outside the transaction; refusals, partial plans and lost races
+//! *locked*, on the SKUs' current rows read inside the write transaction
+//! (`FOR UPDATE` on PostgreSQL; SQLite's write transaction already excludes
+//! other writers). Everything the transaction writes (documents, events,
+//! outbox messages, payment instructions, the stored answer) is built before
+//! it starts; inside, one conditional statement reserves every planned unit
+//! (`on_hand − reserved − safety ≥ quantity`) or none, and the rest is
+//! inserted. On SQLite the write is one statement batch, and optimistic
+//! placements are group committed (`storage::group_commit`). No in-process
+//! lock decides anything: instances on one PostgreSQL cannot oversell,
+//! because the updates are conditional. A reservation that finds its units
+//! gone rolls the placement back and it starts again, locked (bounded).
 //!
 //! **Fulfilment steps** ([`step`]) lock the order and its fulfilments, run
 //! the domain's transition (an illegal step changes nothing), and move stock:
