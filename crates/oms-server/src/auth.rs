@@ -77,12 +77,18 @@ pub use oms_api::token::new_token;
 /// (no 0/O, 1/I/L), about 48 bits — enough for a single-use code that
 /// expires in minutes.
 pub fn new_pairing_code() -> String {
+    readable_code(10)
+}
+
+/// `len` (at most 16) random characters people can read out and type: no
+/// 0/O, 1/I/L. Pairing codes and order numbers.
+pub fn readable_code(len: usize) -> String {
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let bytes = uuid::Uuid::new_v4();
     bytes
         .as_bytes()
         .iter()
-        .take(10)
+        .take(len)
         .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
         .collect()
 }

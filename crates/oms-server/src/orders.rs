@@ -190,15 +190,7 @@ fn lang(language: Language) -> Lang {
 
 /// A readable order number: `O-` and 8 characters without look-alikes.
 fn new_order_id() -> Result<OrderId, OrderFailure> {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    let random = uuid::Uuid::new_v4();
-    let code: String = random
-        .as_bytes()
-        .iter()
-        .take(8)
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    OrderId::parse(format!("O-{code}")).map_err(internal)
+    OrderId::parse(format!("O-{}", crate::auth::readable_code(8))).map_err(internal)
 }
 
 /// A six-digit pickup code.
@@ -298,52 +290,47 @@ async fn fresh_stock(
         .collect()
 }
 
-/// A unit reservation to make: (sku, location, quantity, safety).
-type Reservation = (Sku, LocationId, u32, u32);
-
-fn reservations_of(plan: &Plan, index: &oms_domain::stock::StockIndex) -> Vec<Reservation> {
-    let mut out: Vec<Reservation> = Vec::new();
+/// The conditional reservations a plan needs, one per (SKU, location), with
+/// the safety stock that applies there.
+fn reservations_of(plan: &Plan, index: &oms_domain::stock::StockIndex) -> Vec<store::Reserve> {
+    let mut out: Vec<store::Reserve> = Vec::new();
     for (location, sku, quantity) in plan.reservations() {
-        let safety = index
-            .stock_of(sku)
-            .iter()
-            .find(|s| &s.location == location)
-            .map_or(0, |s| s.safety.get());
         match out
             .iter_mut()
-            .find(|(s, l, _, _)| s == sku && l == location)
+            .find(|r| r.sku == sku.as_str() && r.location == location.as_str())
         {
-            Some(existing) => existing.2 += quantity.get(),
-            None => out.push((sku.clone(), location.clone(), quantity.get(), safety)),
+            Some(existing) => existing.quantity += i64::from(quantity.get()),
+            None => {
+                let safety = index
+                    .stock_of(sku)
+                    .iter()
+                    .find(|s| &s.location == location)
+                    .map_or(0, |s| s.safety.get());
+                out.push(store::Reserve {
+                    sku: sku.as_str().to_owned(),
+                    location: location.as_str().to_owned(),
+                    quantity: i64::from(quantity.get()),
+                    safety: i64::from(safety),
+                });
+            }
         }
     }
     out
 }
 
-/// Reserves every planned unit; `None` if one of them is gone (the caller
-/// rolls back and starts again).
-async fn reserve_all(
-    tx: &mut Tx,
-    reservations: &[Reservation],
-    seq: i64,
-) -> Result<Option<Vec<StockRow>>, OrderFailure> {
-    let mut rows = Vec::with_capacity(reservations.len());
-    for (sku, location, quantity, safety) in reservations {
-        match store::reserve(
-            tx,
-            sku.as_str(),
-            location.as_str(),
-            i64::from(*quantity),
-            i64::from(*safety),
-            seq,
-        )
-        .await?
-        {
-            Some((on_hand, reserved)) => rows.push(stock_row_of(sku, location, on_hand, reserved)?),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(rows))
+/// The rows a reservation returned, for the index.
+fn reserved_rows(reserved: Vec<(String, String, i64, i64)>) -> Result<Vec<StockRow>, OrderFailure> {
+    reserved
+        .into_iter()
+        .map(|(sku, location, on_hand, reserved)| {
+            stock_row_of(
+                &Sku::parse(sku).map_err(internal)?,
+                &LocationId::parse(location).map_err(internal)?,
+                on_hand,
+                reserved,
+            )
+        })
+        .collect()
 }
 
 fn stock_row_of(
@@ -467,26 +454,13 @@ fn messages_from(
         ));
     }
     for payment in &effects.payments {
-        let kind = match payment.kind {
-            PaymentKind::Authorise => "authorise",
-            PaymentKind::Capture => "capture",
-            PaymentKind::Void => "void",
-            PaymentKind::Refund => "refund",
-        };
-        let reference = payment.reference.clone();
-        let key = format!(
-            "{}:{}:{}",
-            payment.order,
-            kind,
-            reference.as_deref().unwrap_or("order")
-        );
         let in_store = doc.payment == PaymentMethod::InStore;
         out.payments.push(NewPayment {
-            kind,
+            kind: crate::payments::kind_name(payment.kind),
             amount_minor: payment.amount.minor(),
             currency: payment.amount.currency().as_str().to_owned(),
-            reference,
-            idempotency_key: key,
+            reference: payment.reference.clone(),
+            idempotency_key: crate::payments::idempotency_key(payment),
             status: if in_store { "succeeded" } else { "pending" },
             provider_reference: in_store.then(|| "in-store".to_owned()),
         });
@@ -516,11 +490,7 @@ struct Prepared {
     request_hash: String,
 }
 
-async fn prepare(
-    state: &AppState,
-    caller: &Caller,
-    request: &PlaceOrder,
-) -> Result<Prepared, OrderFailure> {
+async fn prepare(state: &AppState, request: &PlaceOrder) -> Result<Prepared, OrderFailure> {
     if request.lines.is_empty() || request.lines.len() > MAX_ORDER_LINES {
         return Err(OrderFailure::Invalid(format!(
             "an order has 1 to {MAX_ORDER_LINES} lines"
@@ -553,11 +523,6 @@ async fn prepare(
             at
         }
     };
-    if caller.role.is_store_role() && request.channel.as_str() != oms_domain::demo::STORES {
-        // Store devices sell through the store network; their pickup store,
-        // if any, must be their own for express orders.
-        tracing::debug!(channel = %request.channel, "store device ordering for another channel");
-    }
     let (currency, known): (Currency, Vec<bool>) = {
         let cache = state.stock.read();
         let channel = cache
@@ -671,7 +636,7 @@ pub async fn place(
             "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
         ));
     }
-    let prepared = prepare(state, caller, request).await?;
+    let prepared = prepare(state, request).await?;
     let scope = key_scope(caller);
     for attempt in 0..MAX_ATTEMPTS {
         let planning = if attempt == 0 {
@@ -859,15 +824,6 @@ async fn try_place(
         Detail::Summary,
     );
     let body = serde_json::to_string(&view).map_err(internal)?;
-    let reserve: Vec<store::Reserve> = reservations
-        .iter()
-        .map(|(sku, location, quantity, safety)| store::Reserve {
-            sku: sku.as_str().to_owned(),
-            location: location.as_str().to_owned(),
-            quantity: i64::from(*quantity),
-            safety: i64::from(*safety),
-        })
-        .collect();
 
     let stored = idempotency_key.map(|key| {
         (
@@ -890,7 +846,7 @@ async fn try_place(
             placed_at_ms: order.placed_at.as_millisecond(),
         },
         document: &document,
-        reserve: &reserve,
+        reserve: &reservations,
         fulfilments: &fulfilment_rows,
         days: &days,
         messages: &messages,
@@ -920,15 +876,7 @@ async fn try_place(
     };
     let (reserved, counts) = (written.reserved, written.counts);
 
-    let mut reserved_rows = Vec::with_capacity(reserved.len());
-    for (sku, location, on_hand, reserved) in reserved {
-        reserved_rows.push(StockRow {
-            sku: Sku::parse(sku).map_err(internal)?,
-            location: LocationId::parse(location).map_err(internal)?,
-            on_hand,
-            reserved: Quantity::new(u32::try_from(reserved).map_err(internal)?),
-        });
-    }
+    let reserved_rows = reserved_rows(reserved)?;
     let loads: Vec<LocationLoad> = counts
         .into_iter()
         .filter_map(|(location, date, orders)| {
@@ -1024,13 +972,9 @@ fn payment_view_new(payment: &NewPayment) -> PaymentView {
     }
 }
 
-pub(crate) fn payment_kind(kind: &str) -> PaymentKind {
-    match kind {
-        "authorise" => PaymentKind::Authorise,
-        "capture" => PaymentKind::Capture,
-        "void" => PaymentKind::Void,
-        _ => PaymentKind::Refund,
-    }
+fn payment_kind(kind: &str) -> PaymentKind {
+    // Stored rows only hold the four names the CHECK constraint allows.
+    crate::payments::kind_from_name(kind).unwrap_or(PaymentKind::Refund)
 }
 
 fn money(minor: i64, currency: &str) -> Money {
@@ -1430,6 +1374,34 @@ async fn try_step(
     }))
 }
 
+/// Ends an order change (cancellation, return): its messages and new
+/// document are written, the transaction committed, the moved stock
+/// applied to the index.
+async fn commit_order_change(
+    state: &AppState,
+    mut tx: crate::storage::WriteTx,
+    doc: &OrderDoc,
+    messages: &NewMessages,
+    index_rows: &[StockRow],
+    seq: i64,
+    now: Timestamp,
+) -> Result<(), OrderFailure> {
+    let order_id = doc.order.id.as_str();
+    let backend = state.storage.backend();
+    store::insert_messages(&mut tx, backend, order_id, messages, now.as_millisecond()).await?;
+    store::update_order(
+        &mut tx,
+        order_id,
+        status_name(doc.status),
+        &serde_json::to_string(doc).map_err(internal)?,
+        seq,
+    )
+    .await?;
+    tx.commit().await?;
+    apply_to_index(state, index_rows, &[]);
+    Ok(())
+}
+
 /// Where a fulfilment's reserved units go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UnitsGo {
@@ -1596,10 +1568,10 @@ async fn report_missing(
         .await?;
         index_rows.push(correction.row());
     }
-    let Some(reserved) = reserve_all(tx, &reservations, seq).await? else {
+    let Some(reserved) = store::reserve_many(tx, &reservations, seq).await? else {
         return Ok(None);
     };
-    index_rows.extend(reserved);
+    index_rows.extend(reserved_rows(reserved)?);
     doc.missing_reports.push(report);
     Ok(Some(MissingOutcome {
         plan: outcome.plan,
@@ -1625,7 +1597,6 @@ pub async fn cancel(
             "reason has at most 500 characters".into(),
         ));
     }
-    let backend = state.storage.backend();
     let mut tx = state.storage.begin_write().await?;
     let Locked {
         mut doc,
@@ -1691,17 +1662,7 @@ pub async fn cancel(
         &NotificationExtra::default(),
         &mut messages,
     )?;
-    store::insert_messages(&mut tx, backend, order_id, &messages, now.as_millisecond()).await?;
-    store::update_order(
-        &mut tx,
-        order_id,
-        status_name(doc.status),
-        &serde_json::to_string(&doc).map_err(internal)?,
-        seq,
-    )
-    .await?;
-    tx.commit().await?;
-    apply_to_index(state, &index_rows, &[]);
+    commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     load_view(state, caller, order_id, None).await
 }
 
@@ -1736,7 +1697,6 @@ pub async fn receive_return(
             kind: "location",
             id: request.location.as_str().to_owned(),
         })?;
-    let backend = state.storage.backend();
     let mut tx = state.storage.begin_write().await?;
     let Locked {
         mut doc,
@@ -1840,16 +1800,6 @@ pub async fn receive_return(
         received_at: now.to_string(),
     };
     doc.returns.push(view.clone());
-    store::insert_messages(&mut tx, backend, order_id, &messages, now.as_millisecond()).await?;
-    store::update_order(
-        &mut tx,
-        order_id,
-        status_name(doc.status),
-        &serde_json::to_string(&doc).map_err(internal)?,
-        seq,
-    )
-    .await?;
-    tx.commit().await?;
-    apply_to_index(state, &index_rows, &[]);
+    commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     Ok(view)
 }

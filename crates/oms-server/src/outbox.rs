@@ -484,17 +484,11 @@ async fn execute(storage: &Storage, outbox: &Outbox, payment: &ClaimedPayment) -
             counted: false,
         };
     };
-    let kind = match payment.kind.as_str() {
-        "authorise" => PaymentKind::Authorise,
-        "capture" => PaymentKind::Capture,
-        "void" => PaymentKind::Void,
-        "refund" => PaymentKind::Refund,
-        other => {
-            return PaymentResult::Refused {
-                status: "failed",
-                error: format!("unknown payment kind `{other}`"),
-            };
-        }
+    let Some(kind) = crate::payments::kind_from_name(&payment.kind) else {
+        return PaymentResult::Refused {
+            status: "failed",
+            error: format!("unknown payment kind `{}`", payment.kind),
+        };
     };
     let authorisation = if kind == PaymentKind::Authorise {
         None

@@ -83,6 +83,17 @@ pub fn kind_name(kind: PaymentKind) -> &'static str {
     }
 }
 
+/// The operation named `name` (as [`kind_name`] writes it).
+pub fn kind_from_name(name: &str) -> Option<PaymentKind> {
+    match name {
+        "authorise" => Some(PaymentKind::Authorise),
+        "capture" => Some(PaymentKind::Capture),
+        "void" => Some(PaymentKind::Void),
+        "refund" => Some(PaymentKind::Refund),
+        _ => None,
+    }
+}
+
 /// A successful operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentOutcome {

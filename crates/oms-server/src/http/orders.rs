@@ -256,18 +256,35 @@ pub async fn fulfilment(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<FulfilmentView>, ApiError> {
-    auth::require(&caller, auth::EVERYONE)?;
+    let (_, doc) = visible_fulfilment(&state, &caller, &id).await?;
+    Ok(Json(orders::fulfilment_view(&doc)))
+}
+
+/// A fulfilment the caller may see: any for admin and integration, their
+/// store's for store roles.
+async fn visible_fulfilment(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<
+    (
+        crate::storage::orders::FulfilmentRecord,
+        orders::FulfilmentDoc,
+    ),
+    ApiError,
+> {
+    auth::require(caller, auth::EVERYONE)?;
     let record = state
         .storage
-        .fulfilment(&id)
+        .fulfilment(id)
         .await?
         .ok_or_else(|| ApiError::NotFound {
             kind: "fulfilment",
-            id: id.clone(),
+            id: id.to_owned(),
         })?;
-    auth::require_store(&caller, &record.location_id)?;
+    auth::require_store(caller, &record.location_id)?;
     let doc = orders::parse_fulfilment(&record.document)?;
-    Ok(Json(orders::fulfilment_view(&doc)))
+    Ok((record, doc))
 }
 
 /// The shipping label of a packed parcel, as a printable 4×6 in PDF.
@@ -276,17 +293,7 @@ pub async fn label(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth::require(&caller, auth::EVERYONE)?;
-    let record = state
-        .storage
-        .fulfilment(&id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "fulfilment",
-            id: id.clone(),
-        })?;
-    auth::require_store(&caller, &record.location_id)?;
-    let fulfilment = orders::parse_fulfilment(&record.document)?;
+    let (record, fulfilment) = visible_fulfilment(&state, &caller, &id).await?;
     if fulfilment.fulfilment.handover {
         return Err(ApiError::Conflict(
             "this fulfilment is collected at its store: it has no shipping label".into(),
@@ -536,13 +543,9 @@ impl From<OrderFailure> for ApiError {
             OrderFailure::Forbidden(message) => ApiError::Forbidden(message),
             OrderFailure::Conflict(message) => ApiError::Conflict(message),
             OrderFailure::IdempotencyMismatch => ApiError::IdempotencyMismatch,
-            OrderFailure::Contention => ApiError::Busy(failure_text(&OrderFailure::Contention)),
+            OrderFailure::Contention => ApiError::Busy(OrderFailure::Contention.to_string()),
             OrderFailure::Storage(error) => ApiError::Storage(error),
             OrderFailure::Internal(message) => ApiError::Internal(message),
         }
     }
-}
-
-fn failure_text(failure: &OrderFailure) -> String {
-    failure.to_string()
 }

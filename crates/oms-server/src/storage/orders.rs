@@ -182,47 +182,11 @@ pub(crate) async fn lock_stock_of(
     if backend == Backend::Postgres {
         sql.push(" FOR UPDATE");
     }
-    let rows = sql.fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|row| {
-            Ok(super::StockLevel {
-                sku: row.try_get("sku")?,
-                location: row.try_get("location_id")?,
-                on_hand: row.try_get("on_hand")?,
-                reserved: row.try_get("reserved")?,
-                change_seq: row.try_get("change_seq")?,
-            })
-        })
+    sql.fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(super::stock::level_from_row)
         .collect()
-}
-
-/// Reserves `quantity` units if the location still has them on hand beyond
-/// what is reserved and its safety stock. Returns the new (on_hand,
-/// reserved), or `None` when the units are not there (nothing changed).
-pub(crate) async fn reserve(
-    tx: &mut Tx,
-    sku: &str,
-    location: &str,
-    quantity: i64,
-    safety: i64,
-    seq: i64,
-) -> Result<Option<(i64, i64)>, StorageError> {
-    let mut sql = Sql::new("UPDATE stock_levels SET reserved = reserved + ");
-    sql.bind(quantity)
-        .push(", change_seq = ")
-        .bind(seq)
-        .push(" WHERE sku = ")
-        .bind(sku.to_owned())
-        .push(" AND location_id = ")
-        .bind(location.to_owned())
-        .push(" AND on_hand - reserved - ")
-        .bind(safety)
-        .push(" >= ")
-        .bind(quantity)
-        .push(" RETURNING on_hand, reserved");
-    let row = sql.fetch_optional(&mut **tx).await?;
-    row.map(|row| Ok((row.try_get("on_hand")?, row.try_get("reserved")?)))
-        .transpose()
 }
 
 /// Adds to on_hand and reserved (negative to take away). Reserved never goes

@@ -133,7 +133,7 @@ impl Storage {
     }
 }
 
-fn level_from_row(row: &AnyRow) -> Result<StockLevel, StorageError> {
+pub(super) fn level_from_row(row: &AnyRow) -> Result<StockLevel, StorageError> {
     Ok(StockLevel {
         sku: row.try_get("sku")?,
         location: row.try_get("location_id")?,
