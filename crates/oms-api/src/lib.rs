@@ -6,6 +6,7 @@
 
 pub mod client;
 mod orders;
+mod sync;
 pub mod token;
 pub mod wire;
 

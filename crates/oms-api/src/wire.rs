@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use crate::orders::*;
+pub use crate::sync::*;
 
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +208,10 @@ pub struct ChangePage {
     pub cursor: String,
     /// Whether more changes are waiting beyond this page.
     pub has_more: bool,
+    /// For a paired device: the last of its mutations the core applied
+    /// (outbox rows up to it can be dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_mutation_id: Option<u64>,
 }
 
 /// One changed entity in its current state. Entities changed several times
@@ -229,6 +234,8 @@ pub enum ChangedEntity {
     /// An order was placed or changed (fetch `/v1/orders/{id}` for all of it).
     Order(OrderSummary),
     Fulfilment(Box<FulfilmentView>),
+    /// A task for a store's staff (discrepancy, offline order outcome).
+    Task(StoreTask),
 }
 
 /// A stock level as the change sequence carries it.

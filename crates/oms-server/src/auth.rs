@@ -6,50 +6,12 @@
 //! short, single-use and expire after [`PAIRING_CODE_TTL_MS`].
 
 use oms_domain::model::LocationId;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// How long a pairing code can be exchanged for a device token.
 pub const PAIRING_CODE_TTL_MS: i64 = 10 * 60 * 1000;
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Everything, including the network and tokens.
-    Admin,
-    /// The retailer's systems: catalogue, stock feeds, exports, ATP.
-    Integration,
-    /// A store's manager device: the store's data, pairing its devices.
-    StoreManager,
-    /// A store associate's device: the store's data.
-    StoreAssociate,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Integration => "integration",
-            Role::StoreManager => "store_manager",
-            Role::StoreAssociate => "store_associate",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "admin" => Some(Role::Admin),
-            "integration" => Some(Role::Integration),
-            "store_manager" => Some(Role::StoreManager),
-            "store_associate" => Some(Role::StoreAssociate),
-            _ => None,
-        }
-    }
-
-    pub fn is_store_role(self) -> bool {
-        matches!(self, Role::StoreManager | Role::StoreAssociate)
-    }
-}
+pub use oms_api::wire::Role;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +21,9 @@ pub struct Caller {
     pub store: Option<LocationId>,
     /// A human label for logs ("till 2, Lyon"), never the token.
     pub label: String,
+    /// Set for a paired device's token: the id its mutations are numbered
+    /// under (`POST /v1/sync/push`).
+    pub device: Option<String>,
 }
 
 impl Caller {
@@ -142,6 +107,7 @@ mod tests {
             role: Role::StoreAssociate,
             store: Some(LocationId::parse("ST-LYON").unwrap()),
             label: "till".into(),
+            device: None,
         };
         assert!(store.may_access_store("ST-LYON"));
         assert!(!store.may_access_store("ST-PARIS"));
@@ -149,6 +115,7 @@ mod tests {
             role: Role::Admin,
             store: None,
             label: "ops".into(),
+            device: None,
         };
         assert!(admin.may_access_store("ST-PARIS"));
     }

@@ -99,6 +99,7 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
             role: auth::Role::Admin,
             store: None,
             label: "bootstrap admin".to_owned(),
+            device: None,
         };
         let now = jiff::Timestamp::now().as_millisecond();
         storage

@@ -259,8 +259,8 @@ async fn the_change_sequence_delivers_everything_once(db: Db) {
                 ChangedEntity::Location(l) => assert!(locations.insert(l.id.as_str().to_owned())),
                 ChangedEntity::Channel(_) => {}
                 ChangedEntity::Stock(_) => stock += 1,
-                ChangedEntity::Order(_) | ChangedEntity::Fulfilment(_) => {
-                    panic!("no order was placed")
+                ChangedEntity::Order(_) | ChangedEntity::Fulfilment(_) | ChangedEntity::Task(_) => {
+                    panic!("no order was placed, no task opened")
                 }
             }
         }

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use oms_domain::model::LocationId;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use super::extract::ApiJson;
 use crate::AppState;
 use crate::auth::{self, Caller, PAIRING_CODE_TTL_MS, Role};
 use crate::storage::PairingRefusal;
+use oms_api::wire::{IssuedToken, Me, NewPairingCode, PairingCode, PairingRequest};
 
 /// How long a verified token is trusted without asking the database again.
 /// A revoked token stops working within this delay.
@@ -112,36 +113,13 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-/// `GET /v1/me`: who the token says you are.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Me {
-    pub role: Role,
-    pub store: Option<String>,
-    pub label: String,
-}
-
 pub async fn me(axum::Extension(caller): axum::Extension<Caller>) -> Json<Me> {
     Json(Me {
         role: caller.role,
         store: caller.store.map(|s| s.as_str().to_owned()),
         label: caller.label,
+        device_id: caller.device,
     })
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewPairingCode {
-    pub store: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PairingCode {
-    /// Shown once, to type on the new device.
-    pub code: String,
-    pub store: String,
-    pub role: Role,
-    pub expires_at: String,
 }
 
 /// `POST /v1/pairing-codes`: a manager (or admin) lets a new device join a
@@ -193,22 +171,6 @@ pub async fn create_pairing_code(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PairingRequest {
-    pub code: String,
-    /// How the device shows in logs and lists, e.g. "Till 2".
-    pub device_label: String,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-pub struct IssuedToken {
-    /// Shown once; keep it in the OS keyring.
-    pub token: String,
-    pub role: Role,
-    pub store: Option<String>,
-}
-
 /// `POST /v1/pairing`: a device exchanges a pairing code for its token. No
 /// authentication: the code is the credential.
 pub async fn pair(
@@ -223,12 +185,14 @@ pub async fn pair(
     }
     let code = auth::normalise_pairing_code(&request.code);
     let token = auth::new_token();
+    let device_id = uuid::Uuid::new_v4().to_string();
     let outcome = state
         .storage
         .redeem_pairing_code(
             &auth::hash_secret(&code),
             &auth::hash_secret(&token),
             label,
+            &device_id,
             now_ms(),
         )
         .await?;
@@ -239,6 +203,7 @@ pub async fn pair(
                 token,
                 role: caller.role,
                 store: caller.store.map(|s| s.as_str().to_owned()),
+                device_id: caller.device,
             }))
         }
         Err(PairingRefusal::Invalid) => Err(ApiError::Forbidden(
@@ -293,6 +258,7 @@ pub async fn create_token(
         role: request.role,
         store,
         label: label.to_owned(),
+        device: None,
     };
     state
         .storage
@@ -303,5 +269,6 @@ pub async fn create_token(
         token,
         role: issued.role,
         store: issued.store.map(|s| s.as_str().to_owned()),
+        device_id: None,
     }))
 }

@@ -37,6 +37,12 @@ pub async fn list(
         Some(store) => ChangeScope::Store(store.as_str().to_owned()),
         None => ChangeScope::Everything,
     };
+    // Read before the changes: every mutation counted here has its effects
+    // in this page or the ones after it.
+    let last_mutation_id = match &caller.device {
+        Some(device) => Some(state.storage.last_mutation_id(device).await?),
+        None => None,
+    };
     let (changes, has_more) = state
         .storage
         .changes_after(&position, limit, &scope)
@@ -49,5 +55,6 @@ pub async fn list(
         changes: changes.into_iter().map(|(_, change)| change).collect(),
         cursor,
         has_more,
+        last_mutation_id,
     }))
 }

@@ -18,7 +18,7 @@ impl Storage {
     /// The caller a token hash belongs to, unless unknown or revoked.
     pub async fn caller_by_token_hash(&self, hash: &str) -> Result<Option<Caller>, StorageError> {
         let mut sql = Sql::new(
-            "SELECT role, store_id, label FROM api_tokens WHERE revoked_at_ms IS NULL AND token_hash = ",
+            "SELECT role, store_id, label, device_id FROM api_tokens WHERE revoked_at_ms IS NULL AND token_hash = ",
         );
         sql.bind(hash.to_owned());
         let Some(row) = sql.fetch_optional(self.pool()).await? else {
@@ -28,6 +28,7 @@ impl Storage {
             &row.try_get::<String, _>("role")?,
             row.try_get::<Option<String>, _>("store_id")?,
             row.try_get("label")?,
+            row.try_get("device_id")?,
         )
         .map(Some)
     }
@@ -83,6 +84,7 @@ impl Storage {
         code_hash: &str,
         token_hash: &str,
         device_label: &str,
+        device_id: &str,
         now_ms: i64,
     ) -> Result<Result<Caller, PairingRefusal>, StorageError> {
         let mut tx = self.begin_write().await?;
@@ -101,27 +103,50 @@ impl Storage {
             &row.try_get::<String, _>("role")?,
             Some(row.try_get("store_id")?),
             device_label.to_owned(),
+            Some(device_id.to_owned()),
         )?;
-        let mut insert =
-            Sql::new("INSERT INTO api_tokens (token_hash, role, store_id, label, created_at_ms)");
+        let store = caller.store.as_ref().map(|s| s.as_str().to_owned());
+        let mut insert = Sql::new(
+            "INSERT INTO api_tokens (token_hash, role, store_id, label, created_at_ms, device_id)",
+        );
         insert.values([()], |r, ()| {
             r.bind(token_hash.to_owned())
                 .bind(caller.role.as_str())
-                .bind(caller.store.as_ref().map(|s| s.as_str().to_owned()))
+                .bind(store.clone())
+                .bind(caller.label.clone())
+                .bind(now_ms)
+                .bind(device_id.to_owned());
+        });
+        insert.execute(&mut **tx).await?;
+        let mut device =
+            Sql::new("INSERT INTO devices (device_id, store_id, label, created_at_ms)");
+        device.values([()], |r, ()| {
+            r.bind(device_id.to_owned())
+                .bind(store.clone().unwrap_or_default())
                 .bind(caller.label.clone())
                 .bind(now_ms);
         });
-        insert.execute(&mut **tx).await?;
+        device.execute(&mut **tx).await?;
         tx.commit().await?;
         Ok(Ok(caller))
     }
 }
 
-fn caller_from(role: &str, store: Option<String>, label: String) -> Result<Caller, StorageError> {
+fn caller_from(
+    role: &str,
+    store: Option<String>,
+    label: String,
+    device: Option<String>,
+) -> Result<Caller, StorageError> {
     let role =
         Role::parse(role).ok_or_else(|| StorageError::Corrupt(format!("unknown role `{role}`")))?;
     let store = store
         .map(|s| LocationId::parse(s).map_err(|e| StorageError::Corrupt(e.to_string())))
         .transpose()?;
-    Ok(Caller { role, store, label })
+    Ok(Caller {
+        role,
+        store,
+        label,
+        device,
+    })
 }

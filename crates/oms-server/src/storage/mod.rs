@@ -20,6 +20,7 @@ pub mod orders;
 pub mod outbox;
 pub(crate) mod sql;
 mod stock;
+mod sync;
 
 pub use auth::PairingRefusal;
 pub use catalogue::{ProductRecord, ProductWriteError};
