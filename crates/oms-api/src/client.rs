@@ -200,3 +200,7 @@ async fn decode<T: serde::de::DeserializeOwned>(
         }),
     }
 }
+
+// Endpoint groups, each an `impl OmsClient` block in its own file.
+mod orders;
+mod sync;
