@@ -4,8 +4,14 @@
 //! directory) points the app at a central server. Without it the app starts
 //! the bundled `oms-server` sidecar on loopback with a demo database in its
 //! data directory (DESIGN.md "Embedded default").
+//!
+//! `store` (or `AISLE_STORE`) names the store this device works for (default:
+//! the first store of the store channel) and `channel` the channel in-store
+//! orders are placed on (default: `stores`).
 
+use crate::dto;
 use crate::error::{AppError, ErrorCode};
+use crate::remote::{Placement, Remote};
 use aisle_sync::sidecar::{self, Sidecar, SidecarOptions};
 use oms_api::OmsClient;
 use serde::Deserialize;
@@ -22,7 +28,7 @@ const READY_WAIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub enum BackendStatus {
     Starting,
-    Ready(OmsClient),
+    Ready(Arc<Remote>),
     Failed(String),
 }
 
@@ -38,6 +44,8 @@ pub struct Backend {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     server_url: Option<String>,
+    store: Option<String>,
+    channel: Option<String>,
 }
 
 impl Backend {
@@ -49,7 +57,7 @@ impl Backend {
         tauri::async_runtime::spawn(async move {
             let outcome = connect(&data_dir, &slot).await;
             let status = match outcome {
-                Ok(client) => BackendStatus::Ready(client),
+                Ok(remote) => BackendStatus::Ready(Arc::new(remote)),
                 Err(error) => {
                     tracing::error!(%error, "OMS core unavailable");
                     BackendStatus::Failed(error.message)
@@ -60,8 +68,17 @@ impl Backend {
         Self { status, sidecar }
     }
 
-    /// The client, once the backend is ready.
-    pub async fn client(&self) -> Result<OmsClient, AppError> {
+    /// Without waiting: `None` while starting, or the failure.
+    pub fn current(&self) -> Result<Option<Arc<Remote>>, String> {
+        match &*self.status.borrow() {
+            BackendStatus::Starting => Ok(None),
+            BackendStatus::Ready(remote) => Ok(Some(remote.clone())),
+            BackendStatus::Failed(message) => Err(message.clone()),
+        }
+    }
+
+    /// The OMS core, once the backend is ready.
+    pub async fn remote(&self) -> Result<Arc<Remote>, AppError> {
         let mut status = self.status.clone();
         let ready = tokio::time::timeout(
             READY_WAIT,
@@ -75,7 +92,7 @@ impl Backend {
             )),
             Ok(Err(_)) => Err(AppError::new(ErrorCode::Internal, "backend task ended")),
             Ok(Ok(status)) => match &*status {
-                BackendStatus::Ready(client) => Ok(client.clone()),
+                BackendStatus::Ready(remote) => Ok(remote.clone()),
                 BackendStatus::Failed(message) => Err(AppError::new(
                     ErrorCode::BackendUnavailable,
                     message.clone(),
@@ -96,12 +113,22 @@ impl Backend {
     }
 }
 
-async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<OmsClient, AppError> {
-    if let Some(url) = central_server_url(data_dir)? {
+async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<Remote, AppError> {
+    let config = file_config(data_dir)?;
+    let mut placement = Placement {
+        store: config.store.clone().filter(|s| !s.trim().is_empty()),
+        channel: config.channel.clone().filter(|s| !s.trim().is_empty()),
+    };
+    if let Ok(store) = std::env::var("AISLE_STORE")
+        && !store.trim().is_empty()
+    {
+        placement.store = Some(store.trim().to_owned());
+    }
+    if let Some(url) = central_server_url(&config) {
         tracing::info!(%url, "using the central OMS server");
         let client = OmsClient::new(&url)?;
         client.health().await?;
-        return Ok(client);
+        return Remote::connect(client, dto::BackendKind::Central, &placement, data_dir).await;
     }
     let executable = std::env::current_exe()
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot locate the app: {e}")))?;
@@ -117,32 +144,43 @@ async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<OmsCl
         .await
         .map_err(|e| AppError::new(ErrorCode::BackendUnavailable, e.to_string()))?;
     if let Some(pid) = started.pid() {
-        // Lets tests and support find the child we own.
+        // Lets tests and support find the child we own (and its URL; the
+        // token stays in memory).
         let _ = std::fs::write(data_dir.join("sidecar.pid"), pid.to_string());
+        let _ = std::fs::write(
+            data_dir.join("sidecar.url"),
+            started.client().base_url().as_str(),
+        );
     }
     let client = started.client().clone();
     *slot.lock().await = Some(started);
-    Ok(client)
+    Remote::connect(client, dto::BackendKind::Embedded, &placement, data_dir).await
 }
 
-fn central_server_url(data_dir: &Path) -> Result<Option<String>, AppError> {
+fn central_server_url(config: &FileConfig) -> Option<String> {
     if let Ok(url) = std::env::var("AISLE_SERVER_URL")
         && !url.trim().is_empty()
     {
-        return Ok(Some(url.trim().to_owned()));
+        return Some(url.trim().to_owned());
     }
+    config
+        .server_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+}
+
+fn file_config(data_dir: &Path) -> Result<FileConfig, AppError> {
     let path = data_dir.join("config.json");
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let config: FileConfig = serde_json::from_str(&text).map_err(|e| {
-                AppError::new(
-                    ErrorCode::Internal,
-                    format!("{} is not valid: {e}", path.display()),
-                )
-            })?;
-            Ok(config.server_url.filter(|u| !u.trim().is_empty()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("{} is not valid: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(e) => Err(AppError::new(
             ErrorCode::Internal,
             format!("cannot read {}: {e}", path.display()),

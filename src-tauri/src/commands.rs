@@ -1,32 +1,233 @@
-//! IPC commands: thin adapters from the UI to the backend.
+//! IPC commands: thin adapters from the UI to the backend. Arguments are
+//! checked here, before anything is sent; the payload types are in `dto.rs`
+//! and the errors in `error.rs`.
 
 use crate::backend::Backend;
+use crate::dto;
 use crate::error::{AppError, ErrorCode};
-use oms_api::wire::{Page, Product, ProductQuery};
 
 /// Longest search text accepted from the UI, in characters.
 const MAX_QUERY_CHARS: usize = 200;
+/// Most units of one line (a counter sale, not a wholesale order).
+const MAX_LINE_QUANTITY: u32 = 999;
+/// Most lines of a cart.
+const MAX_CART_LINES: usize = 100;
+
+type State<'a> = tauri::State<'a, Backend>;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::InvalidInput, message)
+}
+
+fn check_query(query: &str) -> Result<(), AppError> {
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(invalid(format!(
+            "Search text is limited to {MAX_QUERY_CHARS} characters."
+        )));
+    }
+    Ok(())
+}
+
+fn check_quantity(quantity: u32) -> Result<(), AppError> {
+    if quantity == 0 || quantity > MAX_LINE_QUANTITY {
+        return Err(invalid(format!("A quantity is 1 to {MAX_LINE_QUANTITY}.")));
+    }
+    Ok(())
+}
+
+fn check_lines(lines: &[dto::CartLineInput]) -> Result<(), AppError> {
+    if lines.is_empty() || lines.len() > MAX_CART_LINES {
+        return Err(invalid(format!("A cart has 1 to {MAX_CART_LINES} lines.")));
+    }
+    lines.iter().try_for_each(|l| check_quantity(l.quantity))
+}
+
+/// The store this device works for.
+#[tauri::command]
+pub async fn app_info(backend: State<'_>) -> Result<dto::AppInfo, AppError> {
+    Ok(backend.remote().await?.info())
+}
+
+/// Online/offline, last sync, pending and refused intents. Never waits for
+/// a starting backend.
+#[tauri::command]
+pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError> {
+    Ok(match backend.current() {
+        Ok(Some(remote)) => remote.status().await,
+        Ok(None) => dto::SyncStatus {
+            state: dto::SyncState::Starting,
+            last_sync_at: None,
+            pending: 0,
+            refused: 0,
+            detail: None,
+        },
+        Err(message) => dto::SyncStatus {
+            state: dto::SyncState::Offline,
+            last_sync_at: None,
+            pending: 0,
+            refused: 0,
+            detail: Some(message),
+        },
+    })
+}
 
 /// Searches the catalogue by name, brand, SKU or barcode.
 #[tauri::command]
 pub async fn search_products(
-    backend: tauri::State<'_, Backend>,
+    backend: State<'_>,
     query: String,
     cursor: Option<String>,
-) -> Result<Page<Product>, AppError> {
-    if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::new(
-            ErrorCode::InvalidInput,
-            format!("Search text is limited to {MAX_QUERY_CHARS} characters."),
-        ));
+) -> Result<dto::ProductPage, AppError> {
+    check_query(&query)?;
+    backend.remote().await?.search(query, cursor).await
+}
+
+/// A product with its stock here, in nearby stores and in the network.
+#[tauri::command]
+pub async fn product_detail(
+    backend: State<'_>,
+    sku: String,
+) -> Result<dto::ProductDetail, AppError> {
+    check_query(&sku)?;
+    backend.remote().await?.product_detail(sku.trim()).await
+}
+
+/// What each delivery method can promise for `quantity` units of a product.
+#[tauri::command]
+pub async fn product_atp(
+    backend: State<'_>,
+    sku: String,
+    quantity: u32,
+    destination: dto::DestinationInput,
+) -> Result<dto::Availability, AppError> {
+    check_query(&sku)?;
+    check_quantity(quantity)?;
+    backend
+        .remote()
+        .await?
+        .product_atp(&sku, quantity, &destination)
+        .await
+}
+
+/// What each delivery method can promise for the whole cart.
+#[tauri::command]
+pub async fn cart_atp(
+    backend: State<'_>,
+    lines: Vec<dto::CartLineInput>,
+    destination: dto::DestinationInput,
+) -> Result<dto::Availability, AppError> {
+    check_lines(&lines)?;
+    backend.remote().await?.cart_atp(&lines, &destination).await
+}
+
+/// Places the cart as an order. The UI makes one idempotency key per
+/// checkout attempt, so sending it again never places a second order.
+#[tauri::command]
+pub async fn place_order(
+    backend: State<'_>,
+    checkout: dto::CheckoutInput,
+) -> Result<dto::OrderDetail, AppError> {
+    check_lines(&checkout.lines)?;
+    if uuid::Uuid::parse_str(&checkout.idempotency_key).is_err() {
+        return Err(invalid("The checkout attempt has no valid key."));
     }
-    let client = backend.client().await?;
-    let page = client
-        .products(&ProductQuery {
-            q: Some(query),
-            limit: Some(50),
-            cursor,
-        })
-        .await?;
-    Ok(page)
+    let name = checkout.customer.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_QUERY_CHARS {
+        return Err(invalid("The customer's name is required."));
+    }
+    let has = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if !has(&checkout.customer.email) && !has(&checkout.customer.phone) {
+        return Err(invalid("An e-mail address or a phone number is required."));
+    }
+    for contact in [&checkout.customer.email, &checkout.customer.phone]
+        .into_iter()
+        .flatten()
+    {
+        check_query(contact)?;
+    }
+    if let Some(email) = checkout.customer.email.as_deref().map(str::trim)
+        && !email.is_empty()
+        && !email.contains('@')
+    {
+        return Err(invalid("The e-mail address is not valid."));
+    }
+    backend.remote().await?.place_order(&checkout).await
+}
+
+/// Orders by number, e-mail, phone or name.
+#[tauri::command]
+pub async fn search_orders(
+    backend: State<'_>,
+    query: String,
+) -> Result<Vec<dto::OrderHit>, AppError> {
+    check_query(&query)?;
+    let query = query.trim();
+    if query.chars().count() < 2 {
+        return Err(invalid("Type at least two characters."));
+    }
+    backend.remote().await?.search_orders(query).await
+}
+
+/// An order with its explanation in `lang`.
+#[tauri::command]
+pub async fn order_detail(
+    backend: State<'_>,
+    id: String,
+    lang: dto::Lang,
+) -> Result<dto::OrderDetail, AppError> {
+    backend.remote().await?.order(id.trim(), lang).await
+}
+
+/// Receives returned lines at this store: refund computed, items restocked
+/// or quarantined.
+#[tauri::command]
+pub async fn receive_return(
+    backend: State<'_>,
+    request: dto::ReturnInput,
+) -> Result<dto::ReturnReceipt, AppError> {
+    if request.lines.is_empty() {
+        return Err(invalid("Choose at least one line to return."));
+    }
+    request
+        .lines
+        .iter()
+        .try_for_each(|l| check_quantity(l.quantity))?;
+    backend.remote().await?.receive_return(&request).await
+}
+
+/// This store's open fulfilments, by due time.
+#[tauri::command]
+pub async fn store_queue(backend: State<'_>) -> Result<Vec<dto::QueueItem>, AppError> {
+    backend.remote().await?.queue().await
+}
+
+/// One fulfilment with its pick list.
+#[tauri::command]
+pub async fn fulfilment_detail(
+    backend: State<'_>,
+    id: String,
+) -> Result<dto::FulfilmentDetail, AppError> {
+    backend.remote().await?.fulfilment(id.trim()).await
+}
+
+/// A step of a fulfilment (start, missing items, ready, ship, handover, cancel).
+#[tauri::command]
+pub async fn fulfilment_step(
+    backend: State<'_>,
+    id: String,
+    step: dto::StepInput,
+) -> Result<dto::StepOutcome, AppError> {
+    if let dto::StepInput::ReportMissing { lines } = &step
+        && lines.is_empty()
+    {
+        return Err(invalid("Say which line is missing."));
+    }
+    backend.remote().await?.step(id.trim(), &step).await
+}
+
+/// Saves the shipping label PDF and opens it in the system viewer.
+#[tauri::command]
+pub async fn open_label(backend: State<'_>, id: String) -> Result<dto::LabelFile, AppError> {
+    let open = std::env::var_os("AISLE_NO_OPEN").is_none();
+    backend.remote().await?.label(id.trim(), open).await
 }

@@ -4,7 +4,12 @@
 
 mod backend;
 mod commands;
+mod dto;
 mod error;
+mod geo;
+#[cfg(test)]
+mod ipc_types;
+mod remote;
 
 pub use error::{AppError, ErrorCode};
 
@@ -27,7 +32,22 @@ pub fn run() {
             app.manage(Backend::start(data_dir));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![commands::search_products])
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::sync_status,
+            commands::search_products,
+            commands::product_detail,
+            commands::product_atp,
+            commands::cart_atp,
+            commands::place_order,
+            commands::search_orders,
+            commands::order_detail,
+            commands::receive_return,
+            commands::store_queue,
+            commands::fulfilment_detail,
+            commands::fulfilment_step,
+            commands::open_label,
+        ])
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,

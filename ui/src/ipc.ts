@@ -1,26 +1,53 @@
 // Typed wrappers over the app's IPC commands: the only place the UI calls
-// `invoke`. Every rejection is normalised to an AppError.
+// `invoke`. Every rejection is normalised to an AppError. The payload types
+// are generated from Rust (src/generated/ipc.ts).
 import { invoke } from "@tauri-apps/api/core";
-import type { AppError, ErrorCode, Page, Product } from "./types";
+import type {
+  AppError,
+  AppInfo,
+  Availability,
+  CartLineInput,
+  CheckoutInput,
+  DestinationInput,
+  ErrorCode,
+  FulfilmentDetail,
+  LabelFile,
+  Lang,
+  OrderDetail,
+  OrderHit,
+  ProductDetail,
+  ProductPage,
+  QueueItem,
+  ReturnInput,
+  ReturnReceipt,
+  StepInput,
+  StepOutcome,
+  SyncStatus,
+} from "./generated/ipc";
 
-const ERROR_CODES: readonly ErrorCode[] = [
-  "backend_starting",
-  "backend_unavailable",
-  "invalid_input",
-  "internal",
-];
+const ERROR_CODES: Record<ErrorCode, true> = {
+  backend_starting: true,
+  backend_unavailable: true,
+  invalid_input: true,
+  not_found: true,
+  conflict: true,
+  cannot_be_served: true,
+  pickup_code_mismatch: true,
+  forbidden: true,
+  internal: true,
+};
 
 export function toAppError(error: unknown): AppError {
   if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
     const { code, message } = error as { code: unknown; message: unknown };
-    if (typeof code === "string" && (ERROR_CODES as readonly string[]).includes(code)) {
+    if (typeof code === "string" && code in ERROR_CODES) {
       return { code: code as ErrorCode, message: String(message) };
     }
   }
   return { code: "internal", message: String(error) };
 }
 
-async function call<T>(command: string, args: Record<string, unknown>): Promise<T> {
+async function call<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (error) {
@@ -28,6 +55,34 @@ async function call<T>(command: string, args: Record<string, unknown>): Promise<
   }
 }
 
-export function searchProducts(query: string, cursor?: string): Promise<Page<Product>> {
-  return call<Page<Product>>("search_products", { query, cursor: cursor ?? null });
+export const appInfo = () => call<AppInfo>("app_info");
+export const syncStatus = () => call<SyncStatus>("sync_status");
+
+export function searchProducts(query: string, cursor?: string): Promise<ProductPage> {
+  return call<ProductPage>("search_products", { query, cursor: cursor ?? null });
 }
+
+export const productDetail = (sku: string) => call<ProductDetail>("product_detail", { sku });
+
+export const productAtp = (sku: string, quantity: number, destination: DestinationInput) =>
+  call<Availability>("product_atp", { sku, quantity, destination });
+
+export const cartAtp = (lines: CartLineInput[], destination: DestinationInput) =>
+  call<Availability>("cart_atp", { lines, destination });
+
+export const placeOrder = (checkout: CheckoutInput) => call<OrderDetail>("place_order", { checkout });
+
+export const searchOrders = (query: string) => call<OrderHit[]>("search_orders", { query });
+
+export const orderDetail = (id: string, lang: Lang) => call<OrderDetail>("order_detail", { id, lang });
+
+export const receiveReturn = (request: ReturnInput) => call<ReturnReceipt>("receive_return", { request });
+
+export const storeQueue = () => call<QueueItem[]>("store_queue");
+
+export const fulfilmentDetail = (id: string) => call<FulfilmentDetail>("fulfilment_detail", { id });
+
+export const fulfilmentStep = (id: string, step: StepInput) =>
+  call<StepOutcome>("fulfilment_step", { id, step });
+
+export const openLabel = (id: string) => call<LabelFile>("open_label", { id });

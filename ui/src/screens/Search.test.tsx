@@ -1,28 +1,9 @@
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Page, Product } from "../types";
+import type { ProductPage } from "../generated/ipc";
+import { lamp, mockCommands, offline } from "../test-utils";
 import { Search } from "./Search";
-
-const lamp: Product = {
-  sku: "SKU-000001",
-  name: "Nordvik Oak Table Lamp Sand",
-  brand: "Nordvik",
-  product_type: "fragile",
-  barcodes: ["2000000000008"],
-  price: { amount_minor: 4999, currency: "EUR" },
-};
-
-type Handler = (args: Record<string, unknown>) => unknown;
-
-/** Routes IPC to `handlers`; any other command fails the test loudly. */
-function mockCommands(handlers: Record<string, Handler>) {
-  mockIPC((command, payload) => {
-    const handler = handlers[command];
-    if (!handler) throw new Error(`unexpected IPC command ${command}`);
-    return handler((payload ?? {}) as Record<string, unknown>);
-  });
-}
 
 function typeQuery(text: string) {
   fireEvent.input(screen.getByTestId("search-input"), { target: { value: text } });
@@ -40,49 +21,68 @@ describe("Search screen", () => {
     expect(screen.getByTestId("search-status").textContent).toBe("Type to search the catalogue.");
   });
 
-  it("shows matching products with their price", async () => {
+  it("shows matching products with their price, and opens one", async () => {
     const asked: unknown[] = [];
+    const opened: string[] = [];
     mockCommands({
       search_products: (args) => {
         asked.push(args);
-        return { items: [lamp] } satisfies Page<Product>;
+        return { items: [lamp], next_cursor: null } satisfies ProductPage;
       },
     });
-    render(<Search />);
+    render(<Search onOpen={(sku) => opened.push(sku)} />);
     typeQuery("oak lamp");
     expect(screen.getByTestId("search-status").textContent).toBe("Searching…");
     await screen.findByText("Nordvik Oak Table Lamp Sand");
     expect(screen.getByText("€49.99")).toBeTruthy();
     expect(screen.getByTestId("search-status").textContent).toBe("1 products");
     expect(asked).toEqual([{ query: "oak lamp", cursor: null }]);
+    fireEvent.click(screen.getByTestId("search-result"));
+    expect(opened).toEqual(["SKU-000001"]);
   });
 
   it("says so when nothing matches", async () => {
-    mockCommands({ search_products: () => ({ items: [] }) });
+    mockCommands({ search_products: () => ({ items: [], next_cursor: null }) });
     render(<Search />);
     typeQuery("zebra");
-    await waitFor(() =>
-      expect(screen.getByTestId("search-status").textContent).toBe("No products match."),
-    );
+    await waitFor(() => expect(screen.getByTestId("search-status").textContent).toBe("No products match."));
   });
 
   it("shows the server's error message", async () => {
     mockCommands({
       search_products: () => {
-        throw { code: "backend_unavailable", message: "The bundled OMS server was not found" };
+        throw { code: "internal", message: "disk full" };
       },
     });
     render(<Search />);
     typeQuery("oak");
     const error = await screen.findByTestId("search-error");
-    expect(error.textContent).toBe("The bundled OMS server was not found");
+    expect(error.textContent).toContain("Something went wrong: disk full");
+  });
+
+  it("says when the OMS server is offline, and retries", async () => {
+    let calls = 0;
+    mockCommands({
+      search_products: () => {
+        calls++;
+        if (calls === 1) offline();
+        return { items: [lamp], next_cursor: null };
+      },
+    });
+    render(<Search />);
+    typeQuery("oak");
+    const error = await screen.findByTestId("search-error");
+    expect(error.dataset.code).toBe("backend_unavailable");
+    expect(error.textContent).toContain("cannot be reached");
+    fireEvent.click(screen.getByText("Try again"));
+    await screen.findByText("Nordvik Oak Table Lamp Sand");
   });
 
   it("loads the next page with the cursor", async () => {
     const second = { ...lamp, sku: "SKU-000002", name: "Nordvik Oak Table Lamp Ivory" };
     mockCommands({
       search_products: (args) =>
-        args.cursor === "c1next" ? { items: [second] } : { items: [lamp], next_cursor: "c1next" },
+        args.cursor === "c1next" ? { items: [second], next_cursor: null } : { items: [lamp], next_cursor: "c1next" },
     });
     render(<Search />);
     typeQuery("lamp");
@@ -93,20 +93,19 @@ describe("Search screen", () => {
   });
 
   it("never shows an answer to an older query", async () => {
-    let release: ((page: Page<Product>) => void) | undefined;
+    let release: ((page: ProductPage) => void) | undefined;
     mockCommands({
       search_products: (args) =>
         args.query === "oak"
-          ? new Promise<Page<Product>>((resolve) => (release = resolve))
-          : { items: [{ ...lamp, name: "Walnut Bookshelf" }] },
+          ? new Promise<ProductPage>((resolve) => (release = resolve))
+          : { items: [{ ...lamp, name: "Walnut Bookshelf" }], next_cursor: null },
     });
     render(<Search />);
     typeQuery("oak");
-    // Wait until the "oak" request is in flight, then type on.
     await waitFor(() => expect(release).toBeDefined());
     typeQuery("walnut");
     await screen.findByText("Walnut Bookshelf");
-    release?.({ items: [lamp] });
+    release?.({ items: [lamp], next_cursor: null });
     await new Promise((r) => setTimeout(r, 50));
     expect(screen.queryByText("Nordvik Oak Table Lamp Sand")).toBeNull();
   });

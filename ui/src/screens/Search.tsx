@@ -2,7 +2,9 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatMoney } from "../format";
 import { searchProducts } from "../ipc";
-import type { AppError, Product } from "../types";
+import { useI18n } from "../i18n";
+import type { AppError, ProductSummary } from "../generated/ipc";
+import { ErrorMessage } from "../components/common";
 
 /** Pause after the last keystroke before searching (a scanner types faster). */
 export const SEARCH_DEBOUNCE_MS = 120;
@@ -10,14 +12,18 @@ export const SEARCH_DEBOUNCE_MS = 120;
 type State =
   | { kind: "idle" }
   | { kind: "loading" }
-  | { kind: "results"; items: Product[]; nextCursor: string | undefined; loadingMore: boolean }
+  | { kind: "results"; items: ProductSummary[]; nextCursor: string | null; loadingMore: boolean }
   | { kind: "error"; error: AppError };
 
-export function Search() {
-  const [query, setQuery] = useState("");
+export function Search({ initialQuery = "", onOpen }: { initialQuery?: string; onOpen?: (sku: string) => void }) {
+  const { t, lang } = useI18n();
+  const [query, setQuery] = useState(initialQuery);
   const [state, setState] = useState<State>({ kind: "idle" });
+  const [attempt, setAttempt] = useState(0);
   // Only the answer to the latest request may be shown.
   const latest = useRef(0);
+
+  useEffect(() => setQuery(initialQuery), [initialQuery]);
 
   useEffect(() => {
     const text = query.trim();
@@ -41,7 +47,7 @@ export function Search() {
       );
     }, SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [query]);
+  }, [query, attempt]);
 
   const loadMore = () => {
     if (state.kind !== "results" || !state.nextCursor || state.loadingMore) return;
@@ -63,17 +69,31 @@ export function Search() {
     );
   };
 
+  const statusText = (): string => {
+    switch (state.kind) {
+      case "idle":
+        return t("search.idle");
+      case "loading":
+        return t("search.loading");
+      case "error":
+        return state.error.code === "backend_starting" ? t("common.starting") : t("search.failed");
+      case "results":
+        if (state.items.length === 0) return t("search.none");
+        return state.nextCursor ? t("search.first", { n: state.items.length }) : t("search.count", { n: state.items.length });
+    }
+  };
+
   return (
     <section class="search" aria-labelledby="search-title">
       <h1 id="search-title" class="visually-hidden">
-        Product search
+        {t("search.title")}
       </h1>
       <label class="search-field">
-        <span class="visually-hidden">Search products</span>
+        <span class="visually-hidden">{t("search.label")}</span>
         <input
           type="search"
           data-testid="search-input"
-          placeholder="Search by name, brand, SKU or barcode"
+          placeholder={t("search.placeholder")}
           value={query}
           autoFocus
           autoComplete="off"
@@ -82,47 +102,33 @@ export function Search() {
         />
       </label>
       <div class="search-status" role="status" aria-live="polite" data-testid="search-status">
-        {statusText(state)}
+        {statusText()}
       </div>
       {state.kind === "error" && (
-        <p class="error" role="alert" data-testid="search-error">
-          {state.error.message}
-        </p>
+        <ErrorMessage error={state.error} testId="search-error" onRetry={() => setAttempt((n) => n + 1)} />
       )}
       {state.kind === "results" && state.items.length > 0 && (
         <ul class="results" data-testid="search-results">
           {state.items.map((product) => (
-            <li key={product.sku} class="result" data-testid="search-result">
-              <div class="result-main">
-                <span class="result-name">{product.name}</span>
-                <span class="result-meta">
-                  {product.brand} · {product.sku} · {product.product_type}
+            <li key={product.sku}>
+              <button type="button" class="result" data-testid="search-result" data-sku={product.sku} onClick={() => onOpen?.(product.sku)}>
+                <span class="result-main">
+                  <span class="result-name">{product.name}</span>
+                  <span class="result-meta">
+                    {product.brand} · {product.sku} · {product.product_type}
+                  </span>
                 </span>
-              </div>
-              <span class="result-price">{formatMoney(product.price)}</span>
+                <span class="result-price">{formatMoney(product.price, lang)}</span>
+              </button>
             </li>
           ))}
         </ul>
       )}
       {state.kind === "results" && state.nextCursor && (
         <button type="button" class="more" onClick={loadMore} disabled={state.loadingMore}>
-          {state.loadingMore ? "Loading…" : "Show more"}
+          {state.loadingMore ? t("common.loading") : t("search.more")}
         </button>
       )}
     </section>
   );
-}
-
-function statusText(state: State): string {
-  switch (state.kind) {
-    case "idle":
-      return "Type to search the catalogue.";
-    case "loading":
-      return "Searching…";
-    case "error":
-      return state.error.code === "backend_starting" ? "The OMS server is starting…" : "Search failed.";
-    case "results":
-      if (state.items.length === 0) return "No products match.";
-      return state.nextCursor ? `First ${state.items.length} products` : `${state.items.length} products`;
-  }
 }

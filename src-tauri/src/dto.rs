@@ -1,0 +1,585 @@
+//! The IPC contract: every payload the UI sends or receives. These are the
+//! app's own view models (shaped for the screens, names resolved, distances
+//! computed), not the server's wire types, so the backend behind them (the
+//! server today, the offline cache later) can change without the UI noticing.
+//!
+//! `ui/src/generated/ipc.ts` is generated from these types by the test
+//! `ipc_types_are_up_to_date` (run it with `AISLE_UPDATE_IPC_TYPES=1` to
+//! rewrite the file); the test fails when the checked-in file is stale.
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(test)]
+use ts_rs::TS;
+
+/// An amount in integer minor units of its currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// The UI's languages; also the customer's language on an order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    En,
+    Fr,
+    De,
+}
+
+// --- app and sync status -------------------------------------------------
+
+/// The store this device works for, and where its data comes from.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct AppInfo {
+    pub store: StoreRef,
+    /// The channel orders taken in the store are placed on.
+    pub channel: String,
+    /// `embedded` (the bundled server) or `central`.
+    pub backend: BackendKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct StoreRef {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    Embedded,
+    Central,
+}
+
+/// Connection and sync state, as the sync engine reports it (today: whether
+/// the OMS core answers; `pending`/`refused` count outbox intents).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// Last successful exchange with the OMS core (RFC 3339).
+    pub last_sync_at: Option<String>,
+    /// Intents waiting in the outbox.
+    pub pending: u32,
+    /// Intents the core refused (need a person).
+    pub refused: u32,
+    /// Why the core is unreachable, when it is.
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    Starting,
+    Online,
+    /// The sync engine is exchanging changes (reported once aisle-sync is wired in).
+    #[allow(dead_code)]
+    Syncing,
+    Offline,
+}
+
+// --- catalogue, stock, ATP ------------------------------------------------
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ProductSummary {
+    pub sku: String,
+    pub name: String,
+    pub brand: String,
+    /// `standard`, `bulky` or `fragile`.
+    pub product_type: String,
+    pub barcodes: Vec<String>,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ProductPage {
+    pub items: Vec<ProductSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// A product with its stock here, nearby and in the whole network.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ProductDetail {
+    pub product: ProductSummary,
+    /// This store's shelf.
+    pub here: StockHere,
+    /// Other stores holding available units, nearest first.
+    pub nearby: Vec<NearbyStock>,
+    /// Available units at every location of the network.
+    pub network_available: u64,
+    /// Locations holding available units.
+    pub network_locations: u32,
+    /// Unified stock per sales channel.
+    pub channels: Vec<ChannelStock>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct StockHere {
+    pub on_hand: i64,
+    pub available: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NearbyStock {
+    pub location: String,
+    pub name: String,
+    pub distance_km: f64,
+    pub available: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ChannelStock {
+    pub channel: String,
+    pub unified_stock: u64,
+}
+
+/// Where the customer wants the goods. A postal code (with its country) for
+/// home delivery; a pickup store for click & collect (default: this store).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct DestinationInput {
+    pub postal_code: Option<String>,
+    /// ISO 3166 alpha-2, e.g. `FR`.
+    pub country: Option<String>,
+    pub pickup_store: Option<String>,
+}
+
+/// How the goods reach the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryMethod {
+    HomeDelivery,
+    PickupPoint,
+    ClickAndCollect,
+    ExpressClickAndCollect,
+}
+
+/// Why a delivery method cannot promise (the server's closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum UnavailableReason {
+    MethodNotOffered,
+    ProductTypeNotAllowed,
+    NoAddress,
+    NoPickupStore,
+    PickupStoreNotAStore,
+    PickupStoreCannotReceive,
+    PickupStoreNoExpress,
+    PickupStoreNotInChannel,
+    OutOfStock,
+    NoEligibleLocation,
+    CapacityReached,
+    NotOpenSoon,
+    NoCarrierRoute,
+    InsufficientStock,
+}
+
+/// Why units of an order line cannot be served (the server's closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum UnservableReason {
+    MethodNotOffered,
+    NoAddress,
+    NoPickupStore,
+    PickupStoreNotAStore,
+    PickupStoreCannotReceive,
+    PickupStoreNoExpress,
+    PickupStoreNotInChannel,
+    ProductTypeNotAllowed,
+    OutOfStock,
+    NoEligibleLocation,
+    InsufficientStock,
+    SplitNotAllowed,
+    SplitLimitReached,
+}
+
+/// ATP of a product or a cart: one answer per delivery method.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Availability {
+    pub channel: String,
+    pub methods: Vec<MethodAvailability>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct MethodAvailability {
+    pub method: DeliveryMethod,
+    pub possible: bool,
+    pub reason: Option<UnavailableReason>,
+    pub requested: u64,
+    /// Units this method could deliver in all (product ATP; for a cart the
+    /// smallest share of a line).
+    pub quantity: u64,
+    /// Delivered, or ready for pickup (local date).
+    pub expected_date: Option<String>,
+    /// Click & collect: when it is ready at the store (RFC 3339).
+    pub ready_at: Option<String>,
+    pub shipments: Vec<ShipmentView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ShipmentView {
+    pub location: String,
+    pub location_name: String,
+    pub units: u64,
+    pub expected_date: String,
+}
+
+// --- checkout -------------------------------------------------------------
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CartLineInput {
+    pub sku: String,
+    pub quantity: u32,
+}
+
+/// The methods offered at the till.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutDelivery {
+    /// Taken home now. Until offline sales exist this is placed as an
+    /// express click & collect at this store, paid in store.
+    CarryOut,
+    HomeDelivery,
+    ClickAndCollect,
+    ExpressClickAndCollect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentChoice {
+    /// Paid at the till.
+    InStore,
+    /// A payment link through the payment gateway.
+    Gateway,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CustomerInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Lang,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CheckoutInput {
+    pub lines: Vec<CartLineInput>,
+    pub customer: CustomerInput,
+    pub delivery: CheckoutDelivery,
+    pub destination: DestinationInput,
+    pub payment: PaymentChoice,
+    /// Made once per checkout attempt by the UI (a UUID): sending the same
+    /// checkout again after a timeout answers the same order.
+    pub idempotency_key: String,
+}
+
+// --- orders and fulfilments -----------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    PartiallyAllocated,
+    Allocated,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FulfilmentStatus {
+    AwaitingPreparation,
+    InPreparation,
+    ReadyForPickup,
+    ReadyToShip,
+    PickedUp,
+    Shipped,
+    Cancelled,
+    Rejected,
+}
+
+/// A line of a fulfilment, with the product's name and barcodes (the pick
+/// list scans them).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PickLine {
+    pub line: u32,
+    pub sku: String,
+    pub name: String,
+    pub barcodes: Vec<String>,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FulfilmentDetail {
+    pub id: String,
+    pub order_id: String,
+    pub location: String,
+    pub location_name: String,
+    pub delivery: DeliveryMethod,
+    /// Collected at this location (rather than shipped).
+    pub handover: bool,
+    pub status: FulfilmentStatus,
+    pub due_at: String,
+    pub expected_date: String,
+    pub tracking: Option<String>,
+    pub lines: Vec<PickLine>,
+}
+
+/// A row of the store's queue.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct QueueItem {
+    pub id: String,
+    pub order_id: String,
+    pub delivery: DeliveryMethod,
+    pub handover: bool,
+    pub status: FulfilmentStatus,
+    pub due_at: String,
+    pub units: u32,
+    pub lines: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct LineFoundInput {
+    pub line: u32,
+    pub found: u32,
+}
+
+/// A step of a fulfilment.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StepInput {
+    StartPreparation,
+    ReportMissing { lines: Vec<LineFoundInput> },
+    MarkReady,
+    Ship,
+    HandOver { pickup_code: String },
+    Cancel,
+}
+
+/// Units of a line that went elsewhere, or nowhere.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct UnservableView {
+    pub line: u32,
+    pub sku: String,
+    pub missing: u32,
+    pub reason: UnservableReason,
+}
+
+/// A fulfilment of an order, briefly.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FulfilmentSummary {
+    pub id: String,
+    pub location: String,
+    pub location_name: String,
+    pub delivery: DeliveryMethod,
+    pub handover: bool,
+    pub status: FulfilmentStatus,
+    pub expected_date: String,
+    pub lines: Vec<PickLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct StepOutcome {
+    pub fulfilment: FulfilmentDetail,
+    pub order_status: OrderStatus,
+    /// Fulfilments that took over missing units.
+    pub rerouted: Vec<FulfilmentSummary>,
+    pub unservable: Vec<UnservableView>,
+    /// Plain sentences from the server: where the missing units went and why.
+    pub explanation: Vec<String>,
+}
+
+/// A shipping label saved as a PDF file.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct LabelFile {
+    pub path: String,
+    /// Whether the system's PDF viewer was started (to print from it).
+    pub opened: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct OrderHit {
+    pub id: String,
+    pub status: OrderStatus,
+    pub channel: String,
+    pub customer_name: String,
+    pub placed_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CustomerView {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Lang,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct OrderLineDetail {
+    pub line: u32,
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    /// Units delivered and not yet returned.
+    pub returnable: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PaymentLine {
+    /// `authorise`, `capture`, `void`, `refund`…
+    pub kind: String,
+    pub amount: Money,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnReason {
+    ChangedMind,
+    DoesNotFit,
+    Defective,
+    DamagedInTransit,
+    NotAsDescribed,
+    WrongItem,
+    ArrivedLate,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ItemCondition {
+    Resaleable,
+    Damaged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Restock {
+    Sellable,
+    Quarantine,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RefundLineView {
+    pub line: u32,
+    pub sku: String,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+    pub refund: Money,
+    pub restock: Restock,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReturnReceipt {
+    pub id: String,
+    pub order_id: String,
+    pub location: String,
+    pub lines: Vec<RefundLineView>,
+    pub shipping_refund: Money,
+    pub total_refund: Money,
+    pub received_at: String,
+}
+
+/// An order with what the counter needs: lines, where each part is, the
+/// decision trace in plain language, payments and returns.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct OrderDetail {
+    pub id: String,
+    pub status: OrderStatus,
+    pub channel: String,
+    pub delivery: DeliveryMethod,
+    pub customer: CustomerView,
+    pub payment: PaymentChoice,
+    pub placed_at: String,
+    pub lines: Vec<OrderLineDetail>,
+    pub shipping_fee: Money,
+    pub total: Money,
+    pub fulfilments: Vec<FulfilmentSummary>,
+    pub unservable: Vec<UnservableView>,
+    /// The orchestration explained: placement first, then each
+    /// re-orchestration, in the language asked.
+    pub explanation: Vec<String>,
+    pub payments: Vec<PaymentLine>,
+    pub returns: Vec<ReturnReceipt>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReturnLineInput {
+    pub line: u32,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReturnInput {
+    pub order_id: String,
+    pub lines: Vec<ReturnLineInput>,
+}
+
+/// Converts between two types with the same JSON form (the server's enums
+/// and their IPC mirrors): the closed sets must agree, and the tests check
+/// every variant.
+pub fn convert<A: Serialize, B: serde::de::DeserializeOwned>(
+    value: &A,
+) -> Result<B, crate::error::AppError> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| {
+            crate::error::AppError::new(
+                crate::error::ErrorCode::Internal,
+                format!("the server sent a value this app does not know: {e}"),
+            )
+        })
+}

@@ -1,0 +1,82 @@
+// Order lookup by number, e-mail, phone or name.
+import { useState } from "preact/hooks";
+import { searchOrders } from "../ipc";
+import { useI18n } from "../i18n";
+import { formatTime } from "../format";
+import type { AppError, OrderHit } from "../generated/ipc";
+import { ErrorMessage, Loading, Paged } from "../components/common";
+
+export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
+  const { t, lang, orderStatus } = useI18n();
+  const [query, setQuery] = useState("");
+  const [state, setState] = useState<
+    { kind: "idle" } | { kind: "loading" } | { kind: "ready"; hits: OrderHit[] } | { kind: "error"; error: AppError }
+  >({ kind: "idle" });
+  const [short, setShort] = useState(false);
+
+  const search = () => {
+    const q = query.trim();
+    if (q.length < 2) {
+      setShort(true);
+      return;
+    }
+    setShort(false);
+    setState({ kind: "loading" });
+    searchOrders(q).then(
+      (hits) => {
+        if (hits.length === 1 && hits[0] && hits[0].id.toUpperCase() === q.toUpperCase()) onOpen(hits[0].id);
+        else setState({ kind: "ready", hits });
+      },
+      (error: AppError) => setState({ kind: "error", error }),
+    );
+  };
+
+  return (
+    <section aria-labelledby="orders-title" data-testid="orders">
+      <h1 id="orders-title">{t("orders.title")}</h1>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          search();
+        }}
+      >
+        <label class="grow">
+          {t("orders.label")}
+          <input data-testid="order-query" value={query} maxLength={200} autoFocus onInput={(e) => setQuery(e.currentTarget.value)} />
+        </label>
+        <button type="submit" data-testid="order-search">
+          {t("orders.search")}
+        </button>
+      </form>
+      {short && <p class="muted">{t("orders.short")}</p>}
+      {state.kind === "loading" && <Loading testId="orders-loading" />}
+      {state.kind === "error" && <ErrorMessage error={state.error} testId="orders-error" onRetry={search} />}
+      {state.kind === "ready" && state.hits.length === 0 && (
+        <p class="muted" data-testid="orders-empty">
+          {t("orders.none")}
+        </p>
+      )}
+      {state.kind === "ready" && state.hits.length > 0 && (
+        <Paged
+            rows={state.hits}
+            render={(hit) => (
+              <li key={hit.id}>
+                <button type="button" class="result" data-testid="order-hit" data-id={hit.id} onClick={() => onOpen(hit.id)}>
+                  <span class="result-main">
+                    <span class="result-name">
+                      {hit.id} · {hit.customer_name}
+                    </span>
+                    <span class="result-meta">
+                      {hit.channel} · {orderStatus(hit.status)}
+                    </span>
+                  </span>
+                  <span class="result-price">{formatTime(hit.placed_at, lang)}</span>
+                </button>
+              </li>
+            )}
+        />
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,63 @@
+// The store's queue: open fulfilments by due time.
+import { useEffect, useState } from "preact/hooks";
+import { storeQueue } from "../ipc";
+import { useI18n } from "../i18n";
+import { formatTime } from "../format";
+import type { AppError, QueueItem } from "../generated/ipc";
+import { ErrorMessage, Loading, Paged } from "../components/common";
+
+export function Queue({ onOpen }: { onOpen: (id: string) => void }) {
+  const { t, lang, method, fulfilmentStatus } = useI18n();
+  const [state, setState] = useState<{ kind: "loading" } | { kind: "ready"; items: QueueItem[] } | { kind: "error"; error: AppError }>({
+    kind: "loading",
+  });
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    let stale = false;
+    setState({ kind: "loading" });
+    storeQueue().then(
+      (items) => !stale && setState({ kind: "ready", items }),
+      (error: AppError) => !stale && setState({ kind: "error", error }),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [attempt]);
+  return (
+    <section aria-labelledby="queue-title" data-testid="queue">
+      <div class="row spread">
+        <h1 id="queue-title">{t("queue.title")}</h1>
+        <button type="button" class="secondary" data-testid="queue-refresh" onClick={() => setAttempt((n) => n + 1)}>
+          {t("queue.refresh")}
+        </button>
+      </div>
+      {state.kind === "loading" && <Loading testId="queue-loading" />}
+      {state.kind === "error" && <ErrorMessage error={state.error} testId="queue-error" onRetry={() => setAttempt((n) => n + 1)} />}
+      {state.kind === "ready" && state.items.length === 0 && (
+        <p class="muted" data-testid="queue-empty">
+          {t("queue.empty")}
+        </p>
+      )}
+      {state.kind === "ready" && state.items.length > 0 && (
+        <Paged
+            rows={state.items}
+            render={(item) => (
+              <li key={item.id}>
+                <button type="button" class="result" data-testid="queue-item" data-order={item.order_id} data-id={item.id} onClick={() => onOpen(item.id)}>
+                  <span class="result-main">
+                    <span class="result-name">
+                      {item.order_id} · {item.handover ? t("queue.handover") : t("queue.ship")}
+                    </span>
+                    <span class="result-meta">
+                      {method(item.delivery)} · {t("common.units", { n: item.units })} · {fulfilmentStatus(item.status)}
+                    </span>
+                  </span>
+                  <span class="result-price">{t("queue.due", { time: formatTime(item.due_at, lang) })}</span>
+                </button>
+              </li>
+            )}
+        />
+      )}
+    </section>
+  );
+}
