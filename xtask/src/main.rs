@@ -18,7 +18,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
-  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders (BENCHMARKS.md)
+  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders, sync (BENCHMARKS.md)
   setup                     install missing system and npm packages, then stop";
 
 fn main() -> ExitCode {
@@ -272,6 +272,22 @@ mod commands {
                 run(cargo()
                     .args(["bench", "--package", "oms-server", "--bench", "orders"])
                     .env("AISLE_TEST_POSTGRES_URL", postgres))
+            }
+            Some("sync") => {
+                step(
+                    "benchmark: the app's sync (aisle-sync) against the real server, large \
+                     demo: full pull, search, incremental pull, 1,000 actions pushed",
+                );
+                // The bench starts the release server binary.
+                run(cargo().args([
+                    "build",
+                    "--release",
+                    "--package",
+                    "oms-server",
+                    "--bin",
+                    "oms-server",
+                ]))?;
+                run(cargo().args(["bench", "--package", "aisle-sync", "--bench", "sync"]))
             }
             Some(other) => Err(Failure::Usage(format!(
                 "unknown benchmark `{other}`\n\n{USAGE}"
