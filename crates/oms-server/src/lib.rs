@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod payments;
 pub mod stock_cache;
 pub mod storage;
+pub mod sync;
 
 use oms_domain::demo::{self, DemoSize};
 use std::future::Future;

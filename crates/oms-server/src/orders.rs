@@ -100,7 +100,7 @@ impl From<sqlx::Error> for OrderFailure {
     }
 }
 
-fn internal(error: impl std::fmt::Display) -> OrderFailure {
+pub(crate) fn internal(error: impl std::fmt::Display) -> OrderFailure {
     OrderFailure::Internal(error.to_string())
 }
 
@@ -111,6 +111,53 @@ pub struct Answer {
     /// JSON: an [`OrderView`], or a problem for a refusal.
     pub body: String,
     pub is_problem: bool,
+}
+
+/// Where a mutating call keeps its answer, inside its own transaction, so a
+/// retry of the same request gets the same answer and applies nothing twice
+/// (`Idempotency-Key`, device mutations: DESIGN.md "Sync").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerSlot {
+    pub scope: String,
+    pub key: String,
+    /// SHA-256 of the request: the same key with another request is refused.
+    pub request_hash: String,
+}
+
+impl AnswerSlot {
+    /// Stores `body` as the answer, in `tx`.
+    pub(crate) async fn keep(
+        &self,
+        tx: &mut Tx,
+        status: u16,
+        body: &str,
+        now_ms: i64,
+    ) -> Result<(), OrderFailure> {
+        let answer = StoredAnswer {
+            request_hash: self.request_hash.clone(),
+            status,
+            response: body.to_owned(),
+        };
+        store::store_answer(tx, &self.scope, &self.key, &answer, now_ms).await?;
+        Ok(())
+    }
+}
+
+/// SHA-256 of a request's JSON, in hex.
+pub(crate) fn request_hash(request: &impl Serialize) -> Result<String, OrderFailure> {
+    Ok(hex(&Sha256::digest(
+        serde_json::to_vec(request).map_err(internal)?,
+    )))
+}
+
+/// An order taken on a store device (maybe offline): if it cannot be served
+/// when it reaches the core, the store gets a task and the customer a
+/// message, in the transaction that records the refusal.
+#[derive(Debug, Clone)]
+pub struct DeviceOrigin {
+    pub store: LocationId,
+    /// What the customer was given on the device's receipt.
+    pub reference: String,
 }
 
 /// A refused placement, as problem+json with the reasons per line.
@@ -333,7 +380,7 @@ fn reserved_rows(reserved: Vec<(String, String, i64, i64)>) -> Result<Vec<StockR
         .collect()
 }
 
-fn stock_row_of(
+pub(crate) fn stock_row_of(
     sku: &Sku,
     location: &LocationId,
     on_hand: i64,
@@ -480,9 +527,9 @@ struct NotificationExtra<'a> {
 // ---- placement ----------------------------------------------------------------
 
 /// Everything checked and priced before the transaction.
-struct Prepared {
-    order: Order,
-    customer: Customer,
+pub(crate) struct Prepared {
+    pub(crate) order: Order,
+    pub(crate) customer: Customer,
     payment: PaymentMethod,
     accept_partial: bool,
     rules: RuleSet,
@@ -594,9 +641,7 @@ async fn prepare(state: &AppState, request: &PlaceOrder) -> Result<Prepared, Ord
         .validate()
         .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
     let rules = active_rules(state, request.channel.as_str()).await?;
-    let request_hash = hex(&Sha256::digest(
-        serde_json::to_vec(request).map_err(internal)?,
-    ));
+    let request_hash = request_hash(request)?;
     Ok(Prepared {
         order,
         customer,
@@ -622,6 +667,33 @@ fn key_scope(caller: &Caller) -> String {
     )
 }
 
+/// Checks an `Idempotency-Key` (1 to 200 visible ASCII characters).
+fn check_idempotency_key(key: &str) -> Result<(), OrderFailure> {
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(OrderFailure::Invalid(
+            "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where the answer to `request` is kept for the caller's `Idempotency-Key`.
+pub fn idempotency_slot(
+    caller: &Caller,
+    key: Option<&str>,
+    request: &impl Serialize,
+) -> Result<Option<AnswerSlot>, OrderFailure> {
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    check_idempotency_key(key)?;
+    Ok(Some(AnswerSlot {
+        scope: key_scope(caller),
+        key: key.to_owned(),
+        request_hash: request_hash(request)?,
+    }))
+}
+
 /// Places an order (see the module documentation).
 pub async fn place(
     state: &AppState,
@@ -629,22 +701,51 @@ pub async fn place(
     idempotency_key: Option<&str>,
     request: &PlaceOrder,
 ) -> Result<Answer, OrderFailure> {
-    if let Some(key) = idempotency_key
-        && (key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()))
-    {
-        return Err(OrderFailure::Invalid(
-            "Idempotency-Key must be 1 to 200 visible ASCII characters".into(),
-        ));
+    if let Some(key) = idempotency_key {
+        check_idempotency_key(key)?;
     }
-    let prepared = prepare(state, request).await?;
     let scope = key_scope(caller);
+    place_keyed(
+        state,
+        caller,
+        idempotency_key.map(|key| (scope.as_str(), key)),
+        None,
+        request,
+    )
+    .await
+}
+
+/// Places an order whose answer is kept under `(scope, key)`; `origin` is
+/// set for orders pushed by a store device.
+pub(crate) async fn place_keyed(
+    state: &AppState,
+    caller: &Caller,
+    key: Option<(&str, &str)>,
+    origin: Option<&DeviceOrigin>,
+    request: &PlaceOrder,
+) -> Result<Answer, OrderFailure> {
+    let prepared = prepare(state, request).await?;
+    let (scope, idempotency_key) = match key {
+        Some((scope, key)) => (scope, Some(key)),
+        None => ("", None),
+    };
     for attempt in 0..MAX_ATTEMPTS {
         let planning = if attempt == 0 {
             Planning::Optimistic
         } else {
             Planning::Locked
         };
-        match try_place(state, caller, idempotency_key, &scope, &prepared, planning).await {
+        let attempt_result = try_place(
+            state,
+            caller,
+            idempotency_key,
+            scope,
+            origin,
+            &prepared,
+            planning,
+        )
+        .await;
+        match attempt_result {
             Ok(Some(answer)) => return Ok(answer),
             Ok(None) => {
                 tracing::debug!(attempt, "placement lost a race for stock; starting again");
@@ -681,6 +782,7 @@ async fn try_place(
     caller: &Caller,
     idempotency_key: Option<&str>,
     scope: &str,
+    origin: Option<&DeviceOrigin>,
     prepared: &Prepared,
     planning: Planning,
 ) -> Result<Option<Answer>, OrderFailure> {
@@ -761,6 +863,16 @@ async fn try_place(
                 response: answer.body.clone(),
             };
             store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
+            if let Some(origin) = origin {
+                let seq = match seq {
+                    Some(seq) => seq,
+                    None => crate::storage::next_change_seqs(&mut tx, 1).await?,
+                };
+                crate::sync::record_refused_device_order(
+                    &mut tx, origin, prepared, &refusal, seq, now_ms,
+                )
+                .await?;
+            }
             tx.commit().await?;
         } else if let Some(tx) = locked_tx {
             tx.rollback().await?;
@@ -917,7 +1029,7 @@ async fn write_new_fulfilment(
 
 /// Applies rows this instance just committed, so its next reads see them
 /// (other instances get them from the follower).
-fn apply_to_index(state: &AppState, rows: &[StockRow], loads: &[LocationLoad]) {
+pub(crate) fn apply_to_index(state: &AppState, rows: &[StockRow], loads: &[LocationLoad]) {
     let mut cache = state.stock.write();
     for row in rows {
         if let Err(error) = cache.index.apply(row) {
@@ -1149,9 +1261,10 @@ pub async fn step(
     caller: &Caller,
     fulfilment_id: &str,
     step: &FulfilmentStep,
+    slot: Option<&AnswerSlot>,
 ) -> Result<StepResult, OrderFailure> {
     for attempt in 0..MAX_ATTEMPTS {
-        match try_step(state, caller, fulfilment_id, step).await? {
+        match try_step(state, caller, fulfilment_id, step, slot).await? {
             Some(result) => return Ok(result),
             None => tracing::debug!(attempt, "re-orchestration lost a race for stock"),
         }
@@ -1191,6 +1304,7 @@ async fn try_step(
     caller: &Caller,
     fulfilment_id: &str,
     step: &FulfilmentStep,
+    slot: Option<&AnswerSlot>,
 ) -> Result<Option<StepResult>, OrderFailure> {
     let backend = state.storage.backend();
     let mut tx = state.storage.begin_write().await?;
@@ -1363,15 +1477,20 @@ async fn try_step(
         seq,
     )
     .await?;
-    tx.commit().await?;
-    apply_to_index(state, &index_rows, &[]);
-    Ok(Some(StepResult {
+    let result = StepResult {
         fulfilment: fulfilment_view(fulfilment),
         order_status: doc.status,
         rerouted: rerouted.iter().map(fulfilment_view).collect(),
         unservable,
         explanation,
-    }))
+    };
+    if let Some(slot) = slot {
+        let body = serde_json::to_string(&result).map_err(internal)?;
+        slot.keep(&mut tx, 200, &body, now_ms).await?;
+    }
+    tx.commit().await?;
+    apply_to_index(state, &index_rows, &[]);
+    Ok(Some(result))
 }
 
 /// Ends an order change (cancellation, return): its messages and new
@@ -1589,6 +1708,7 @@ pub async fn cancel(
     caller: &Caller,
     order_id: &str,
     request: &CancelOrder,
+    slot: Option<&AnswerSlot>,
 ) -> Result<OrderView, OrderFailure> {
     if let Some(reason) = &request.reason
         && reason.chars().count() > 500
@@ -1662,6 +1782,13 @@ pub async fn cancel(
         &NotificationExtra::default(),
         &mut messages,
     )?;
+    if let Some(slot) = slot {
+        // Kept inside the transaction: the view without payments (they are
+        // read after commit).
+        let view = order_view(&doc, &fulfilments, Vec::new(), None, Detail::Summary);
+        let body = serde_json::to_string(&view).map_err(internal)?;
+        slot.keep(&mut tx, 200, &body, now.as_millisecond()).await?;
+    }
     commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     load_view(state, caller, order_id, None).await
 }
@@ -1680,6 +1807,7 @@ pub async fn receive_return(
     caller: &Caller,
     order_id: &str,
     request: &ReceiveReturn,
+    slot: Option<&AnswerSlot>,
 ) -> Result<ReturnView, OrderFailure> {
     if !caller.may_access_store(request.location.as_str()) {
         return Err(OrderFailure::Forbidden(format!(
@@ -1800,6 +1928,10 @@ pub async fn receive_return(
         received_at: now.to_string(),
     };
     doc.returns.push(view.clone());
+    if let Some(slot) = slot {
+        let body = serde_json::to_string(&view).map_err(internal)?;
+        slot.keep(&mut tx, 201, &body, now.as_millisecond()).await?;
+    }
     commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     Ok(view)
 }

@@ -131,6 +131,8 @@ async fn every_route_checks_every_role() {
     let return_a = json!({"location": a, "lines": return_line});
     let return_b = json!({"location": b, "lines": return_line});
     let start = json!({"type": "start_preparation"});
+    let sale = json!({"lines": [{"sku": sku, "quantity": 1}]});
+    let empty_push = json!({"device_id": "none", "mutations": []});
     let rule_set =
         f.server.get_json("/v1/channels/web-fr/rule-sets").await.2[0]["rule_set"].clone();
     let cancel = json!({});
@@ -265,6 +267,32 @@ async fn every_route_checks_every_role() {
             "/v1/channels/web-fr/unified-stock?format=json".into(),
             None,
             &[Admin, Integration],
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{a}/sales"),
+            Some(&sale),
+            EVERYONE,
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{b}/sales"),
+            Some(&sale),
+            &[Admin, Integration],
+        ),
+        ("GET", format!("/v1/locations/{a}/tasks"), None, EVERYONE),
+        (
+            "GET",
+            format!("/v1/locations/{b}/tasks"),
+            None,
+            &[Admin, Integration],
+        ),
+        // An empty push is refused as invalid (422) once the role passes.
+        (
+            "POST",
+            "/v1/sync/push".into(),
+            Some(&empty_push),
+            &[ManagerOfA, AssociateOfA],
         ),
         ("GET", "/v1/outbox?state=dead".into(), None, &[Admin]),
         ("POST", "/v1/outbox/999999999/replay".into(), None, &[Admin]),

@@ -15,6 +15,7 @@ mod orders;
 mod outbox;
 mod problem;
 mod stock;
+mod sync;
 
 pub use auth::TokenCache;
 pub use feeds::MAX_FEED_BYTES;
@@ -79,6 +80,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/fulfilments/{id}/steps", post(orders::step))
         .route("/v1/fulfilments/{id}/label", get(orders::label))
         .route("/v1/locations/{id}/fulfilments", get(orders::queue))
+        .route("/v1/locations/{id}/sales", post(sync::record_sale))
+        .route("/v1/locations/{id}/tasks", get(sync::tasks))
+        .route("/v1/sync/push", post(sync::push))
         .route(
             "/v1/channels/{id}/rule-sets",
             get(orders::rule_sets).post(orders::add_rule_set),

@@ -52,6 +52,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/fulfilments/{id}/steps"),
     ("GET", "/v1/fulfilments/{id}/label"),
     ("GET", "/v1/locations/{id}/fulfilments"),
+    ("POST", "/v1/locations/{id}/sales"),
+    ("GET", "/v1/locations/{id}/tasks"),
+    ("POST", "/v1/sync/push"),
     ("GET", "/v1/channels/{id}/rule-sets"),
     ("POST", "/v1/channels/{id}/rule-sets"),
     ("POST", "/v1/channels/{id}/rule-sets/{version}/activate"),
@@ -608,6 +611,25 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .not_found()
             .err(409, &["conflict"])
             .ok(200, "The message, pending.", schema("OutboxMessage")),
+        ("POST", "/v1/locations/{id}/sales") => op("recordSale", "sync", "Record a carry-out sale")
+            .roles("admin, integration; store roles for their own store")
+            .about("Always accepted: the goods left the shelf. Stock goes down (also below zero); each line that was short opens a `stock_discrepancy` task. With `Idempotency-Key`, a replay answers the stored sale.")
+            .header("Idempotency-Key", "Optional; 1 to 200 visible ASCII characters.")
+            .json_body(schema("CarryOutSale"))
+            .not_found()
+            .err(422, &["idempotency-key-reused"])
+            .ok(201, "The sale, priced, with its discrepancies.", schema("SaleView")),
+        ("GET", "/v1/locations/{id}/tasks") => op("storeTasks", "sync", "A store's tasks")
+            .roles("admin, integration; store roles for their own store")
+            .query("limit", limit(500, 100), "Most tasks.")
+            .ok(200, "Tasks, newest first.", array_of("StoreTask")),
+        ("POST", "/v1/sync/push") => op("syncPush", "sync", "Apply a device's queued mutations exactly once")
+            .roles("store roles (a paired device)")
+            .about("Mutations carry consecutive ids from the device's gapless sequence. Ids already applied are answered from storage; a business refusal is a result (status ≥ 400 and a problem body), kept and answered the same on every retry. 409 `mutation-gap` when the first new id does not follow the last applied one: nothing is applied.")
+            .json_body(schema("PushRequest"))
+            .err(409, &["mutation-gap"])
+            .err(503, &["busy"])
+            .ok(200, "One result per mutation, in order.", schema("PushResponse")),
         _ => return None,
     };
     Some(op)
@@ -635,7 +657,8 @@ fn schemas() -> Value {
                         "enum": ["invalid-query", "malformed-json", "invalid-body", "body-too-large",
                                  "unsupported-media-type", "not-found", "no-route", "unauthenticated",
                                  "forbidden", "conflict", "feed-rejected", "upload-interrupted",
-                                 "idempotency-key-reused", "busy", "internal", "cannot-be-served"]},
+                                 "idempotency-key-reused", "busy", "internal", "cannot-be-served",
+                                 "mutation-gap"]},
                     "title": string,
                     "status": {"type": "integer"},
                     "detail": {"type": "string", "description": "For people; absent on 5xx."}
@@ -1261,6 +1284,77 @@ fn schemas() -> Value {
                     {"type": "object", "additionalProperties": false, "required": ["type"],
                      "properties": {"type": {"const": "cancel"}}}
                 ]
+            }),
+        ),
+        (
+            "CarryOutSale",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["lines"],
+                "properties": {
+                    "lines": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
+                        "type": "object", "required": ["sku", "quantity"],
+                        "properties": {"sku": string, "quantity": quantity}}},
+                    "sold_at": instant
+                }
+            }),
+        ),
+        (
+            "SaleView",
+            json!({
+                "type": "object",
+                "required": ["id", "location", "lines", "total", "sold_at"],
+                "properties": {
+                    "id": string, "location": string, "sold_at": instant,
+                    "lines": {"type": "array", "items": {"type": "object",
+                        "properties": {"sku": string, "quantity": quantity, "unit_price": schema("Amount")}}},
+                    "total": schema("Amount"),
+                    "discrepancies": {"type": "array", "items": {"type": "object",
+                        "properties": {"sku": string, "short_by": count}}}
+                }
+            }),
+        ),
+        (
+            "StoreTask",
+            json!({
+                "type": "object",
+                "required": ["id", "location", "kind", "message", "created_at"],
+                "properties": {
+                    "id": string, "location": string,
+                    "kind": {"type": "string", "enum": ["stock_discrepancy", "offline_order_refused", "offline_order_changed"]},
+                    "sku": string, "order": string, "message": string, "created_at": instant
+                }
+            }),
+        ),
+        (
+            "PushRequest",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["device_id", "mutations"],
+                "properties": {
+                    "device_id": string,
+                    "mutations": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
+                        "type": "object", "additionalProperties": false, "required": ["id", "intent"],
+                        "properties": {
+                            "id": quantity,
+                            "intent": {"type": "object", "required": ["kind", "args"],
+                                "properties": {
+                                    "kind": {"type": "string", "enum": ["place_order", "carry_out_sale", "fulfilment_step", "receive_return", "cancel_order"]},
+                                    "args": {"type": "object", "description": "PlaceOrder; CarryOutSale; {fulfilment, step: FulfilmentStep}; {order, receive: ReceiveReturn}; {order, cancel: CancelOrder}."}
+                                }}
+                        }}}
+                }
+            }),
+        ),
+        (
+            "PushResponse",
+            json!({
+                "type": "object", "required": ["device_id", "last_applied", "results"],
+                "properties": {
+                    "device_id": string,
+                    "last_applied": count,
+                    "results": {"type": "array", "items": {"type": "object", "required": ["id", "status", "body"],
+                        "properties": {"id": quantity, "status": {"type": "integer"},
+                            "body": {"description": "The endpoint's answer: a view, or a problem for a refusal."}}}}
+                }
             }),
         ),
         (

@@ -40,13 +40,7 @@ pub async fn place(
     ApiJson(request): ApiJson<PlaceOrder>,
 ) -> Result<Response, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
-    let key =
-        match headers.get("idempotency-key") {
-            None => None,
-            Some(value) => Some(value.to_str().map_err(|_| {
-                ApiError::InvalidBody("Idempotency-Key must be visible ASCII".into())
-            })?),
-        };
+    let key = idempotency_key(&headers)?;
     let answer = orders::place(&state, &caller, key, &request).await?;
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
     let content_type = if answer.is_problem {
@@ -59,6 +53,18 @@ pub async fn place(
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
+}
+
+/// The request's `Idempotency-Key` header, if any.
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|value| {
+            value
+                .to_str()
+                .map_err(|_| ApiError::InvalidBody("Idempotency-Key must be visible ASCII".into()))
+        })
+        .transpose()
 }
 
 /// `?lang=en|fr|de` for explanations.
@@ -234,7 +240,7 @@ pub async fn cancel(
     auth::require(&caller, SERVICE)?;
     let id = order_id(&id)?;
     Ok(Json(
-        orders::cancel(&state, &caller, id.as_str(), &request).await?,
+        orders::cancel(&state, &caller, id.as_str(), &request, None).await?,
     ))
 }
 
@@ -247,7 +253,7 @@ pub async fn receive_return(
 ) -> Result<(StatusCode, Json<ReturnView>), ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
     let id = order_id(&id)?;
-    let view = orders::receive_return(&state, &caller, id.as_str(), &request).await?;
+    let view = orders::receive_return(&state, &caller, id.as_str(), &request, None).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -374,7 +380,7 @@ pub async fn step(
     ApiJson(step): ApiJson<FulfilmentStep>,
 ) -> Result<Json<StepResult>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
-    Ok(Json(orders::step(&state, &caller, &id, &step).await?))
+    Ok(Json(orders::step(&state, &caller, &id, &step, None).await?))
 }
 
 /// A location's fulfilments by due time: by default the open ones.

@@ -49,6 +49,9 @@ pub enum ApiError {
     /// An `Idempotency-Key` came back with a different request body.
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
+    /// A device pushed a mutation whose predecessor was never applied.
+    #[error("{0}")]
+    MutationGap(String),
     /// Too many concurrent writers on the same rows; the request may be
     /// retried as is.
     #[error("{0}")]
@@ -94,6 +97,11 @@ impl ApiError {
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
             ),
+            ApiError::MutationGap(_) => (
+                StatusCode::CONFLICT,
+                "mutation-gap",
+                "Mutations missing before this push",
+            ),
             ApiError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy", "Busy, retry"),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
@@ -120,21 +128,35 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem+json body of a client error (4xx); `None` for server
+    /// errors, whose cause is not the caller's.
+    pub fn client_problem(&self) -> Option<Problem> {
         let (status, kind, title) = self.status_and_kind();
-        let detail = if status.is_server_error() {
-            // The cause goes to the log, not to the caller.
-            tracing::error!(error = %self, "request failed");
-            None
-        } else {
-            Some(self.to_string())
-        };
-        let problem = Problem {
+        status.is_client_error().then(|| Problem {
             kind: kind.to_owned(),
             title: title.to_owned(),
             status: status.as_u16(),
-            detail,
+            detail: Some(self.to_string()),
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.status_and_kind();
+        let problem = match self.client_problem() {
+            Some(problem) => problem,
+            None => {
+                // The cause goes to the log, not to the caller.
+                tracing::error!(error = %self, "request failed");
+                Problem {
+                    kind: kind.to_owned(),
+                    title: title.to_owned(),
+                    status: status.as_u16(),
+                    detail: None,
+                }
+            }
         };
         let mut response = match self {
             // The report travels inside the problem (RFC 9457 extension member).

@@ -32,6 +32,7 @@ pub enum Kind {
     Stock = 3,
     Order = 4,
     Fulfilment = 5,
+    Task = 6,
 }
 
 /// A position in the change sequence: just after this entity.
@@ -48,7 +49,8 @@ impl Position {
     pub fn start() -> Self {
         Position {
             seq: 0,
-            kind: Kind::Fulfilment,
+            // The last kind: every row has a sequence number ≥ 1.
+            kind: Kind::Task,
             key: (String::new(), String::new()),
         }
     }
@@ -74,6 +76,7 @@ impl Position {
             "3" => Kind::Stock,
             "4" => Kind::Order,
             "5" => Kind::Fulfilment,
+            "6" => Kind::Task,
             _ => return None,
         };
         let key0 = unhex(parts.next()?)?;
@@ -303,6 +306,31 @@ impl Storage {
                     entity: ChangedEntity::Fulfilment(Box::new(crate::orders::fulfilment_view(
                         &doc,
                     ))),
+                },
+            });
+        }
+
+        // Store tasks: a store sees its own.
+        let mut tasks = Sql::new(
+            "SELECT change_seq, id, location_id, kind, sku, order_id, message, created_at_ms FROM store_tasks WHERE",
+        );
+        push_after(&mut tasks, position, Kind::Task, &["id"]);
+        if let ChangeScope::Store(store) = scope {
+            tasks.push(" AND location_id = ").bind(store.clone());
+        }
+        tasks.push(" ORDER BY change_seq, id LIMIT ").bind(fetch);
+        for row in tasks.fetch_all(self.pool()).await? {
+            let seq: i64 = row.try_get("change_seq")?;
+            let task = super::sync::task_from_row(&row)?;
+            entries.push(Entry {
+                position: Position {
+                    seq,
+                    kind: Kind::Task,
+                    key: (task.id.clone(), String::new()),
+                },
+                change: Change {
+                    seq,
+                    entity: ChangedEntity::Task(task),
                 },
             });
         }

@@ -21,6 +21,7 @@ pub mod outbox;
 pub(crate) mod sql;
 mod stock;
 mod sync;
+pub(crate) use sync::{insert_notification, insert_sale, insert_task};
 
 pub use auth::PairingRefusal;
 pub use catalogue::{ProductRecord, ProductWriteError};

@@ -1,8 +1,11 @@
 //! Devices, carry-out sales and store tasks (DESIGN.md "Sync between the app
 //! and the core").
 
+use oms_api::wire::{OrderId, StoreTask};
+use oms_domain::model::{LocationId, Sku};
 use sqlx::Row;
 
+use super::orders::Tx;
 use super::sql::Sql;
 use super::{Storage, StorageError};
 
@@ -17,4 +20,133 @@ impl Storage {
         };
         Ok(u64::try_from(last).unwrap_or(0))
     }
+}
+
+impl Storage {
+    /// Moves a device's last applied mutation on to `id` (never back).
+    pub async fn advance_last_mutation(&self, device: &str, id: u64) -> Result<(), StorageError> {
+        let id = i64::try_from(id).map_err(|_| StorageError::Corrupt("mutation id".into()))?;
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new("UPDATE devices SET last_mutation_id = ");
+        sql.bind(id)
+            .push(" WHERE device_id = ")
+            .bind(device.to_owned())
+            .push(" AND last_mutation_id < ")
+            .bind(id);
+        sql.execute(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A store's tasks, newest first.
+    pub async fn tasks_of(
+        &self,
+        location: &str,
+        limit: u32,
+    ) -> Result<Vec<StoreTask>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, location_id, kind, sku, order_id, message, created_at_ms FROM store_tasks WHERE location_id = ",
+        );
+        sql.bind(location.to_owned())
+            .push(" ORDER BY created_at_ms DESC, id LIMIT ")
+            .bind(i64::from(limit));
+        let rows = sql.fetch_all(self.pool()).await?;
+        rows.iter().map(task_from_row).collect()
+    }
+}
+
+pub(crate) fn task_from_row(row: &sqlx::any::AnyRow) -> Result<StoreTask, StorageError> {
+    let corrupt = |e: String| StorageError::Corrupt(e);
+    let kind: String = row.try_get("kind")?;
+    let created_at_ms: i64 = row.try_get("created_at_ms")?;
+    Ok(StoreTask {
+        id: row.try_get("id")?,
+        location: LocationId::parse(row.try_get::<String, _>("location_id")?)
+            .map_err(|e| corrupt(e.to_string()))?,
+        kind: serde_json::from_value(serde_json::Value::String(kind))
+            .map_err(|e| corrupt(e.to_string()))?,
+        sku: row
+            .try_get::<Option<String>, _>("sku")?
+            .map(Sku::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        order: row
+            .try_get::<Option<String>, _>("order_id")?
+            .map(OrderId::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        message: row.try_get("message")?,
+        created_at: jiff::Timestamp::from_millisecond(created_at_ms)
+            .map(|t| t.to_string())
+            .map_err(|e| corrupt(e.to_string()))?,
+    })
+}
+
+/// Records a carry-out sale.
+pub(crate) async fn insert_sale(
+    tx: &mut Tx,
+    id: &str,
+    location: &str,
+    sold_at_ms: i64,
+    document: &str,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new("INSERT INTO sales (id, location_id, sold_at_ms, document)");
+    sql.values([()], |row, ()| {
+        row.bind(id.to_owned())
+            .bind(location.to_owned())
+            .bind(sold_at_ms)
+            .bind(document.to_owned());
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Opens a task for a store's staff (in the change sequence at `seq`).
+pub(crate) async fn insert_task(
+    tx: &mut Tx,
+    task: &StoreTask,
+    seq: i64,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let kind = serde_json::to_value(task.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut sql = Sql::new(
+        "INSERT INTO store_tasks (id, location_id, kind, sku, order_id, message, created_at_ms, change_seq)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind(task.id.clone())
+            .bind(task.location.as_str().to_owned())
+            .bind(kind.clone())
+            .bind(task.sku.as_ref().map(|s| s.as_str().to_owned()))
+            .bind(task.order.as_ref().map(|o| o.as_str().to_owned()))
+            .bind(task.message.clone())
+            .bind(now_ms)
+            .bind(seq);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Queues a customer notification that belongs to no stored order (an order
+/// refused when it reached the core; `reference` is the receipt's).
+pub(crate) async fn insert_notification(
+    tx: &mut Tx,
+    reference: &str,
+    payload: &str,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
+    );
+    sql.values([()], |row, ()| {
+        row.bind("notification")
+            .bind(reference.to_owned())
+            .bind(payload.to_owned())
+            .bind(now_ms)
+            .bind(now_ms);
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
 }

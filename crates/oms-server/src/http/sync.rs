@@ -1,0 +1,123 @@
+//! Device sync and store operations: `POST /v1/sync/push`, carry-out sales
+//! and a store's tasks (see `crate::sync`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oms_api::wire::{CarryOutSale, Problem, PushRequest, PushResponse, StoreTask};
+use oms_domain::model::LocationId;
+use serde::Deserialize;
+
+use super::extract::{ApiJson, ApiQuery};
+use super::{ApiError, auth};
+use crate::AppState;
+use crate::auth::{Caller, Role};
+use crate::orders::{self, OrderFailure};
+use crate::sync::{self, PushFailure};
+
+/// `POST /v1/sync/push`: a paired device's mutations, applied exactly once.
+pub async fn push(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    auth::require(&caller, &[Role::StoreManager, Role::StoreAssociate])?;
+    let response = sync::push(&state, &caller, &request, refusal_problem)
+        .await
+        .map_err(|failure| match failure {
+            PushFailure::Invalid(message) => ApiError::InvalidBody(message),
+            PushFailure::Forbidden(message) => ApiError::Forbidden(message),
+            gap @ PushFailure::Gap { .. } => ApiError::MutationGap(gap.to_string()),
+            PushFailure::Order(failure) => ApiError::from(failure),
+        })?;
+    Ok(Json(response))
+}
+
+/// The problem+json kept as a refused mutation's answer: the same body the
+/// HTTP endpoint would have answered. Server-side failures are not kept.
+fn refusal_problem(failure: OrderFailure) -> Result<Problem, OrderFailure> {
+    match failure {
+        OrderFailure::Invalid(_)
+        | OrderFailure::NotFound { .. }
+        | OrderFailure::Forbidden(_)
+        | OrderFailure::Conflict(_)
+        | OrderFailure::IdempotencyMismatch => {
+            let error = ApiError::from(failure);
+            error
+                .client_problem()
+                .ok_or_else(|| OrderFailure::Internal(format!("`{error}` has no client problem")))
+        }
+        transient => Err(transient),
+    }
+}
+
+/// `POST /v1/locations/{id}/sales` (optional `Idempotency-Key`).
+pub async fn record_sale(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(location): Path<String>,
+    headers: HeaderMap,
+    ApiJson(sale): ApiJson<CarryOutSale>,
+) -> Result<Response, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    auth::require_store(&caller, &location)?;
+    let location = LocationId::parse(location.clone()).map_err(|_| ApiError::NotFound {
+        kind: "location",
+        id: location,
+    })?;
+    let key = super::orders::idempotency_key(&headers)?;
+    let slot = orders::idempotency_slot(&caller, key, &sale)?;
+    if let Some(slot) = &slot
+        && let Some(kept) = state
+            .storage
+            .stored_answer_of(&slot.scope, &slot.key)
+            .await?
+    {
+        if kept.request_hash != slot.request_hash {
+            return Err(ApiError::IdempotencyMismatch);
+        }
+        return Ok(json_response(kept.status, kept.response));
+    }
+    let view = sync::record_sale(&state, &caller, &location, &sale, slot.as_ref()).await?;
+    let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(json_response(201, body))
+}
+
+fn json_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_client_error() {
+        "application/problem+json"
+    } else {
+        "application/json"
+    };
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /v1/locations/{id}/tasks`: what the store's staff must look at.
+pub async fn tasks(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(location): Path<String>,
+    ApiQuery(query): ApiQuery<TaskQuery>,
+) -> Result<Json<Vec<StoreTask>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    auth::require_store(&caller, &location)?;
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::InvalidQuery(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    Ok(Json(state.storage.tasks_of(&location, limit).await?))
+}

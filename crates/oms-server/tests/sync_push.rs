@@ -1,0 +1,302 @@
+//! Device sync on a real server, on SQLite and PostgreSQL: a paired device
+//! pushes its mutations and each is applied exactly once — replays, a
+//! concurrent duplicate and a retry after the answer was lost give the kept
+//! answer and move nothing twice; a gap is refused whole; business refusals
+//! are kept answers; carry-out sales always go through and open a
+//! discrepancy task when the shelf was short; an order that cannot be served
+//! when it arrives becomes a task and a customer message.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::TestServer;
+use oms_domain::model::{LocationId, Quantity, Sku};
+use oms_domain::stock::StockRow;
+use serde_json::{Value, json};
+
+struct Device {
+    http: reqwest::Client,
+    id: String,
+    store: String,
+}
+
+/// Pairs a store associate's device with `store` through a pairing code.
+async fn pair(server: &TestServer, store: &str, label: &str) -> Device {
+    let code: Value = server
+        .http
+        .post(format!("{}/v1/pairing-codes", server.base))
+        .json(&json!({"store": store, "role": "store_associate"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued: Value = reqwest::Client::new()
+        .post(format!("{}/v1/pairing", server.base))
+        .json(&json!({"code": code["code"], "device_label": label}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["token"].as_str().unwrap();
+    let id = issued["device_id"].as_str().unwrap().to_owned();
+    let http = common::authorized_client(token);
+    let me: Value = http
+        .get(format!("{}/v1/me", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["device_id"], id.as_str(), "{me}");
+    Device {
+        http,
+        id,
+        store: store.to_owned(),
+    }
+}
+
+async fn push(server: &TestServer, device: &Device, mutations: Value) -> (u16, Value) {
+    let response = device
+        .http
+        .post(format!("{}/v1/sync/push", server.base))
+        .json(&json!({"device_id": device.id, "mutations": mutations}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// (on_hand, reserved) of a SKU at a location, from the database.
+async fn level(server: &TestServer, sku: &str, location: &str) -> (i64, i64) {
+    let levels = server.state.storage.stock_of_sku(sku).await.unwrap();
+    levels
+        .iter()
+        .find(|l| l.location == location)
+        .map(|l| (l.on_hand, l.reserved))
+        .unwrap_or((0, 0))
+}
+
+/// Sets a SKU's on-hand stock at the listed locations; none elsewhere.
+async fn set_on_hand(server: &TestServer, sku: &str, at: &[(&str, i64)]) {
+    let levels = server.state.storage.stock_of_sku(sku).await.unwrap();
+    let mut rows: Vec<StockRow> = levels
+        .iter()
+        .map(|l| StockRow {
+            sku: Sku::parse(sku).unwrap(),
+            location: LocationId::parse(l.location.as_str()).unwrap(),
+            on_hand: at
+                .iter()
+                .find(|(loc, _)| *loc == l.location)
+                .map_or(0, |(_, units)| *units),
+            reserved: Quantity::new(0),
+        })
+        .collect();
+    for (location, units) in at {
+        if !levels.iter().any(|l| l.location == *location) {
+            rows.push(StockRow {
+                sku: Sku::parse(sku).unwrap(),
+                location: LocationId::parse(*location).unwrap(),
+                on_hand: *units,
+                reserved: Quantity::new(0),
+            });
+        }
+    }
+    server.state.storage.set_stock_levels(&rows).await.unwrap();
+    server
+        .state
+        .stock
+        .refresh(&server.state.storage)
+        .await
+        .unwrap();
+}
+
+fn sale(sku: &str, quantity: u32) -> Value {
+    json!({"kind": "carry_out_sale", "args": {"lines": [{"sku": sku, "quantity": quantity}]}})
+}
+
+fn order(sku: &str, store: &str) -> Value {
+    json!({"kind": "place_order", "args": {
+        "channel": "stores",
+        "delivery": "click_and_collect",
+        "destination": {"pickup_store": store},
+        "customer": {"name": "Léa Petit", "email": "lea@example.com", "language": "fr"},
+        "lines": [{"sku": sku, "quantity": 1}],
+        "payment": "in_store",
+        "placed_at": jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_mins(20)).unwrap().to_string()
+    }})
+}
+
+async fn tasks(server: &TestServer, store: &str) -> Vec<Value> {
+    let (status, _, tasks) = server
+        .get_json(&format!("/v1/locations/{store}/tasks"))
+        .await;
+    assert_eq!(status, 200, "{tasks}");
+    tasks.as_array().unwrap().clone()
+}
+
+async fn exactly_once(db: common::Db) {
+    let server = common::start(db).await;
+    let (_, _, locations) = server.get_json("/v1/locations?limit=200").await;
+    // The demo's "stores" channel sells from every location.
+    let store = locations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "store")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, _, products) = server.get_json("/v1/products?limit=50").await;
+    let skus: Vec<String> = products["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["product_type"] == "standard")
+        .map(|p| p["sku"].as_str().unwrap().to_owned())
+        .take(3)
+        .collect();
+    let (shelf, ordered, sold_out) = (&skus[0], &skus[1], &skus[2]);
+    set_on_hand(&server, shelf, &[(&store, 2)]).await;
+    set_on_hand(&server, ordered, &[(&store, 50)]).await;
+    set_on_hand(&server, sold_out, &[]).await;
+    let till = pair(&server, &store, "Till 1").await;
+
+    // 1: a sale of 3 from a shelf the core thinks holds 2; 2: an order.
+    let batch = json!([
+        {"id": 1, "intent": sale(shelf, 3)},
+        {"id": 2, "intent": order(ordered, &store)},
+    ]);
+    let (status, first) = push(&server, &till, batch.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["last_applied"], 2);
+    assert_eq!(first["results"][0]["status"], 201, "{first}");
+    assert_eq!(
+        first["results"][0]["body"]["discrepancies"][0]["short_by"],
+        1
+    );
+    assert_eq!(first["results"][1]["status"], 201, "{first}");
+    assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+    assert_eq!(level(&server, ordered, &store).await, (50, 1));
+    let discrepancies: Vec<Value> = tasks(&server, &store)
+        .await
+        .into_iter()
+        .filter(|t| t["kind"] == "stock_discrepancy")
+        .collect();
+    assert_eq!(discrepancies.len(), 1);
+    assert_eq!(discrepancies[0]["sku"], shelf.as_str());
+
+    // The same batch again (a timeout on the device): the kept answers,
+    // nothing applied twice.
+    let (status, again) = push(&server, &till, batch).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, first);
+    assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+    assert_eq!(level(&server, ordered, &store).await, (50, 1));
+    assert_eq!(tasks(&server, &store).await.len(), 1);
+
+    // A gap is refused whole.
+    let (status, gap) = push(&server, &till, json!([{"id": 4, "intent": sale(shelf, 1)}])).await;
+    assert_eq!(status, 409, "{gap}");
+    assert_eq!(gap["type"], "mutation-gap");
+    assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+
+    // 3: an order taken offline for a product sold out everywhere: a kept
+    // refusal, a task for the store and a message to the customer.
+    let offline_order = order(sold_out, &store);
+    let (status, refused) = push(&server, &till, json!([{"id": 3, "intent": offline_order}])).await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["results"][0]["status"], 409);
+    assert_eq!(refused["results"][0]["body"]["type"], "cannot-be-served");
+    let refusals: Vec<Value> = tasks(&server, &store)
+        .await
+        .into_iter()
+        .filter(|t| t["kind"] == "offline_order_refused")
+        .collect();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Till 1-3")
+    );
+    let (_, _, outbox) = server
+        .get_json("/v1/outbox?topic=notification&limit=1000")
+        .await;
+    assert!(
+        outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["payload"]["order"] == "Till 1-3" && m["payload"]["status"] == "cancelled"),
+        "{outbox}"
+    );
+    let (_, replay) = push(&server, &till, json!([{"id": 3, "intent": offline_order}])).await;
+    assert_eq!(replay["results"], refused["results"]);
+    assert_eq!(tasks(&server, &store).await.len(), 2);
+
+    // A mutation id is never reused for another intent.
+    let (status, reused) = push(&server, &till, json!([{"id": 3, "intent": sale(shelf, 1)}])).await;
+    assert_eq!(status, 422, "{reused}");
+
+    // 4, pushed twice at once (a retry racing the first attempt): applied once.
+    let batch = json!([{"id": 4, "intent": sale(ordered, 2)}]);
+    let (a, b) = tokio::join!(
+        push(&server, &till, batch.clone()),
+        push(&server, &till, batch)
+    );
+    assert_eq!(a.0, 200, "{}", a.1);
+    assert_eq!(b.0, 200, "{}", b.1);
+    assert_eq!(a.1["results"], b.1["results"]);
+    assert_eq!(level(&server, ordered, &store).await, (48, 1));
+
+    // The device's pull says what was applied; its store's tasks are in it.
+    let page: Value = till
+        .http
+        .get(format!("{}/v1/changes?limit=5000", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["last_mutation_id"], 4);
+
+    // Another device cannot push under this one's id; a token that is not a
+    // paired device cannot push at all.
+    let other = pair(&server, &till.store, "Till 2").await;
+    let (status, _) = push(
+        &server,
+        &Device {
+            http: other.http.clone(),
+            id: till.id.clone(),
+            store: other.store.clone(),
+        },
+        json!([{"id": 5, "intent": sale(shelf, 1)}]),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = push(
+        &server,
+        &Device {
+            http: server.http.clone(),
+            id: till.id.clone(),
+            store: store.clone(),
+        },
+        json!([{"id": 5, "intent": sale(shelf, 1)}]),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+}
+
+on_both_databases! {
+    push_applies_each_mutation_exactly_once => exactly_once,
+}
