@@ -216,13 +216,14 @@ pub async fn fulfilment_step(
     backend: State<'_>,
     id: String,
     step: dto::StepInput,
+    lang: dto::Lang,
 ) -> Result<dto::StepOutcome, AppError> {
     if let dto::StepInput::ReportMissing { lines } = &step
         && lines.is_empty()
     {
         return Err(invalid("Say which line is missing."));
     }
-    backend.remote().await?.step(id.trim(), &step).await
+    backend.remote().await?.step(id.trim(), &step, lang).await
 }
 
 /// Saves the shipping label PDF and opens it in the system viewer.

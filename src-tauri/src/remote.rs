@@ -669,6 +669,7 @@ impl Remote {
         &self,
         id: &str,
         step: &dto::StepInput,
+        lang: dto::Lang,
     ) -> Result<dto::StepOutcome, AppError> {
         check_text("fulfilment", id)?;
         let wire_step = match step {
@@ -719,13 +720,42 @@ impl Remote {
         for f in &result.rerouted {
             rerouted.push(self.fulfilment_summary(f).await?);
         }
+        let explanation = self
+            .explanation_in(&result.fulfilment, result.explanation, lang)
+            .await;
         Ok(dto::StepOutcome {
             fulfilment: self.fulfilment_detail(&result.fulfilment).await?,
             order_status: convert(&result.order_status)?,
             rerouted,
             unservable: unservable(&result.unservable)?,
-            explanation: result.explanation,
+            explanation,
         })
+    }
+
+    /// A step's explanation comes in the customer's language (the step takes
+    /// no `lang`); the associate reads the UI's. The order's explanation in
+    /// that language ends with the same re-orchestration, sentence for
+    /// sentence: take its last sentences. Falls back to the step's own.
+    async fn explanation_in(
+        &self,
+        fulfilment: &FulfilmentView,
+        explanation: Vec<String>,
+        lang: dto::Lang,
+    ) -> Vec<String> {
+        if explanation.is_empty() {
+            return explanation;
+        }
+        match self
+            .client
+            .order(fulfilment.order.as_str(), Some(language(lang)))
+            .await
+        {
+            Ok(order) if order.explanation.len() >= explanation.len() => {
+                let skip = order.explanation.len() - explanation.len();
+                order.explanation.into_iter().skip(skip).collect()
+            }
+            _ => explanation,
+        }
     }
 
     /// Saves the fulfilment's shipping label and opens it in the system's

@@ -2,7 +2,7 @@
 // with the demo retailer), types a search, and sees the matching products.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { AppSession, freshDataDir, isAlive, waitFor } from "./webdriver.mjs";
+import { AppSession, freshDataDir, isAlive, waitFor, waitForSidecarExit } from "./webdriver.mjs";
 
 test("searching the demo catalogue from the real window", async () => {
   const session = await AppSession.start({ dataDir: freshDataDir("search") });
@@ -48,5 +48,5 @@ test("searching the demo catalogue from the real window", async () => {
     await session.close();
   }
   // Ending the WebDriver session kills the app; its sidecar must follow.
-  await waitFor("the sidecar to exit with the app", () => !isAlive(sidecar), 10_000);
+  await waitForSidecarExit(sidecar);
 });

@@ -2,7 +2,7 @@
 // helpers every end-to-end test needs: start tauri-driver, open a session on
 // the real Aisle window, find elements, wait, screenshot.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import net from "node:net";
 
@@ -142,6 +142,68 @@ export class AppSession {
     await this.call("POST", `/element/${element}/value`, { text });
   }
 
+  /** Replaces an input's value. */
+  async fill(css, text) {
+    const element = await this.waitForElement(css);
+    await this.call("POST", `/element/${element}/clear`, {});
+    await this.type(element, text);
+    return element;
+  }
+
+  /** Waits for an element and clicks it (retrying while it is not yet
+   *  interactable, e.g. a button enabled by the next render). */
+  async clickOn(css, timeoutMs) {
+    return waitFor(
+      `clickable ${css}`,
+      async () => {
+        const element = await this.find(css);
+        const enabled = await this.call("GET", `/element/${element}/enabled`);
+        if (!enabled) return false;
+        await this.click(element);
+        return element;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Waits until the element's text matches `pattern`, and returns it. */
+  async waitForText(css, pattern, timeoutMs) {
+    return waitFor(
+      `${css} to match ${pattern}`,
+      async () => {
+        const text = await this.textContent(await this.find(css));
+        return pattern.test(text) ? text : false;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Scrolls an element into view (before a screenshot). */
+  async scrollTo(css) {
+    await this.call("POST", "/execute/sync", {
+      script: "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' });",
+      args: [css],
+    });
+  }
+
+  /** Chooses an option of a <select>. */
+  async select(css, value) {
+    await this.clickOn(`${css} option[value="${value}"]`);
+  }
+
+  /** The sidecar's URL and admin token, to set up data as another channel
+   *  (a web shop) would: the app writes the URL beside its pid; the token is
+   *  only in the child's environment, readable by the same user. */
+  sidecarApi() {
+    const pid = this.sidecarPid();
+    if (!pid) throw new Error("the app has not started its sidecar");
+    const url = readFileSync(join(this.dataDir, "sidecar.url"), "utf8").trim().replace(/\/$/, "");
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    const token = environ.find((v) => v.startsWith("OMS_BOOTSTRAP_ADMIN_TOKEN="))?.split("=")[1];
+    if (!token) throw new Error("no admin token in the sidecar's environment");
+    return new ServerApi(url, token);
+  }
+
   async click(element) {
     await this.call("POST", `/element/${element}/click`, {});
   }
@@ -160,9 +222,30 @@ export class AppSession {
     return existsSync(file) ? Number(readFileSync(file, "utf8").trim()) : undefined;
   }
 
+  /** Pid of the app process (the sidecar's parent), while both run. */
+  appPid() {
+    const sidecar = this.sidecarPid();
+    if (!sidecar) return undefined;
+    try {
+      const stat = readFileSync(`/proc/${sidecar}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmd = readFileSync(`/proc/${ppid}/cmdline`, "utf8").split("\0")[0];
+      return cmd === APP ? ppid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Ends the session. WebKitWebDriver stops the app after answering the
+   *  DELETE, so wait for the app to go before stopping the driver: stopping
+   *  it at once could leave the app running, orphaned, still holding its
+   *  sidecar's stdin pipe (and this test's output pipe). An app that outlives
+   *  its session anyway is reported and killed. */
   async close() {
+    const app = this.appPid();
     try {
       await request(this.base, "DELETE", `/session/${this.id}`);
+      if (app) await waitFor("the app to exit with its session", () => !isAlive(app), 5_000).catch(() => undefined);
     } finally {
       this.driver.kill("SIGTERM");
       await new Promise((resolve) => {
@@ -170,7 +253,77 @@ export class AppSession {
         this.driver.once("exit", resolve);
         setTimeout(() => { this.driver.kill("SIGKILL"); resolve(); }, 5_000);
       });
+      if (app && isAlive(app)) {
+        console.warn(`# the app (pid ${app}) outlived its WebDriver session: killing it`);
+        process.kill(app, "SIGKILL");
+      }
     }
+  }
+
+}
+
+/** A small client of the OMS server's HTTP API. */
+export class ServerApi {
+  constructor(url, token) {
+    this.url = url;
+    this.token = token;
+  }
+
+  async call(method, path, body, headers = {}) {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status}: ${text.slice(0, 500)}`);
+    return JSON.parse(text);
+  }
+}
+
+/** Processes holding the write end of `pid`'s standard input pipe (other
+ *  than `pid` itself): whoever keeps the sidecar from seeing EOF. */
+export function stdinHolders(pid) {
+  let pipe;
+  try {
+    pipe = readlinkSync(`/proc/${pid}/fd/0`);
+  } catch {
+    return [];
+  }
+  if (!pipe.startsWith("pipe:")) return [];
+  const holders = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        if (readlinkSync(`/proc/${entry}/fd/${fd}`) === pipe) {
+          const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+          holders.push(`${entry} (${cmd}) fd ${fd}`);
+        }
+      }
+    } catch {
+      // Gone, or not ours to read.
+    }
+  }
+  return holders;
+}
+
+/** Waits for the sidecar to exit after its app ended. The server first
+ *  finishes its graceful shutdown (outbox workers get 5 s), so allow 20 s;
+ *  on timeout, name the processes still holding its stdin pipe open. */
+export async function waitForSidecarExit(pid, timeoutMs = 20_000) {
+  try {
+    await waitFor("the sidecar to exit with the app", () => !isAlive(pid), timeoutMs);
+  } catch (error) {
+    const holders = stdinHolders(pid);
+    throw new Error(
+      `${error.message}; its stdin pipe is still held open by: ${holders.length ? holders.join("; ") : "nobody (the server did not act on EOF)"}`,
+    );
   }
 }
 

@@ -82,7 +82,7 @@ export const storeQueue = () => call<QueueItem[]>("store_queue");
 
 export const fulfilmentDetail = (id: string) => call<FulfilmentDetail>("fulfilment_detail", { id });
 
-export const fulfilmentStep = (id: string, step: StepInput) =>
-  call<StepOutcome>("fulfilment_step", { id, step });
+export const fulfilmentStep = (id: string, step: StepInput, lang: Lang) =>
+  call<StepOutcome>("fulfilment_step", { id, step, lang });
 
 export const openLabel = (id: string) => call<LabelFile>("open_label", { id });

@@ -7,24 +7,33 @@ import { formatTime } from "../format";
 import type { SyncStatus } from "../generated/ipc";
 
 export const STATUS_POLL_MS = 5000;
+/** While starting or offline, look again sooner. */
+export const STATUS_RETRY_MS = 1000;
 
 export function StatusBar() {
   const { t, lang } = useI18n();
   const [status, setStatus] = useState<SyncStatus | undefined>();
   useEffect(() => {
     let stop = false;
-    const poll = () =>
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = () => {
       syncStatus().then(
-        (s) => !stop && setStatus(s),
-        () =>
-          !stop &&
-          setStatus({ state: "offline", last_sync_at: null, pending: 0, refused: 0, detail: null }),
+        (s) => {
+          if (stop) return;
+          setStatus(s);
+          timer = setTimeout(poll, s.state === "online" ? STATUS_POLL_MS : STATUS_RETRY_MS);
+        },
+        () => {
+          if (stop) return;
+          setStatus({ state: "offline", last_sync_at: null, pending: 0, refused: 0, detail: null });
+          timer = setTimeout(poll, STATUS_RETRY_MS);
+        },
       );
-    void poll();
-    const timer = setInterval(poll, STATUS_POLL_MS);
+    };
+    poll();
     return () => {
       stop = true;
-      clearInterval(timer);
+      clearTimeout(timer);
     };
   }, []);
   const state = status?.state ?? "starting";

@@ -60,7 +60,7 @@ export function Fulfilment({ id, onBack }: { id: string; onBack: () => void }) {
   const step = (input: StepInput) => {
     setBusy(true);
     setStepError(undefined);
-    fulfilmentStep(id, input).then(
+    fulfilmentStep(id, input, lang).then(
       (result) => {
         setBusy(false);
         setOutcome((previous) =>

@@ -93,25 +93,6 @@ export function Product({
         </div>
       </div>
 
-      <h2>{t("product.nearby")}</h2>
-      {d.nearby.length === 0 ? (
-        <p class="muted" data-testid="nearby-empty">
-          {t("product.noNearby")}
-        </p>
-      ) : (
-        <table class="table" data-testid="stock-nearby">
-          <tbody>
-            {d.nearby.map((n) => (
-              <tr key={n.location}>
-                <td>{n.name}</td>
-                <td class="num">{t("product.km", { km: n.distance_km.toLocaleString(lang) })}</td>
-                <td class="num">{t("product.available", { n: n.available })}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-
       <h2>{t("product.atp")}</h2>
       <form
         class="row"
@@ -164,6 +145,26 @@ export function Product({
       {atp?.kind === "loading" && <Loading testId="atp-loading" />}
       {atp?.kind === "error" && <ErrorMessage error={atp.error} testId="atp-error" onRetry={checkAtp} />}
       {atp?.kind === "ready" && <MethodList methods={atp.value.methods} />}
+
+      <h2>{t("product.nearby")}</h2>
+      {d.nearby.length === 0 ? (
+        <p class="muted" data-testid="nearby-empty">
+          {t("product.noNearby")}
+        </p>
+      ) : (
+        <table class="table" data-testid="stock-nearby">
+          <tbody>
+            {d.nearby.map((n) => (
+              <tr key={n.location}>
+                <td>{n.name}</td>
+                <td class="num">{t("product.km", { km: n.distance_km.toLocaleString(lang) })}</td>
+                <td class="num">{t("product.available", { n: n.available })}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
     </section>
   );
 }

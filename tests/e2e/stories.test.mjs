@@ -1,0 +1,201 @@
+// Stories of the store associate, in the real window over the bundled OMS
+// server with the demo retailer. One app session runs them in order (one
+// demo seed); each story saves screenshots of its main screens.
+//
+// (a) Endless aisle: search → product → ATP → home delivery served from
+//     another location → confirmation.
+// (b) Click & collect: a web-fr order for pickup here appears in the queue →
+//     picked with one item missing → the re-routed line is shown → the rest
+//     is ready → handed over with the customer's code (a wrong one first).
+// (c) A return with its refund.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { AppSession, freshDataDir, waitFor, waitForSidecarExit } from "./webdriver.mjs";
+
+/** The store the app works for (the first store of the demo network). */
+const STORE = "ST-FR-001";
+const STORE_NAME = "Aisle Paris Rivoli";
+
+describe("store associate stories", () => {
+  let session;
+  let api;
+
+  before(async () => {
+    session = await AppSession.start({ dataDir: freshDataDir("stories"), env: { AISLE_NO_OPEN: "1" } });
+    // The first start seeds the demo database.
+    await session.waitForText('[data-testid="store-name"]', new RegExp(STORE_NAME), 90_000);
+    api = session.sidecarApi();
+  });
+
+  after(async () => {
+    if (!session) return;
+    const sidecar = session.sidecarPid();
+    await session.close();
+    if (sidecar) await waitForSidecarExit(sidecar);
+  });
+
+  /** A SKU matching `wanted(available by location)`, among the first ones. */
+  async function findSku(what, wanted) {
+    for (let n = 1; n <= 400; n++) {
+      const sku = `SKU-${String(n).padStart(6, "0")}`;
+      const stock = await api.call("GET", `/v1/stock/${sku}`);
+      const available = Object.fromEntries(stock.levels.map((l) => [l.location, l.available]));
+      if (wanted(available)) return sku;
+    }
+    throw new Error(`no demo SKU ${what}`);
+  }
+
+  async function shot(name) {
+    await session.screenshot(name);
+  }
+
+  async function go(section) {
+    await session.clickOn(`[data-testid="nav-${section}"]`);
+  }
+
+  test("(a) endless aisle: a home delivery served from another location", async () => {
+    try {
+      const sku = await findSku("out of stock here but in the Paris warehouse", (a) => !a[STORE] && a["WH-PARIS"] > 0);
+      const product = await api.call("GET", `/v1/products/${sku}`);
+
+      await go("search");
+      await session.fill('[data-testid="search-input"]', product.name);
+      await session.clickOn(`[data-testid="search-result"][data-sku="${sku}"]`, 30_000);
+      await session.waitForText('[data-testid="stock-here"]', /0 available/);
+      await session.waitForElement('[data-testid="atp-home_delivery"]');
+      await shot("product");
+
+      await session.fill('[data-testid="atp-postal"]', "75011");
+      await session.clickOn('[data-testid="atp-check"]');
+      await session.waitForText('[data-testid="atp-home_delivery"]', /Possible/);
+      await session.scrollTo('[data-testid="atp-methods"]');
+      await shot("atp");
+
+      await session.clickOn('[data-testid="add-to-cart"]');
+      await go("cart");
+      await session.fill('[data-testid="customer-name"]', "Camille Martin");
+      await session.fill('[data-testid="customer-email"]', "camille.martin@example.com");
+      await session.clickOn('[data-testid="delivery-home_delivery"]');
+      await session.fill('[data-testid="checkout-postal"]', "75011");
+      await shot("checkout");
+      await session.clickOn('[data-testid="place-order"]');
+
+      const number = (await session.waitForText('[data-testid="order-number"]', /^O-/, 30_000)).trim();
+      const where = await session.waitForText('[data-testid="confirmation-fulfilments"]', /./);
+      assert.ok(!where.includes(STORE_NAME), `served from another location, not this store: ${where}`);
+      await shot("confirmation");
+
+      const order = await api.call("GET", `/v1/orders/${number}`);
+      assert.equal(order.delivery, "home_delivery");
+      assert.ok(order.fulfilments.every((f) => f.location !== STORE));
+    } catch (error) {
+      await shot("failure-endless-aisle");
+      throw error;
+    }
+  });
+
+  test("(b) click & collect: picked with one item missing, re-routed, handed over", async () => {
+    try {
+      // Only this store and other French stores hold it (no warehouse): the
+      // web shop plans it on this store's shelf, and a missing unit can go
+      // to another store.
+      const sku = await findSku(
+        "held here (≥ 2) and in other French stores but in no warehouse",
+        (a) =>
+          a[STORE] >= 2 &&
+          Object.entries(a).some(([l, n]) => l.startsWith("ST-FR") && l !== STORE && n > 0) &&
+          Object.entries(a).every(([l, n]) => l.startsWith("ST-") || n === 0),
+      );
+      const product = await api.call("GET", `/v1/products/${sku}`);
+      const placed = await api.call(
+        "POST",
+        "/v1/orders",
+        {
+          channel: "web-fr",
+          delivery: "click_and_collect",
+          destination: { pickup_store: STORE },
+          customer: { name: "Léa Dubois", email: "lea.dubois@example.com", language: "fr" },
+          lines: [{ sku, quantity: 2 }],
+          payment: "gateway",
+        },
+        { "idempotency-key": `e2e-${Date.now()}` },
+      );
+      const here = placed.fulfilments.find((f) => f.location === STORE);
+      assert.ok(here?.handover, `planned on this store's shelf: ${JSON.stringify(placed.fulfilments)}`);
+
+      await go("queue");
+      await session.clickOn('[data-testid="queue-refresh"]');
+      await session.clickOn(`[data-testid="queue-item"][data-order="${placed.id}"]`, 20_000);
+      await shot("queue-item");
+      await session.clickOn('[data-testid="start-picking"]');
+      await session.waitForElement('[data-testid="fulfilment"][data-status="in_preparation"]');
+
+      // One unit scanned (keyboard-wedge scanners type into the scan field
+      // and press Enter), the second is not on the shelf.
+      const scan = await session.fill('[data-testid="scan-input"]', product.barcodes[0]);
+      await session.type(scan, "\uE007");
+      await session.waitForText('[data-testid="pick-line"]', /1 of 2 picked/);
+      await session.clickOn('[data-testid="pick-missing"]');
+      await session.fill('[data-testid="found-quantity"]', "1");
+      await shot("pick-list");
+      await session.clickOn('[data-testid="report-missing"]');
+      const rerouted = await session.waitForText('[data-testid="rerouted-fulfilment"]', /to .+ expected/, 30_000);
+      assert.ok(!rerouted.includes(STORE_NAME), rerouted);
+      await session.waitForElement('[data-testid="reroute-explanation"]');
+      await session.scrollTo('[data-testid="reroute"]');
+      await shot("missing-rerouted");
+
+      await session.clickOn('[data-testid="mark-ready"]');
+      await session.waitForElement('[data-testid="fulfilment"][data-status="ready_for_pickup"]');
+
+      // The customer was sent a six-digit code; a wrong one hands nothing over.
+      const code = await waitFor("the pickup code notification", async () => {
+        const messages = await api.call("GET", `/v1/orders/${placed.id}/notifications`);
+        for (const m of messages) {
+          const found = m.body.match(/\b(\d{6})\b/);
+          if (m.status === "ready_to_pick_up" && found) return found[1];
+        }
+        return undefined;
+      });
+      await session.fill('[data-testid="pickup-code"]', code === "000000" ? "111111" : "000000");
+      await session.clickOn('[data-testid="hand-over"]');
+      await session.waitForText('[data-testid="step-error"]', /does not match/);
+      await session.fill('[data-testid="pickup-code"]', code);
+      await shot("handover");
+      await session.clickOn('[data-testid="hand-over"]');
+      await session.waitForElement('[data-testid="fulfilment"][data-status="picked_up"]', 20_000);
+      await shot("handed-over");
+
+      const after = await api.call("GET", `/v1/fulfilments/${here.id}`);
+      assert.equal(after.status, "picked_up");
+      assert.equal(after.lines[0].quantity, 1);
+    } catch (error) {
+      await shot("failure-click-and-collect");
+      throw error;
+    }
+  });
+
+  test("(c) a return with its refund", async () => {
+    try {
+      // A collected order of this store (story b), found by the customer's e-mail.
+      await go("orders");
+      await session.fill('[data-testid="order-query"]', "lea.dubois@example.com");
+      await session.clickOn('[data-testid="order-search"]');
+      await session.clickOn('[data-testid="order-hit"]', 20_000);
+      await session.waitForText('[data-testid="order-explanation"]', /ST-FR-003|Aisle|ST-FR/);
+      await shot("order-explained");
+
+      await session.fill('[data-testid="return-quantity"]', "1");
+      await session.select('[data-testid="return-reason"]', "defective");
+      await session.select('[data-testid="return-condition"]', "damaged");
+      await session.clickOn('[data-testid="receive-return"]');
+      const receipt = await session.waitForText('[data-testid="return-receipt"]', /refund €\d/, 20_000);
+      assert.match(receipt, /quarantined/);
+      await session.scrollTo('[data-testid="return-receipt"]');
+      await shot("return");
+    } catch (error) {
+      await shot("failure-return");
+      throw error;
+    }
+  });
+});
