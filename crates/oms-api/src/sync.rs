@@ -239,3 +239,31 @@ pub struct IssuedToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
 }
+
+/// `POST /v1/locations/{id}/staff`: a manager adds a member of staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewStaff {
+    pub name: String,
+    /// `store_manager` or `store_associate`.
+    pub role: Role,
+    /// 4 to 8 digits, chosen by the member.
+    pub pin: String,
+}
+
+/// A member of a store's staff (never with the PIN).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffMember {
+    pub id: String,
+    pub store: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// `POST /v1/staff/sign-in` from a paired device of the member's store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffSignIn {
+    pub staff_id: String,
+    pub pin: String,
+}

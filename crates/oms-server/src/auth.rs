@@ -66,6 +66,40 @@ pub fn hash_secret(secret: &str) -> String {
         .collect()
 }
 
+/// Wrong PINs in a row before a member of staff is locked out.
+pub const MAX_PIN_ATTEMPTS: i64 = 5;
+/// How long a lock-out lasts.
+pub const PIN_LOCKOUT_MS: i64 = 5 * 60 * 1000;
+
+/// Whether `pin` is an acceptable staff PIN: 4 to 8 digits.
+pub fn is_valid_pin(pin: &str) -> bool {
+    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A staff PIN's Argon2id hash (PHC string with its salt). PINs are short,
+/// so unlike tokens they get a slow, salted hash. CPU-heavy: call it off
+/// the async threads.
+pub fn hash_pin(pin: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Whether `pin` matches a hash made by [`hash_pin`] (constant time).
+pub fn verify_pin(pin: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(pin.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
 /// Codes are typed by people: ignore case, spaces and dashes.
 pub fn normalise_pairing_code(code: &str) -> String {
     code.chars()
@@ -99,6 +133,19 @@ mod tests {
         );
         let typed = format!(" {}-{} ", &code[..5].to_lowercase(), &code[5..]);
         assert_eq!(normalise_pairing_code(&typed), code);
+    }
+
+    #[test]
+    fn pins_are_hashed_with_salt_and_verified() {
+        assert!(is_valid_pin("0042") && is_valid_pin("12345678"));
+        assert!(!is_valid_pin("123") && !is_valid_pin("12a4") && !is_valid_pin("123456789"));
+        let first = hash_pin("2468").unwrap();
+        let second = hash_pin("2468").unwrap();
+        assert_ne!(first, second, "salted");
+        assert!(!first.contains("2468"));
+        assert!(verify_pin("2468", &first) && verify_pin("2468", &second));
+        assert!(!verify_pin("2469", &first));
+        assert!(!verify_pin("2468", "not a hash"));
     }
 
     #[test]

@@ -133,6 +133,8 @@ async fn every_route_checks_every_role() {
     let start = json!({"type": "start_preparation"});
     let sale = json!({"lines": [{"sku": sku, "quantity": 1}]});
     let empty_push = json!({"device_id": "none", "mutations": []});
+    let staff = json!({"name": "Inès", "role": "store_associate", "pin": "4821"});
+    let sign_in = json!({"staff_id": "STAFF-NONE", "pin": "x"});
     let rule_set =
         f.server.get_json("/v1/channels/web-fr/rule-sets").await.2[0]["rule_set"].clone();
     let cancel = json!({});
@@ -286,6 +288,32 @@ async fn every_route_checks_every_role() {
             format!("/v1/locations/{b}/tasks"),
             None,
             &[Admin, Integration],
+        ),
+        ("GET", format!("/v1/locations/{a}/staff"), None, EVERYONE),
+        (
+            "GET",
+            format!("/v1/locations/{b}/staff"),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{a}/staff"),
+            Some(&staff),
+            &[Admin, ManagerOfA],
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{b}/staff"),
+            Some(&staff),
+            &[Admin],
+        ),
+        // A bad PIN format is a 422 once the role passes.
+        (
+            "POST",
+            "/v1/staff/sign-in".into(),
+            Some(&sign_in),
+            &[ManagerOfA, AssociateOfA],
         ),
         // An empty push is refused as invalid (422) once the role passes.
         (

@@ -300,3 +300,98 @@ async fn exactly_once(db: common::Db) {
 on_both_databases! {
     push_applies_each_mutation_exactly_once => exactly_once,
 }
+
+/// Staff sign in on a paired device of their store with their PIN; wrong
+/// PINs lock the member out after five tries; another store's device does
+/// not know them.
+async fn staff_pins(db: common::Db) {
+    let server = common::start(db).await;
+    let (_, _, locations) = server.get_json("/v1/locations?limit=200").await;
+    let stores: Vec<String> = locations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "store")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .take(2)
+        .collect();
+    let add = |name: &'static str, pin: &'static str| {
+        let server = &server;
+        let store = stores[0].clone();
+        async move {
+            let response = server
+                .http
+                .post(format!("{}/v1/locations/{store}/staff", server.base))
+                .json(&json!({"name": name, "role": "store_associate", "pin": pin}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let ines = add("Inès", "4821").await;
+    let marc = add("Marc", "1357").await;
+    let (status, _, listed) = server
+        .get_json(&format!("/v1/locations/{}/staff", stores[0]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(!listed.to_string().contains("4821"), "no PIN in answers");
+
+    let till = pair(&server, &stores[0], "Till 1").await;
+    let sign_in = |device: &Device, id: &Value, pin: &str| {
+        device
+            .http
+            .post(format!("{}/v1/staff/sign-in", server.base))
+            .json(&json!({"staff_id": id, "pin": pin}))
+            .send()
+    };
+    let ok = sign_in(&till, &ines["id"], "4821").await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["name"], "Inès");
+
+    // Four wrong PINs, then the right one: still fine (the count restarts).
+    for _ in 0..4 {
+        assert_eq!(
+            sign_in(&till, &marc["id"], "0000").await.unwrap().status(),
+            403
+        );
+    }
+    assert_eq!(
+        sign_in(&till, &marc["id"], "1357").await.unwrap().status(),
+        200
+    );
+    // Five wrong ones in a row lock Marc out, even with the right PIN.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(&till, &marc["id"], "0000").await.unwrap().status(),
+            403
+        );
+    }
+    let locked = sign_in(&till, &marc["id"], "1357").await.unwrap();
+    assert_eq!(locked.status(), 429);
+    assert_eq!(locked.json::<Value>().await.unwrap()["type"], "locked-out");
+    // Inès is not affected.
+    assert_eq!(
+        sign_in(&till, &ines["id"], "4821").await.unwrap().status(),
+        200
+    );
+
+    // A device of another store does not know Inès (and cannot lock her out).
+    let other = pair(&server, &stores[1], "Till 9").await;
+    for _ in 0..6 {
+        assert_eq!(
+            sign_in(&other, &ines["id"], "4821").await.unwrap().status(),
+            403
+        );
+    }
+    assert_eq!(
+        sign_in(&till, &ines["id"], "4821").await.unwrap().status(),
+        200
+    );
+}
+
+on_both_databases! {
+    staff_sign_in_with_pins => staff_pins,
+}

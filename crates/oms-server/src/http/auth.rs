@@ -16,7 +16,10 @@ use super::extract::ApiJson;
 use crate::AppState;
 use crate::auth::{self, Caller, PAIRING_CODE_TTL_MS, Role};
 use crate::storage::PairingRefusal;
-use oms_api::wire::{IssuedToken, Me, NewPairingCode, PairingCode, PairingRequest};
+use oms_api::wire::{
+    IssuedToken, Me, NewPairingCode, NewStaff, PairingCode, PairingRequest, StaffMember,
+    StaffSignIn,
+};
 
 /// How long a verified token is trusted without asking the database again.
 /// A revoked token stops working within this delay.
@@ -271,4 +274,124 @@ pub async fn create_token(
         store: issued.store.map(|s| s.as_str().to_owned()),
         device_id: None,
     }))
+}
+
+/// `POST /v1/locations/{id}/staff`: a manager (or admin) adds a member of
+/// staff with their PIN (stored as an Argon2id hash only).
+pub async fn add_staff(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path(store): axum::extract::Path<String>,
+    ApiJson(request): ApiJson<NewStaff>,
+) -> Result<(axum::http::StatusCode, Json<StaffMember>), ApiError> {
+    require(&caller, &[Role::Admin, Role::StoreManager])?;
+    require_store(&caller, &store)?;
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::InvalidBody(
+            "name must be 1 to 100 characters".to_owned(),
+        ));
+    }
+    if !request.role.is_store_role() {
+        return Err(ApiError::InvalidBody(
+            "staff are store_manager or store_associate".to_owned(),
+        ));
+    }
+    if !auth::is_valid_pin(&request.pin) {
+        return Err(ApiError::InvalidBody("a PIN is 4 to 8 digits".to_owned()));
+    }
+    match state.storage.location(&store).await? {
+        Some(location) if location.kind == oms_domain::model::LocationKind::Store => {}
+        Some(_) => return Err(ApiError::InvalidBody(format!("`{store}` is not a store"))),
+        None => {
+            return Err(ApiError::NotFound {
+                kind: "location",
+                id: store,
+            });
+        }
+    }
+    let pin = request.pin.clone();
+    let pin_hash = tokio::task::spawn_blocking(move || auth::hash_pin(&pin))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    let member = StaffMember {
+        id: format!("STAFF-{}", uuid::Uuid::new_v4().simple()),
+        store,
+        name: name.to_owned(),
+        role: request.role,
+    };
+    state
+        .storage
+        .insert_staff(&member, &pin_hash, now_ms())
+        .await?;
+    tracing::info!(staff = %member.id, store = %member.store, by = %caller.label, "staff member added");
+    Ok((axum::http::StatusCode::CREATED, Json(member)))
+}
+
+/// `GET /v1/locations/{id}/staff`: the names a device shows at sign-in.
+pub async fn list_staff(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::extract::Path(store): axum::extract::Path<String>,
+) -> Result<Json<Vec<StaffMember>>, ApiError> {
+    require(&caller, EVERYONE)?;
+    require_store(&caller, &store)?;
+    Ok(Json(state.storage.staff_of(&store).await?))
+}
+
+/// `POST /v1/staff/sign-in`: a member of staff signs in on a paired device
+/// of their store with their PIN. Wrong PINs are counted before the check;
+/// after [`auth::MAX_PIN_ATTEMPTS`] the member is locked out for a while.
+pub async fn staff_sign_in(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    ApiJson(request): ApiJson<StaffSignIn>,
+) -> Result<Json<StaffMember>, ApiError> {
+    require(&caller, &[Role::StoreManager, Role::StoreAssociate])?;
+    let wrong = || ApiError::Forbidden("unknown member of staff or wrong PIN".to_owned());
+    if !auth::is_valid_pin(&request.pin) {
+        return Err(ApiError::InvalidBody("a PIN is 4 to 8 digits".to_owned()));
+    }
+    if request.staff_id.is_empty() || request.staff_id.len() > 100 {
+        return Err(wrong());
+    }
+    // Only the device's own store's staff: another store's member is
+    // unknown here (no enumeration, and no locking them out from afar).
+    let Some(store) = caller.store.as_ref() else {
+        return Err(wrong());
+    };
+    let now = now_ms();
+    let attempt = state
+        .storage
+        .begin_sign_in(
+            store.as_str(),
+            &request.staff_id,
+            auth::MAX_PIN_ATTEMPTS,
+            auth::PIN_LOCKOUT_MS,
+            now,
+        )
+        .await?;
+    let credentials = match attempt {
+        Ok(credentials) => credentials,
+        Err(crate::storage::SignInRefusal::Unknown) => return Err(wrong()),
+        Err(crate::storage::SignInRefusal::LockedUntil(until)) => {
+            let minutes = (until - now + 59_999) / 60_000;
+            return Err(ApiError::LockedOut(format!(
+                "too many wrong PINs: try again in {minutes} minute(s) or ask a manager"
+            )));
+        }
+    };
+    let pin = request.pin.clone();
+    let hash = credentials.pin_hash.clone();
+    let matches = tokio::task::spawn_blocking(move || auth::verify_pin(&pin, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !matches {
+        tracing::info!(staff = %credentials.member.id, attempts = credentials.attempts, device = %caller.label, "wrong PIN");
+        return Err(wrong());
+    }
+    state.storage.signed_in(&credentials.member.id).await?;
+    tracing::info!(staff = %credentials.member.id, device = %caller.label, "staff signed in");
+    Ok(Json(credentials.member))
 }

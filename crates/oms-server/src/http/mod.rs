@@ -84,6 +84,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/locations/{id}/tasks", get(sync::tasks))
         .route("/v1/sync/push", post(sync::push))
         .route(
+            "/v1/locations/{id}/staff",
+            get(auth::list_staff).post(auth::add_staff),
+        )
+        .route("/v1/staff/sign-in", post(auth::staff_sign_in))
+        .route(
             "/v1/channels/{id}/rule-sets",
             get(orders::rule_sets).post(orders::add_rule_set),
         )

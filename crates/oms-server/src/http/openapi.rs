@@ -55,6 +55,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/locations/{id}/sales"),
     ("GET", "/v1/locations/{id}/tasks"),
     ("POST", "/v1/sync/push"),
+    ("GET", "/v1/locations/{id}/staff"),
+    ("POST", "/v1/locations/{id}/staff"),
+    ("POST", "/v1/staff/sign-in"),
     ("GET", "/v1/channels/{id}/rule-sets"),
     ("POST", "/v1/channels/{id}/rule-sets"),
     ("POST", "/v1/channels/{id}/rule-sets/{version}/activate"),
@@ -630,6 +633,21 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .err(409, &["mutation-gap"])
             .err(503, &["busy"])
             .ok(200, "One result per mutation, in order.", schema("PushResponse")),
+        ("GET", "/v1/locations/{id}/staff") => op("listStaff", "staff", "A store's staff (for the sign-in screen)")
+            .roles("admin, integration; store roles for their own store")
+            .ok(200, "Members, by name.", array_of("StaffMember")),
+        ("POST", "/v1/locations/{id}/staff") => op("addStaff", "staff", "Add a member of staff with a PIN")
+            .roles("admin; store manager for their own store")
+            .about("The PIN (4 to 8 digits) is stored only as a salted Argon2id hash.")
+            .json_body(schema("NewStaff"))
+            .not_found()
+            .ok(201, "The member.", schema("StaffMember")),
+        ("POST", "/v1/staff/sign-in") => op("staffSignIn", "staff", "Sign in on a paired device with a PIN")
+            .roles("store roles (a paired device of the member's store)")
+            .about("403 `forbidden` for an unknown member or a wrong PIN (the same answer); after 5 wrong PINs in a row, 429 `locked-out` for 5 minutes.")
+            .json_body(schema("StaffSignIn"))
+            .err(429, &["locked-out"])
+            .ok(200, "The member signed in.", schema("StaffMember")),
         _ => return None,
     };
     Some(op)
@@ -658,7 +676,7 @@ fn schemas() -> Value {
                                  "unsupported-media-type", "not-found", "no-route", "unauthenticated",
                                  "forbidden", "conflict", "feed-rejected", "upload-interrupted",
                                  "idempotency-key-reused", "busy", "internal", "cannot-be-served",
-                                 "mutation-gap"]},
+                                 "mutation-gap", "locked-out"]},
                     "title": string,
                     "status": {"type": "integer"},
                     "detail": {"type": "string", "description": "For people; absent on 5xx."}
@@ -1323,6 +1341,34 @@ fn schemas() -> Value {
                     "kind": {"type": "string", "enum": ["stock_discrepancy", "offline_order_refused", "offline_order_changed"]},
                     "sku": string, "order": string, "message": string, "created_at": instant
                 }
+            }),
+        ),
+        (
+            "NewStaff",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["name", "role", "pin"],
+                "properties": {
+                    "name": string,
+                    "role": {"type": "string", "enum": ["store_manager", "store_associate"]},
+                    "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"}
+                }
+            }),
+        ),
+        (
+            "StaffMember",
+            json!({
+                "type": "object", "required": ["id", "store", "name", "role"],
+                "properties": {
+                    "id": string, "store": string, "name": string,
+                    "role": {"type": "string", "enum": ["store_manager", "store_associate"]}
+                }
+            }),
+        ),
+        (
+            "StaffSignIn",
+            json!({
+                "type": "object", "additionalProperties": false, "required": ["staff_id", "pin"],
+                "properties": {"staff_id": string, "pin": string}
             }),
         ),
         (

@@ -49,6 +49,9 @@ pub enum ApiError {
     /// An `Idempotency-Key` came back with a different request body.
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
+    /// Too many wrong PINs: the member of staff must wait.
+    #[error("{0}")]
+    LockedOut(String),
     /// A device pushed a mutation whose predecessor was never applied.
     #[error("{0}")]
     MutationGap(String),
@@ -96,6 +99,11 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
                 "Idempotency-Key reused",
+            ),
+            ApiError::LockedOut(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked-out",
+                "Too many wrong PINs",
             ),
             ApiError::MutationGap(_) => (
                 StatusCode::CONFLICT,

@@ -3,6 +3,7 @@
 use super::sql::Sql;
 use super::{Storage, StorageError};
 use crate::auth::{Caller, Role};
+use oms_api::wire::StaffMember;
 use oms_domain::model::LocationId;
 use sqlx::Row;
 
@@ -148,5 +149,121 @@ fn caller_from(
         store,
         label,
         device,
+    })
+}
+
+/// A member of staff as sign-in reads them.
+#[derive(Debug, Clone)]
+pub struct StaffCredentials {
+    pub member: StaffMember,
+    pub pin_hash: String,
+    /// Wrong PINs in a row, this attempt included.
+    pub attempts: i64,
+}
+
+/// Why a sign-in attempt was not even checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInRefusal {
+    Unknown,
+    LockedUntil(i64),
+}
+
+impl Storage {
+    pub async fn insert_staff(
+        &self,
+        member: &StaffMember,
+        pin_hash: &str,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql =
+            Sql::new("INSERT INTO staff (id, store_id, name, role, pin_hash, created_at_ms)");
+        sql.values([()], |row, ()| {
+            row.bind(member.id.clone())
+                .bind(member.store.clone())
+                .bind(member.name.clone())
+                .bind(member.role.as_str())
+                .bind(pin_hash.to_owned())
+                .bind(now_ms);
+        });
+        sql.execute(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A store's staff, by name.
+    pub async fn staff_of(&self, store: &str) -> Result<Vec<StaffMember>, StorageError> {
+        let mut sql = Sql::new("SELECT id, store_id, name, role FROM staff WHERE store_id = ");
+        sql.bind(store.to_owned()).push(" ORDER BY name, id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(staff_from_row)
+            .collect()
+    }
+
+    /// Counts a sign-in attempt *before* the PIN is checked (so parallel
+    /// guesses cannot outrun the lock-out) and returns what to check it
+    /// against; a member at `max_attempts` is locked for `lockout_ms`.
+    pub async fn begin_sign_in(
+        &self,
+        store: &str,
+        staff_id: &str,
+        max_attempts: i64,
+        lockout_ms: i64,
+        now_ms: i64,
+    ) -> Result<Result<StaffCredentials, SignInRefusal>, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut read = Sql::new("SELECT locked_until_ms FROM staff WHERE id = ");
+        read.bind(staff_id.to_owned())
+            .push(" AND store_id = ")
+            .bind(store.to_owned());
+        let Some(row) = read.fetch_optional(&mut **tx).await? else {
+            return Ok(Err(SignInRefusal::Unknown));
+        };
+        if let Some(until) = row.try_get::<Option<i64>, _>("locked_until_ms")?
+            && until > now_ms
+        {
+            return Ok(Err(SignInRefusal::LockedUntil(until)));
+        }
+        let mut count = Sql::new(
+            "UPDATE staff SET failed_attempts = CASE WHEN locked_until_ms IS NOT NULL THEN 1 ELSE failed_attempts + 1 END, locked_until_ms = CASE WHEN failed_attempts + 1 >= ",
+        );
+        count
+            .bind(max_attempts)
+            .push(" AND locked_until_ms IS NULL THEN ")
+            .bind(now_ms + lockout_ms)
+            .push(" ELSE NULL END WHERE id = ")
+            .bind(staff_id.to_owned())
+            .push(" RETURNING id, store_id, name, role, pin_hash, failed_attempts");
+        let row = count.fetch_one(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(Ok(StaffCredentials {
+            member: staff_from_row(&row)?,
+            pin_hash: row.try_get("pin_hash")?,
+            attempts: row.try_get("failed_attempts")?,
+        }))
+    }
+
+    /// A right PIN: the count of wrong ones starts again.
+    pub async fn signed_in(&self, staff_id: &str) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql =
+            Sql::new("UPDATE staff SET failed_attempts = 0, locked_until_ms = NULL WHERE id = ");
+        sql.bind(staff_id.to_owned());
+        sql.execute(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn staff_from_row(row: &sqlx::any::AnyRow) -> Result<StaffMember, StorageError> {
+    let role: String = row.try_get("role")?;
+    Ok(StaffMember {
+        id: row.try_get("id")?,
+        store: row.try_get("store_id")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::Corrupt(format!("unknown role `{role}`")))?,
     })
 }

@@ -23,7 +23,7 @@ mod stock;
 mod sync;
 pub(crate) use sync::{insert_notification, insert_sale, insert_task};
 
-pub use auth::PairingRefusal;
+pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
