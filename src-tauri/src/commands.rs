@@ -55,18 +55,18 @@ pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError
     Ok(match backend.current() {
         Ok(Some(remote)) => remote.status().await,
         Ok(None) => dto::SyncStatus {
-            state: dto::SyncState::Starting,
+            connectivity: dto::Connectivity::Unknown,
             last_sync_at: None,
             pending: 0,
             refused: 0,
-            detail: None,
+            last_error: None,
         },
         Err(message) => dto::SyncStatus {
-            state: dto::SyncState::Offline,
+            connectivity: dto::Connectivity::Offline,
             last_sync_at: None,
             pending: 0,
             refused: 0,
-            detail: Some(message),
+            last_error: Some(message),
         },
     })
 }

@@ -59,32 +59,51 @@ pub enum BackendKind {
     Central,
 }
 
-/// Connection and sync state, as the sync engine reports it (today: whether
-/// the OMS core answers; `pending`/`refused` count outbox intents).
+/// Connection and sync state, with the sync engine's field names
+/// (`aisle_sync::SyncStatus`; `From` below). Today the app fills it from the
+/// OMS core's reachability, with nothing queued.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct SyncStatus {
-    pub state: SyncState,
+    pub connectivity: Connectivity,
     /// Last successful exchange with the OMS core (RFC 3339).
     pub last_sync_at: Option<String>,
-    /// Intents waiting in the outbox.
-    pub pending: u32,
-    /// Intents the core refused (need a person).
-    pub refused: u32,
-    /// Why the core is unreachable, when it is.
-    pub detail: Option<String>,
+    /// Actions queued on this device, not yet answered by the core.
+    pub pending: u64,
+    /// Actions the core refused that staff have not dismissed.
+    pub refused: u64,
+    /// The last failure (why the core is unreachable), in plain words.
+    pub last_error: Option<String>,
 }
 
+/// Whether the core is reachable, as last seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(TS))]
 #[serde(rename_all = "snake_case")]
-pub enum SyncState {
-    Starting,
+pub enum Connectivity {
+    /// Not known yet (the embedded server is starting).
+    Unknown,
     Online,
-    /// The sync engine is exchanging changes (reported once aisle-sync is wired in).
-    #[allow(dead_code)]
-    Syncing,
     Offline,
+    /// A push or pull is running.
+    Syncing,
+}
+
+impl From<&aisle_sync::SyncStatus> for SyncStatus {
+    fn from(status: &aisle_sync::SyncStatus) -> Self {
+        Self {
+            connectivity: match status.connectivity {
+                aisle_sync::Connectivity::Unknown => Connectivity::Unknown,
+                aisle_sync::Connectivity::Online => Connectivity::Online,
+                aisle_sync::Connectivity::Offline => Connectivity::Offline,
+                aisle_sync::Connectivity::Syncing => Connectivity::Syncing,
+            },
+            last_sync_at: status.last_sync_at.clone(),
+            pending: status.pending,
+            refused: status.refused,
+            last_error: status.last_error.clone(),
+        }
+    }
 }
 
 // --- catalogue, stock, ATP ------------------------------------------------

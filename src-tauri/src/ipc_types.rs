@@ -15,7 +15,7 @@ macro_rules! declarations {
 fn generate() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations![&cfg;
-        ErrorCode, AppError, Money, Lang, AppInfo, StoreRef, BackendKind, SyncStatus, SyncState,
+        ErrorCode, AppError, Money, Lang, AppInfo, StoreRef, BackendKind, SyncStatus, Connectivity,
         ProductSummary, ProductPage, ProductDetail, StockHere, NearbyStock, ChannelStock,
         DestinationInput, DeliveryMethod, UnavailableReason, UnservableReason, Availability,
         MethodAvailability, ShipmentView, CartLineInput, CheckoutDelivery, PaymentChoice,

@@ -138,10 +138,10 @@ impl Remote {
         }
         let last = self.last_contact_ms.load(Ordering::Relaxed);
         dto::SyncStatus {
-            state: if health.is_ok() {
-                dto::SyncState::Online
+            connectivity: if health.is_ok() {
+                dto::Connectivity::Online
             } else {
-                dto::SyncState::Offline
+                dto::Connectivity::Offline
             },
             last_sync_at: jiff::Timestamp::from_millisecond(last)
                 .ok()
@@ -149,7 +149,7 @@ impl Remote {
                 .map(|t| t.to_string()),
             pending: 0,
             refused: 0,
-            detail: health.err().map(|e| e.to_string()),
+            last_error: health.err().map(|e| e.to_string()),
         }
     }
 

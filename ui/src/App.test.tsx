@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 const info = () => ({ store: { id: "ST-FR-001", name: "Aisle Paris Rivoli" }, channel: "stores", backend: "embedded" });
-const online = () => ({ state: "online", last_sync_at: "2026-11-26T22:00:00Z", pending: 0, refused: 0, detail: null });
+const online = () => ({ connectivity: "online", last_sync_at: "2026-11-26T22:00:00Z", pending: 0, refused: 0, last_error: null });
 
 /** Types like a keyboard-wedge scanner: fast keys, then Enter. */
 function wedge(code: string) {
@@ -31,7 +31,7 @@ describe("App shell", () => {
   it("shows offline in the status bar", async () => {
     mockCommands({
       app_info: info,
-      sync_status: () => ({ state: "offline", last_sync_at: null, pending: 2, refused: 1, detail: "unreachable" }),
+      sync_status: () => ({ connectivity: "offline", last_sync_at: null, pending: 2, refused: 1, last_error: "unreachable" }),
     });
     render(<App />);
     await waitFor(() => expect(screen.getByTestId("sync-status").dataset.state).toBe("offline"));

@@ -21,11 +21,11 @@ export function StatusBar() {
         (s) => {
           if (stop) return;
           setStatus(s);
-          timer = setTimeout(poll, s.state === "online" ? STATUS_POLL_MS : STATUS_RETRY_MS);
+          timer = setTimeout(poll, s.connectivity === "online" ? STATUS_POLL_MS : STATUS_RETRY_MS);
         },
         () => {
           if (stop) return;
-          setStatus({ state: "offline", last_sync_at: null, pending: 0, refused: 0, detail: null });
+          setStatus({ connectivity: "offline", last_sync_at: null, pending: 0, refused: 0, last_error: null });
           timer = setTimeout(poll, STATUS_RETRY_MS);
         },
       );
@@ -36,11 +36,11 @@ export function StatusBar() {
       clearTimeout(timer);
     };
   }, []);
-  const state = status?.state ?? "starting";
+  const state = status?.connectivity ?? "unknown";
   return (
     <div class={`statusbar ${state}`} data-testid="sync-status" data-state={state} role="status" aria-live="polite">
       <span class="dot" aria-hidden="true" />
-      <span>{t(`sync.${state}`)}</span>
+      <span title={status?.last_error ?? undefined}>{t(`sync.${state}`)}</span>
       <span>
         {status?.last_sync_at ? t("sync.last", { time: formatTime(status.last_sync_at, lang) }) : t("sync.never")}
       </span>

@@ -24,25 +24,25 @@ export type StoreRef = { id: string, name: string, };
 
 export type BackendKind = "embedded" | "central";
 
-export type SyncStatus = { state: SyncState, 
+export type SyncStatus = { connectivity: Connectivity, 
 /**
  * Last successful exchange with the OMS core (RFC 3339).
  */
 last_sync_at: string | null, 
 /**
- * Intents waiting in the outbox.
+ * Actions queued on this device, not yet answered by the core.
  */
 pending: number, 
 /**
- * Intents the core refused (need a person).
+ * Actions the core refused that staff have not dismissed.
  */
 refused: number, 
 /**
- * Why the core is unreachable, when it is.
+ * The last failure (why the core is unreachable), in plain words.
  */
-detail: string | null, };
+last_error: string | null, };
 
-export type SyncState = "starting" | "online" | "syncing" | "offline";
+export type Connectivity = "unknown" | "online" | "offline" | "syncing";
 
 export type ProductSummary = { sku: string, name: string, brand: string, 
 /**
