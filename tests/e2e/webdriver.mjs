@@ -142,11 +142,15 @@ export class AppSession {
     await this.call("POST", `/element/${element}/value`, { text });
   }
 
-  /** Replaces an input's value. */
+  /** Replaces an input's value, and waits until the page shows it. */
   async fill(css, text) {
     const element = await this.waitForElement(css);
     await this.call("POST", `/element/${element}/clear`, {});
     await this.type(element, text);
+    await waitFor(`${css} to read ${text}`, async () => {
+      const value = await this.call("GET", `/element/${element}/property/value`);
+      return value === text;
+    });
     return element;
   }
 
