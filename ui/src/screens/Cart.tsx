@@ -97,7 +97,6 @@ export function Cart({
             data-testid="new-sale"
             onClick={() => {
               setPlaced(undefined);
-              setLines(() => []);
               setName("");
               setEmail("");
               setPhone("");
@@ -145,6 +144,7 @@ export function Cart({
       (order) => {
         setPlacing(false);
         setPlaced(order);
+        setLines(() => []);
       },
       (error: AppError) => {
         setPlacing(false);

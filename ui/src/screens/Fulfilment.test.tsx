@@ -117,6 +117,25 @@ describe("Fulfilment screen", () => {
     expect((await screen.findByTestId("step-error")).textContent).toContain("does not match");
   });
 
+  it("opens the label of a packed parcel, then hands it to the carrier", async () => {
+    const steps: unknown[] = [];
+    const packed = { ...pickFulfilment, handover: false, delivery: "home_delivery" as const, status: "ready_to_ship" as const, tracking: "AIS123" };
+    mockCommands({
+      fulfilment_detail: () => packed,
+      open_label: (args) => ({ path: `/data/labels/${String(args.id)}.pdf`, opened: true }),
+      fulfilment_step: (args) => {
+        steps.push(args.step);
+        return { fulfilment: { ...packed, status: "shipped" }, order_status: "completed", rerouted: [], unservable: [], explanation: [] };
+      },
+    });
+    render(<Fulfilment id="O-ABCD2345-1" onBack={noop} />);
+    fireEvent.click(await screen.findByTestId("open-label"));
+    expect((await screen.findByTestId("label-path")).textContent).toContain("/data/labels/O-ABCD2345-1.pdf");
+    fireEvent.click(screen.getByTestId("ship"));
+    expect((await screen.findByTestId("fulfilment-done")).textContent).toContain("Shipped");
+    expect(steps).toEqual([{ type: "ship" }]);
+  });
+
   it("ignores scans of other products", async () => {
     mockCommands({ fulfilment_detail: () => pickFulfilment });
     const { ui, scan } = withScans(<Fulfilment id="O-ABCD2345-1" onBack={noop} />);
