@@ -26,6 +26,14 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// A product's own price on one channel (it wins over the catalogue price
+/// for orders on that channel).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPrice {
+    pub channel: String,
+    pub price: Money,
+}
+
 /// An ISO 4217 currency code (three upper-case ASCII letters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -97,6 +97,7 @@ async fn call(
         "GET" => client.get(url),
         "POST" => client.post(url),
         "PUT" => client.put(url),
+        "DELETE" => client.delete(url),
         other => panic!("method {other}"),
     };
     if let Some(body) = body {
@@ -134,6 +135,10 @@ async fn every_route_checks_every_role() {
     let sale = json!({"lines": [{"sku": sku, "quantity": 1}]});
     let empty_push = json!({"device_id": "none", "mutations": []});
     let staff = json!({"name": "Inès", "role": "store_associate", "pin": "4821"});
+    let periods = network["periods"].clone();
+    let safety = network["safety_stock"].clone();
+    let transit = network["transit"].clone();
+    let channel_price = json!({"amount_minor": 1999, "currency": "EUR"});
     let sign_in = json!({"staff_id": "STAFF-NONE", "pin": "x"});
     let rule_set =
         f.server.get_json("/v1/channels/web-fr/rule-sets").await.2[0]["rule_set"].clone();
@@ -321,6 +326,55 @@ async fn every_route_checks_every_role() {
             "/v1/sync/push".into(),
             Some(&empty_push),
             &[ManagerOfA, AssociateOfA],
+        ),
+        (
+            "GET",
+            "/v1/network/periods".into(),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "PUT",
+            "/v1/network/periods".into(),
+            Some(&periods),
+            &[Admin],
+        ),
+        (
+            "GET",
+            "/v1/network/safety-stock".into(),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "PUT",
+            "/v1/network/safety-stock".into(),
+            Some(&safety),
+            &[Admin],
+        ),
+        (
+            "GET",
+            "/v1/network/transit".into(),
+            None,
+            &[Admin, Integration],
+        ),
+        (
+            "PUT",
+            "/v1/network/transit".into(),
+            Some(&transit),
+            &[Admin],
+        ),
+        ("GET", format!("/v1/products/{sku}/prices"), None, EVERYONE),
+        (
+            "PUT",
+            format!("/v1/products/{sku}/prices/web-fr"),
+            Some(&channel_price),
+            &[Admin, Integration],
+        ),
+        (
+            "DELETE",
+            format!("/v1/products/{sku}/prices/web-fr"),
+            None,
+            &[Admin, Integration],
         ),
         ("GET", "/v1/outbox?state=dead".into(), None, &[Admin]),
         ("POST", "/v1/outbox/999999999/replay".into(), None, &[Admin]),

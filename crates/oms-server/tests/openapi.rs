@@ -166,6 +166,7 @@ async fn every_documented_route_exists() {
             "GET" => server.http.get(url),
             "POST" => server.http.post(url),
             "PUT" => server.http.put(url),
+            "DELETE" => server.http.delete(url),
             other => panic!("method {other} in ROUTES"),
         };
         // No body: handlers answer 415/400/404…, never the fallback.

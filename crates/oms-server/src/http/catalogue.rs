@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use oms_api::wire::{Page, Product, ProductQuery, ProductWrite};
+use oms_api::wire::{ChannelPrice, Currency, Money, Page, Product, ProductQuery, ProductWrite};
 use oms_domain::model::{ProductType, Sku};
 
 use super::extract::{ApiJson, ApiQuery};
@@ -128,4 +128,99 @@ fn validate(write: &ProductWrite) -> Result<(), ApiError> {
         return invalid("price must not be negative".to_owned());
     }
     Ok(())
+}
+
+/// `GET /v1/products/{sku}/prices`: the product's own prices per channel.
+pub async fn channel_prices(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Path(sku): Path<String>,
+) -> Result<Json<Vec<ChannelPrice>>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    if state.storage.product(&sku).await?.is_none() {
+        return Err(ApiError::NotFound {
+            kind: "product",
+            id: sku,
+        });
+    }
+    let prices = state
+        .storage
+        .channel_prices(&sku)
+        .await?
+        .into_iter()
+        .map(|p| {
+            Ok(ChannelPrice {
+                channel: p.channel,
+                price: Money {
+                    amount_minor: p.amount_minor,
+                    currency: Currency::try_from(p.currency.clone()).map_err(|e| {
+                        ApiError::Internal(format!("stored currency `{}`: {e}", p.currency))
+                    })?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(prices))
+}
+
+/// `PUT /v1/products/{sku}/prices/{channel}`: the product's price on one
+/// channel, in that channel's currency (it wins over the catalogue price).
+pub async fn put_channel_price(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Path((sku, channel)): Path<(String, String)>,
+    ApiJson(price): ApiJson<Money>,
+) -> Result<Json<ChannelPrice>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    let currency = channel_currency(&state, &sku, &channel).await?;
+    if price.currency.as_str() != currency {
+        return Err(ApiError::InvalidBody(format!(
+            "channel `{channel}` sells in {currency}, not {}",
+            price.currency.as_str()
+        )));
+    }
+    if price.amount_minor < 0 {
+        return Err(ApiError::InvalidBody(
+            "amount_minor must not be negative".into(),
+        ));
+    }
+    state
+        .storage
+        .set_channel_price(&sku, &channel, Some((&currency, price.amount_minor)))
+        .await?;
+    Ok(Json(ChannelPrice { channel, price }))
+}
+
+/// `DELETE /v1/products/{sku}/prices/{channel}`: back to the catalogue price.
+pub async fn delete_channel_price(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Path((sku, channel)): Path<(String, String)>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    channel_currency(&state, &sku, &channel).await?;
+    state
+        .storage
+        .set_channel_price(&sku, &channel, None)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// The currency of `channel`, once the product and the channel exist.
+async fn channel_currency(state: &AppState, sku: &str, channel: &str) -> Result<String, ApiError> {
+    if state.storage.product(sku).await?.is_none() {
+        return Err(ApiError::NotFound {
+            kind: "product",
+            id: sku.to_owned(),
+        });
+    }
+    let channels = state.storage.list_channels().await?;
+    let found = channels
+        .iter()
+        .find(|c| c.id.as_str() == channel)
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "channel",
+            id: channel.to_owned(),
+        })?;
+    Ok(found.currency.as_str().to_owned())
 }

@@ -50,6 +50,24 @@ pub fn router(state: AppState) -> Router {
             "/v1/network",
             get(network::get_network).put(network::put_network),
         )
+        .route(
+            "/v1/network/periods",
+            get(network::get_periods).put(network::put_periods),
+        )
+        .route(
+            "/v1/network/safety-stock",
+            get(network::get_safety_stock).put(network::put_safety_stock),
+        )
+        .route(
+            "/v1/network/transit",
+            get(network::get_transit).put(network::put_transit),
+        )
+        .route("/v1/products/{sku}/prices", get(catalogue::channel_prices))
+        .route(
+            "/v1/products/{sku}/prices/{channel}",
+            axum::routing::put(catalogue::put_channel_price)
+                .delete(catalogue::delete_channel_price),
+        )
         .route("/v1/locations", get(network::list_locations))
         .route("/v1/locations/{id}", get(network::get_location))
         .route("/v1/locations/{id}/stock", get(stock::at_location))

@@ -3,14 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use oms_api::wire::{Channel, Location, Page, PageQuery};
-use oms_domain::model::Network;
+use oms_domain::model::{Network, Period, SafetyStock, TransitTable};
 use oms_domain::stock::StockIndex;
 
 use super::extract::{ApiJson, ApiQuery};
 use super::{ApiError, auth, cursor};
 use crate::AppState;
 use crate::auth::Role;
-use crate::storage::NetworkWriteError;
+use crate::storage::{NetworkPart, NetworkWriteError};
 
 pub async fn list_locations(
     State(state): State<AppState>,
@@ -86,4 +86,81 @@ pub async fn put_network(
         })?;
     state.stock.refresh(&state.storage).await?;
     Ok(Json(state.storage.load_network().await?))
+}
+
+/// Replaces one part of the network after the domain checked the network it
+/// makes, then rebuilds the stock index (periods, safety stock and transit
+/// times change availability and dates).
+async fn replace_part(state: &AppState, part: NetworkPart) -> Result<Network, ApiError> {
+    let mut network = state.storage.load_network().await?;
+    match &part {
+        NetworkPart::Periods(periods) => network.periods = periods.clone(),
+        NetworkPart::SafetyStock(safety) => network.safety_stock = safety.clone(),
+        NetworkPart::Transit(transit) => network.transit = transit.clone(),
+    }
+    StockIndex::new(&network).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+    state.storage.replace_network_part(&part).await?;
+    state.stock.refresh(&state.storage).await?;
+    Ok(state.storage.load_network().await?)
+}
+
+/// `GET /v1/network/periods`.
+pub async fn get_periods(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<Vec<Period>>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    Ok(Json(state.storage.load_network().await?.periods))
+}
+
+/// `PUT /v1/network/periods`: the whole list of periods.
+pub async fn put_periods(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    ApiJson(periods): ApiJson<Vec<Period>>,
+) -> Result<Json<Vec<Period>>, ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
+    let network = replace_part(&state, NetworkPart::Periods(periods)).await?;
+    Ok(Json(network.periods))
+}
+
+/// `GET /v1/network/safety-stock`.
+pub async fn get_safety_stock(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<SafetyStock>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    Ok(Json(state.storage.load_network().await?.safety_stock))
+}
+
+/// `PUT /v1/network/safety-stock`: global, per location and per (location,
+/// SKU) settings; the most specific wins.
+pub async fn put_safety_stock(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    ApiJson(safety): ApiJson<SafetyStock>,
+) -> Result<Json<SafetyStock>, ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
+    let network = replace_part(&state, NetworkPart::SafetyStock(safety)).await?;
+    Ok(Json(network.safety_stock))
+}
+
+/// `GET /v1/network/transit`: carrier transit times.
+pub async fn get_transit(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<TransitTable>, ApiError> {
+    auth::require(&caller, &[Role::Admin, Role::Integration])?;
+    Ok(Json(state.storage.load_network().await?.transit))
+}
+
+/// `PUT /v1/network/transit`.
+pub async fn put_transit(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    ApiJson(transit): ApiJson<TransitTable>,
+) -> Result<Json<TransitTable>, ApiError> {
+    auth::require(&caller, &[Role::Admin])?;
+    let network = replace_part(&state, NetworkPart::Transit(transit)).await?;
+    Ok(Json(network.transit))
 }

@@ -26,6 +26,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/v1/products/{sku}"),
     ("GET", "/v1/network"),
     ("PUT", "/v1/network"),
+    ("GET", "/v1/network/periods"),
+    ("PUT", "/v1/network/periods"),
+    ("GET", "/v1/network/safety-stock"),
+    ("PUT", "/v1/network/safety-stock"),
+    ("GET", "/v1/network/transit"),
+    ("PUT", "/v1/network/transit"),
+    ("GET", "/v1/products/{sku}/prices"),
+    ("PUT", "/v1/products/{sku}/prices/{channel}"),
+    ("DELETE", "/v1/products/{sku}/prices/{channel}"),
     ("GET", "/v1/locations"),
     ("GET", "/v1/locations/{id}"),
     ("GET", "/v1/locations/{id}/stock"),
@@ -134,7 +143,9 @@ pub fn document() -> Value {
             {"name": "orders", "description": "Placement, search, cancellation, returns, notifications."},
             {"name": "fulfilments", "description": "Store and warehouse work on orders."},
             {"name": "rule-sets", "description": "Orchestration rules per channel."},
-            {"name": "outbox", "description": "Webhooks and notifications waiting or delivered."}
+            {"name": "outbox", "description": "Webhooks and notifications waiting or delivered."},
+            {"name": "sync", "description": "Store devices: carry-out sales, tasks, exactly-once push of queued mutations."},
+            {"name": "staff", "description": "Store staff and their PIN sign-in on paired devices."}
         ],
         "security": [{"bearer": []}],
         "paths": paths,
@@ -451,6 +462,46 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .json_body(schema("Network"))
             .err(409, &["conflict"])
             .ok(200, "The network as stored.", schema("Network")),
+        ("GET", "/v1/network/periods") => op("getPeriods", "network", "The periods (time-driven stock rules)")
+            .roles(ADMIN_INTEGRATION)
+            .ok(200, "Every period.", json!({"type": "array", "items": {"type": "object", "additionalProperties": true}})),
+        ("PUT", "/v1/network/periods") => op("putPeriods", "network", "Replace the periods")
+            .roles(ADMIN)
+            .about("The network they make is validated whole before anything is written; the stock index is rebuilt.")
+            .json_body(json!({"type": "array", "items": {"type": "object", "additionalProperties": true}}))
+            .ok(200, "The periods as stored.", json!({"type": "array", "items": {"type": "object", "additionalProperties": true}})),
+        ("GET", "/v1/network/safety-stock") => op("getSafetyStock", "network", "Safety-stock settings")
+            .roles(ADMIN_INTEGRATION)
+            .ok(200, "Global, per location and per (location, SKU); the most specific wins.", json!({"type": "object", "additionalProperties": true})),
+        ("PUT", "/v1/network/safety-stock") => op("putSafetyStock", "network", "Replace the safety-stock settings")
+            .roles(ADMIN)
+            .about("Validated with the rest of the network; the stock index is rebuilt.")
+            .json_body(json!({"type": "object", "additionalProperties": true}))
+            .ok(200, "The settings as stored.", json!({"type": "object", "additionalProperties": true})),
+        ("GET", "/v1/network/transit") => op("getTransit", "network", "Carrier transit times")
+            .roles(ADMIN_INTEGRATION)
+            .ok(200, "The transit table.", json!({"type": "object", "additionalProperties": true})),
+        ("PUT", "/v1/network/transit") => op("putTransit", "network", "Replace the carrier transit times")
+            .roles(ADMIN)
+            .about("Validated with the rest of the network; the stock index is rebuilt.")
+            .json_body(json!({"type": "object", "additionalProperties": true}))
+            .ok(200, "The table as stored.", json!({"type": "object", "additionalProperties": true})),
+        ("GET", "/v1/products/{sku}/prices") => op("channelPrices", "catalogue", "A product's own prices per channel")
+            .roles(EVERYONE)
+            .not_found()
+            .ok(200, "Channel prices (orders on other channels use the catalogue price).", json!({"type": "array", "items": {
+                "type": "object", "required": ["channel", "price"],
+                "properties": {"channel": string, "price": schema("Money")}}})),
+        ("PUT", "/v1/products/{sku}/prices/{channel}") => op("putChannelPrice", "catalogue", "Set a product's price on one channel")
+            .roles(ADMIN_INTEGRATION)
+            .about("In the channel's currency (422 otherwise); it wins over the catalogue price for orders on that channel.")
+            .json_body(schema("Money"))
+            .not_found()
+            .ok(200, "The channel price.", json!({"type": "object", "properties": {"channel": string, "price": schema("Money")}})),
+        ("DELETE", "/v1/products/{sku}/prices/{channel}") => op("deleteChannelPrice", "catalogue", "Back to the catalogue price on one channel")
+            .roles(ADMIN_INTEGRATION)
+            .not_found()
+            .ok_content(204, "Removed.", json!({})),
         ("GET", "/v1/locations") => op("listLocations", "network", "List locations")
             .roles(EVERYONE)
             .query("limit", limit(200, 50), "Page size.")

@@ -27,7 +27,7 @@ pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
-pub use network::NetworkWriteError;
+pub use network::{ChannelPrice, NetworkPart, NetworkWriteError};
 pub use stock::{StockLevel, stock_row};
 
 use sqlx::any::{Any, AnyPoolOptions};

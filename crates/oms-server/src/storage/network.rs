@@ -322,3 +322,126 @@ async fn upsert_document(
     sql.execute(&mut **tx).await?;
     Ok(())
 }
+
+/// One part of the network that can be replaced on its own.
+#[derive(Debug, Clone)]
+pub enum NetworkPart {
+    Periods(Vec<Period>),
+    SafetyStock(oms_domain::model::SafetyStock),
+    Transit(oms_domain::model::TransitTable),
+}
+
+/// A channel's own price for a product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelPrice {
+    pub channel: String,
+    pub currency: String,
+    pub amount_minor: i64,
+}
+
+impl Storage {
+    /// Replaces one part of the network in one transaction (its own rows
+    /// only: two parts written at once do not overwrite each other).
+    pub async fn replace_network_part(&self, part: &NetworkPart) -> Result<i64, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let seq = super::next_change_seqs(&mut tx, 1).await?;
+        match part {
+            NetworkPart::Periods(periods) => {
+                let documents = periods
+                    .iter()
+                    .map(|p| Ok((p.name().to_owned(), serde_json::to_string(p)?)))
+                    .collect::<Result<Vec<_>, serde_json::Error>>()?;
+                replace_documents(&mut tx, "periods", "name", documents, seq).await?;
+            }
+            NetworkPart::SafetyStock(safety) => {
+                let document = serde_json::to_string(safety)?;
+                upsert_document(
+                    &mut tx,
+                    "network_settings",
+                    "name",
+                    SAFETY_STOCK,
+                    None,
+                    &document,
+                    seq,
+                )
+                .await?;
+            }
+            NetworkPart::Transit(transit) => {
+                let document = serde_json::to_string(transit)?;
+                upsert_document(
+                    &mut tx,
+                    "network_settings",
+                    "name",
+                    TRANSIT,
+                    None,
+                    &document,
+                    seq,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// A product's channel prices, by channel.
+    pub async fn channel_prices(&self, sku: &str) -> Result<Vec<ChannelPrice>, StorageError> {
+        let mut sql =
+            Sql::new("SELECT channel_id, currency, amount_minor FROM channel_prices WHERE sku = ");
+        sql.bind(sku.to_owned()).push(" ORDER BY channel_id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(ChannelPrice {
+                    channel: row.try_get("channel_id")?,
+                    currency: row.try_get("currency")?,
+                    amount_minor: row.try_get("amount_minor")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets (or with `None`, removes) a product's price on one channel; the
+    /// product's change number moves so followers read it again.
+    pub async fn set_channel_price(
+        &self,
+        sku: &str,
+        channel: &str,
+        price: Option<(&str, i64)>,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        let seq = super::next_change_seqs(&mut tx, 1).await?;
+        match price {
+            Some((currency, amount_minor)) => {
+                let mut sql = Sql::new(
+                    "INSERT INTO channel_prices (sku, channel_id, currency, amount_minor, change_seq)",
+                );
+                sql.values([()], |row, ()| {
+                    row.bind(sku.to_owned())
+                        .bind(channel.to_owned())
+                        .bind(currency.to_owned())
+                        .bind(amount_minor)
+                        .bind(seq);
+                });
+                sql.push(
+                    " ON CONFLICT (sku, channel_id) DO UPDATE SET currency = excluded.currency, \
+                     amount_minor = excluded.amount_minor, change_seq = excluded.change_seq",
+                );
+                sql.execute(&mut **tx).await?;
+            }
+            None => {
+                let mut sql = Sql::new("DELETE FROM channel_prices WHERE sku = ");
+                sql.bind(sku.to_owned())
+                    .push(" AND channel_id = ")
+                    .bind(channel.to_owned());
+                sql.execute(&mut **tx).await?;
+            }
+        }
+        let mut touch = Sql::new("UPDATE products SET change_seq = ");
+        touch.bind(seq).push(" WHERE sku = ").bind(sku.to_owned());
+        touch.execute(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
