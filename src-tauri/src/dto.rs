@@ -42,6 +42,9 @@ pub struct AppInfo {
     pub channel: String,
     /// `embedded` (the bundled server) or `central`.
     pub backend: BackendKind,
+    /// The channel's stores, for click & collect elsewhere (this one first,
+    /// then by name).
+    pub stores: Vec<StoreRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -32,6 +32,8 @@ pub struct Remote {
     kind: dto::BackendKind,
     store: Location,
     channel: ChannelId,
+    /// The channel's stores: this one first, then by name.
+    stores: Vec<dto::StoreRef>,
     locations: Vec<Location>,
     products: Mutex<HashMap<String, dto::ProductSummary>>,
     /// Unix ms of the last answer from the core (0: none yet).
@@ -84,11 +86,23 @@ impl Remote {
         .cloned()
         .ok_or_else(|| AppError::new(ErrorCode::NotFound, "this device's store was not found"))?;
         tracing::info!(store = %store.id.as_str(), channel = %channel.id.as_str(), "store resolved");
+        let mut stores: Vec<dto::StoreRef> = locations
+            .iter()
+            .filter(|l| l.kind == LocationKind::Store && channel.locations.contains(&l.id))
+            .map(|l| dto::StoreRef {
+                id: l.id.as_str().to_owned(),
+                name: l.name.clone(),
+            })
+            .collect();
+        stores.sort_by(|a, b| {
+            (a.id != store.id.as_str(), &a.name).cmp(&(b.id != store.id.as_str(), &b.name))
+        });
         let remote = Self {
             client,
             kind,
             store,
             channel: channel.id.clone(),
+            stores,
             locations,
             products: Mutex::new(HashMap::new()),
             last_contact_ms: AtomicI64::new(0),
@@ -127,6 +141,7 @@ impl Remote {
             },
             channel: self.channel.as_str().to_owned(),
             backend: self.kind,
+            stores: self.stores.clone(),
         }
     }
 

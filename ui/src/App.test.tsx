@@ -10,7 +10,12 @@ afterEach(() => {
   localStorage.clear();
 });
 
-const info = () => ({ store: { id: "ST-FR-001", name: "Aisle Paris Rivoli" }, channel: "stores", backend: "embedded" });
+const info = () => ({
+  store: { id: "ST-FR-001", name: "Aisle Paris Rivoli" },
+  channel: "stores",
+  backend: "embedded",
+  stores: [{ id: "ST-FR-001", name: "Aisle Paris Rivoli" }],
+});
 const online = () => ({ connectivity: "online", last_sync_at: "2026-11-26T22:00:00Z", pending: 0, refused: 0, last_error: null });
 
 /** Types like a keyboard-wedge scanner: fast keys, then Enter. */

@@ -185,7 +185,7 @@ export function App() {
               <Cart
                 lines={cart}
                 setLines={setCart}
-                storeId={info?.store.id}
+                stores={info?.stores ?? []}
                 onOpenOrder={(id) => setRoute({ name: "order", id })}
               />
             )}

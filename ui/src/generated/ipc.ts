@@ -18,7 +18,12 @@ channel: string,
 /**
  * `embedded` (the bundled server) or `central`.
  */
-backend: BackendKind, };
+backend: BackendKind, 
+/**
+ * The channel's stores, for click & collect elsewhere (this one first,
+ * then by name).
+ */
+stores: Array<StoreRef>, };
 
 export type StoreRef = { id: string, name: string, };
 

@@ -13,7 +13,17 @@ afterEach(() => {
 
 function Harness({ initial }: { initial: CartLine[] }) {
   const [lines, setLines] = useState(initial);
-  return <Cart lines={lines} setLines={setLines} storeId="ST-FR-001" onOpenOrder={() => undefined} />;
+  return (
+    <Cart
+      lines={lines}
+      setLines={setLines}
+      stores={[
+        { id: "ST-FR-001", name: "Aisle Paris Rivoli" },
+        { id: "ST-FR-002", name: "Aisle Paris Montparnasse" },
+      ]}
+      onOpenOrder={() => undefined}
+    />
+  );
 }
 
 function fill() {
@@ -106,6 +116,29 @@ describe("Cart screen", () => {
     fill();
     fireEvent.click(screen.getByTestId("place-order"));
     expect(screen.getByTestId("place-order").textContent).toBe("Placing the order…");
+  });
+
+  it("collects at another store of the channel", async () => {
+    const sent: CheckoutInput[] = [];
+    mockCommands({
+      place_order: (args) => {
+        sent.push(args.checkout as CheckoutInput);
+        return order;
+      },
+    });
+    render(<Harness initial={[{ product: lamp, quantity: 1 }]} />);
+    fireEvent.click(screen.getByTestId("delivery-click_and_collect"));
+    fireEvent.change(screen.getByTestId("checkout-pickup-store"), { target: { value: "ST-FR-002" } });
+    fireEvent.input(screen.getByTestId("customer-name"), { target: { value: "Camille" } });
+    fireEvent.input(screen.getByTestId("customer-phone"), { target: { value: "0612345678" } });
+    fireEvent.click(screen.getByTestId("payment-gateway"));
+    fireEvent.click(screen.getByTestId("place-order"));
+    await screen.findByTestId("confirmation");
+    expect(sent[0]).toMatchObject({
+      delivery: "click_and_collect",
+      destination: { pickup_store: "ST-FR-002", postal_code: null },
+      payment: "gateway",
+    });
   });
 
   it("places carry-out as express click & collect paid in store", async () => {

@@ -15,6 +15,7 @@ import type {
   OrderDetail,
   PaymentChoice,
   ProductSummary,
+  StoreRef,
 } from "../generated/ipc";
 import { ErrorMessage, Loading } from "../components/common";
 import { MethodList } from "./Product";
@@ -33,12 +34,13 @@ function newKey(): string {
 export function Cart({
   lines,
   setLines,
-  storeId,
+  stores,
   onOpenOrder,
 }: {
   lines: CartLine[];
   setLines: (update: (lines: CartLine[]) => CartLine[]) => void;
-  storeId: string | undefined;
+  /** The channel's stores, this one first. */
+  stores: StoreRef[];
   onOpenOrder: (id: string) => void;
 }) {
   const { t, lang, method } = useI18n();
@@ -247,13 +249,14 @@ export function Cart({
         {(delivery === "click_and_collect" || delivery === "express_click_and_collect") && (
           <label>
             {t("cart.pickupStore")}
-            <input
-              data-testid="checkout-pickup-store"
-              placeholder={`${t("cart.thisStore")}${storeId ? ` (${storeId})` : ""}`}
-              value={pickupStore}
-              maxLength={64}
-              onInput={(e) => setPickupStore(e.currentTarget.value)}
-            />
+            <select data-testid="checkout-pickup-store" value={pickupStore} onChange={(e) => setPickupStore(e.currentTarget.value)}>
+              <option value="">{`${t("cart.thisStore")}${stores[0] ? ` — ${stores[0].name}` : ""}`}</option>
+              {stores.slice(1).map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name} ({s.id})
+                </option>
+              ))}
+            </select>
           </label>
         )}
       </fieldset>
