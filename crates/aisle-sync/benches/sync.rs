@@ -211,15 +211,13 @@ async fn main() {
     }
 
     // 3. Incremental pull of 100 changes (a delta feed at the store).
-    let mut skus = Vec::new();
-    for product in cache.search_products("", 200).await.unwrap() {
-        if cache.stock(&product.sku, &store).await.unwrap().is_some() {
-            skus.push(product.sku);
-        }
-        if skus.len() == 100 {
-            break;
-        }
-    }
+    let skus: Vec<String> = cache
+        .stock_at(&store, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.sku)
+        .collect();
     assert_eq!(skus.len(), 100);
     let mut feed = String::from("location,sku,delta\n");
     for sku in &skus {

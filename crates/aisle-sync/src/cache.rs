@@ -448,6 +448,39 @@ impl Cache {
         }))
     }
 
+    /// The cached stock rows at `location` (queued actions included), by
+    /// SKU, at most `limit`.
+    pub async fn stock_at(
+        &self,
+        location: &str,
+        limit: u32,
+    ) -> Result<Vec<CachedStock>, SyncError> {
+        let rows = sqlx::query(
+            "SELECT s.sku, s.on_hand, s.reserved, \
+             (SELECT COALESCE(SUM(on_hand_delta), 0) FROM stock_pending p \
+              WHERE p.sku = s.sku AND p.location = s.location) AS pending \
+             FROM stock s WHERE s.location = ?1 ORDER BY s.sku LIMIT ?2",
+        )
+        .bind(location)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let server_on_hand: i64 = row.try_get("on_hand")?;
+                let pending: i64 = row.try_get("pending")?;
+                Ok(CachedStock {
+                    sku: row.try_get("sku")?,
+                    location: location.to_owned(),
+                    on_hand: server_on_hand + pending,
+                    reserved: row.try_get("reserved")?,
+                    server_on_hand,
+                    pending_delta: pending,
+                })
+            })
+            .collect()
+    }
+
     /// Orders involving the store and orders queued here, newest first.
     pub async fn orders(&self, limit: u32) -> Result<Vec<CachedOrder>, SyncError> {
         let rows = sqlx::query(
