@@ -227,6 +227,10 @@ pub struct StepResult {
 pub struct CancelOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Only these lines (their units not yet shipped or handed over are
+    /// released; the rest of the order goes on). Empty: the whole order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineId>,
 }
 
 /// Query of `GET /v1/orders`: search by number, e-mail, phone or name.

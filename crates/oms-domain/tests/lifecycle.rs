@@ -181,6 +181,12 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
         FulfilmentEvent::Reject,
         some_found,
         none_found,
+        FulfilmentEvent::CancelLines {
+            lines: vec![LineId(1)],
+        },
+        FulfilmentEvent::CancelLines {
+            lines: vec![LineId(2), LineId(1)],
+        },
     ];
     let expected = |from: S, event: usize, handover: bool| -> Option<S> {
         let before_ready = matches!(from, S::AwaitingPreparation | S::InPreparation);
@@ -196,6 +202,10 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
             5 if before_ready => Some(S::Rejected),
             6 if before_ready => Some(S::InPreparation),
             7 if before_ready => Some(S::Rejected),
+            8 if before_ready || matches!(from, S::ReadyForPickup | S::ReadyToShip) => Some(from),
+            9 if before_ready || matches!(from, S::ReadyForPickup | S::ReadyToShip) => {
+                Some(S::Cancelled)
+            }
             _ => None,
         }
     };
@@ -232,8 +242,46 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
             }
         }
     }
-    // 14 transitions, for a handover and for a shipping fulfilment.
-    assert_eq!(defined, 2 * 14);
+    // 22 transitions, for a handover and for a shipping fulfilment.
+    assert_eq!(defined, 2 * 22);
+}
+
+#[test]
+fn cancelling_lines_keeps_the_others_and_refuses_unknown_or_repeated_lines() {
+    let order = order(DeliveryMethod::HomeDelivery);
+    let mut f = fulfilment(&order, "WH", FulfilmentStatus::InPreparation);
+    let before = f.clone();
+    for (lines, want) in [
+        (vec![], TransitionError::NoLineNamed),
+        (vec![LineId(9)], TransitionError::UnknownLine(LineId(9))),
+        (
+            vec![LineId(1), LineId(1)],
+            TransitionError::DuplicateLine(LineId(1)),
+        ),
+    ] {
+        let error = f
+            .apply(&order, &FulfilmentEvent::CancelLines { lines }, &ctx())
+            .unwrap_err();
+        assert_eq!(error, want);
+        assert_eq!(f, before);
+    }
+    let effects = f
+        .apply(
+            &order,
+            &FulfilmentEvent::CancelLines {
+                lines: vec![LineId(1)],
+            },
+            &ctx(),
+        )
+        .unwrap();
+    assert_eq!(f.status, FulfilmentStatus::InPreparation);
+    assert!(f.lines.iter().all(|l| l.line != LineId(1)));
+    assert_eq!(f.lines.len(), before.lines.len() - 1);
+    assert_eq!(effects.events[0].kind, EventKind::LinesCancelled);
+    assert!(effects.notifications.is_empty() && effects.payments.is_empty());
+    // Shipping it now captures only the lines left.
+    let left = f.amount(&order).unwrap();
+    assert!(left.minor() < before.amount(&order).unwrap().minor());
 }
 
 #[test]

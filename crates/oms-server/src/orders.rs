@@ -1717,6 +1717,11 @@ pub async fn cancel(
             "reason has at most 500 characters".into(),
         ));
     }
+    if request.lines.len() > MAX_ORDER_LINES {
+        return Err(OrderFailure::Invalid(format!(
+            "an order has at most {MAX_ORDER_LINES} lines"
+        )));
+    }
     let mut tx = state.storage.begin_write().await?;
     let Locked {
         mut doc,
@@ -1731,6 +1736,24 @@ pub async fn cancel(
     let seq = crate::storage::next_change_seqs(&mut tx, 1).await?;
     let mut messages = NewMessages::default();
     let mut index_rows = Vec::new();
+    if !request.lines.is_empty() {
+        let (messages, index_rows) = cancel_lines(
+            &mut tx,
+            &mut doc,
+            &mut fulfilments,
+            &request.lines,
+            &ctx,
+            seq,
+        )
+        .await?;
+        if let Some(slot) = slot {
+            let view = order_view(&doc, &fulfilments, Vec::new(), None, Detail::Summary);
+            let body = serde_json::to_string(&view).map_err(internal)?;
+            slot.keep(&mut tx, 200, &body, now.as_millisecond()).await?;
+        }
+        commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
+        return load_view(state, caller, order_id, None).await;
+    }
     let captured = Money::new(
         store::captured_minor(&mut tx, order_id).await?,
         doc.order.currency,
@@ -1791,6 +1814,85 @@ pub async fn cancel(
     }
     commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     load_view(state, caller, order_id, None).await
+}
+
+/// Cancels some lines of an order: each open fulfilment holding them drops
+/// them (the domain's `cancel_lines`; cancelled when nothing is left) and
+/// their reserved units go back on the shelf. A line with no open
+/// fulfilment (shipped, handed over, or cancelled already) is a conflict:
+/// nothing changes. The order finishes when its last fulfilment does.
+async fn cancel_lines(
+    tx: &mut Tx,
+    doc: &mut OrderDoc,
+    fulfilments: &mut [FulfilmentDoc],
+    lines: &[LineId],
+    ctx: &EventContext,
+    seq: i64,
+) -> Result<(NewMessages, Vec<StockRow>), OrderFailure> {
+    let mut messages = NewMessages::default();
+    let mut index_rows = Vec::new();
+    if doc.status.is_final() {
+        return Err(OrderFailure::Conflict(format!(
+            "the order is already {}",
+            status_name(doc.status)
+        )));
+    }
+    for (i, line) in lines.iter().enumerate() {
+        if lines[..i].contains(line) {
+            return Err(OrderFailure::Invalid(format!("line {line} is named twice")));
+        }
+        if !doc.order.lines.iter().any(|l| l.id == *line) {
+            return Err(OrderFailure::Invalid(format!(
+                "the order has no line {line}"
+            )));
+        }
+        let open = fulfilments.iter().any(|f| {
+            !f.fulfilment.status.is_final() && f.fulfilment.lines.iter().any(|l| l.line == *line)
+        });
+        if !open {
+            return Err(OrderFailure::Conflict(format!(
+                "line {line} has no unit left to cancel (shipped, handed over or cancelled already)"
+            )));
+        }
+    }
+    for fulfilment in fulfilments.iter_mut() {
+        if fulfilment.fulfilment.status.is_final() {
+            continue;
+        }
+        let here: Vec<LineId> = lines
+            .iter()
+            .copied()
+            .filter(|line| fulfilment.fulfilment.lines.iter().any(|l| l.line == *line))
+            .collect();
+        if here.is_empty() {
+            continue;
+        }
+        let before = fulfilment.fulfilment.clone();
+        let effects = fulfilment.fulfilment.apply(
+            &doc.order,
+            &FulfilmentEvent::CancelLines {
+                lines: here.clone(),
+            },
+            ctx,
+        )?;
+        messages_from(doc, &effects, &NotificationExtra::default(), &mut messages)?;
+        // Only the cancelled lines' units leave the reservation.
+        let mut released = before.clone();
+        released.lines.retain(|l| here.contains(&l.line));
+        index_rows.extend(move_units(tx, &released, UnitsGo::BackToShelf, seq).await?);
+        store::update_fulfilment(
+            tx,
+            before.id.as_str(),
+            fulfilment_status_name(fulfilment.fulfilment.status),
+            &serde_json::to_string(&*fulfilment).map_err(internal)?,
+            seq,
+        )
+        .await?;
+    }
+    // Units of these lines nobody could serve are not owed any more.
+    doc.unservable.retain(|u| !lines.contains(&u.line));
+    finish_order_if_done(tx, doc, fulfilments, ctx, &mut messages).await?;
+    Ok((messages, index_rows))
 }
 
 // ---- returns --------------------------------------------------------------------

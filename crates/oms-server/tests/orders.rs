@@ -655,7 +655,87 @@ async fn cancel_releases_stock(db: Db) {
     assert_eq!(stock_totals(&server, &sku).await.1, 0);
 }
 
+/// Customer service cancels one line of a two-line order: its units go
+/// back on the shelf, the other line ships and only it is captured; a line
+/// cannot be cancelled twice, nor one the order does not have.
+async fn cancel_one_line(db: Db) {
+    let server = common::start(db).await;
+    let skus = standard_skus(&server, 2).await;
+    set_stock(&server, &skus[0], &[("WH-PARIS", 5)]).await;
+    set_stock(&server, &skus[1], &[("WH-PARIS", 5)]).await;
+    let mut body = order_body(&skus[0], 2, "lines@example.com", false);
+    body["lines"] = json!([{"sku": skus[0], "quantity": 2}, {"sku": skus[1], "quantity": 1}]);
+    let (status, order, _) = post(
+        &server.http,
+        &format!("{}/v1/orders", server.base),
+        &body,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(stock_totals(&server, &skus[0]).await.1, 2);
+    assert_eq!(stock_totals(&server, &skus[1]).await.1, 1);
+
+    let cancel = format!("{}/v1/orders/{id}/cancel", server.base);
+    let (status, after, _) = post(&server.http, &cancel, &json!({"lines": [1]}), None).await;
+    assert_eq!(status, 200, "{after}");
+    assert_ne!(after["status"], "cancelled");
+    assert_eq!(
+        stock_totals(&server, &skus[0]).await.1,
+        0,
+        "line 1 released"
+    );
+    assert_eq!(
+        stock_totals(&server, &skus[1]).await.1,
+        1,
+        "line 2 still reserved"
+    );
+    let fulfilment = after["fulfilments"][0].clone();
+    assert_eq!(
+        fulfilment["lines"].as_array().unwrap().len(),
+        1,
+        "{fulfilment}"
+    );
+    assert_eq!(fulfilment["lines"][0]["line"], 2);
+    for (lines, want) in [(json!([1]), 409), (json!([9]), 422)] {
+        let (status, problem, _) =
+            post(&server.http, &cancel, &json!({"lines": lines}), None).await;
+        assert_eq!(status, want, "{problem}");
+    }
+    assert_eq!(stock_totals(&server, &skus[1]).await.1, 1);
+
+    let steps = format!(
+        "{}/v1/fulfilments/{}/steps",
+        server.base,
+        fulfilment["id"].as_str().unwrap()
+    );
+    for step in ["start_preparation", "mark_ready", "ship"] {
+        let (status, result, _) = post(&server.http, &steps, &json!({"type": step}), None).await;
+        assert_eq!(status, 200, "{step}: {result}");
+    }
+    let (_, _, done) = server.get_json(&format!("/v1/orders/{id}")).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let line_2 = done["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == 2)
+        .unwrap()["unit_price"]["minor"]
+        .as_i64()
+        .unwrap();
+    let captured_for_fulfilment: i64 = done["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "capture" && p["reference"] == fulfilment["id"])
+        .map(|p| p["amount"]["minor"].as_i64().unwrap())
+        .sum();
+    assert_eq!(captured_for_fulfilment, line_2, "{done}");
+}
+
 on_both_databases! {
+    cancel_lines => cancel_one_line,
     no_oversell_under_concurrency => no_oversell,
     idempotency => idempotent_placement,
     missing_item_lifecycle => missing_item_rerouted_then_handed_over,

@@ -10,6 +10,8 @@
 //! | awaiting_preparation, in_preparation   | reject           | rejected                              | waiting           | —       |
 //! | awaiting_preparation, in_preparation   | report_missing (some found) | in_preparation, lines reduced | —        | —       |
 //! | awaiting_preparation, in_preparation   | report_missing (none found) | rejected                      | waiting           | —       |
+//! | awaiting_preparation … ready_to_ship   | cancel_lines (some left) | unchanged, lines removed       | —                 | —       |
+//! | awaiting_preparation … ready_to_ship   | cancel_lines (none left) | cancelled                      | cancelled         | —       |
 //!
 //! Everything else is an error. A capture is the value of the fulfilment's
 //! units ([`crate::orchestration::Order::units_amount`] over its unit
@@ -102,6 +104,11 @@ pub enum FulfilmentEvent {
     ReportMissing {
         lines: Vec<LineFound>,
     },
+    /// The customer or customer service cancels these lines of the order
+    /// (their units here are released; the rest goes on).
+    CancelLines {
+        lines: Vec<LineId>,
+    },
 }
 
 /// A fulfilment event's name (for errors and exhaustive tests).
@@ -115,6 +122,7 @@ pub enum FulfilmentEventKind {
     Cancel,
     Reject,
     ReportMissing,
+    CancelLines,
 }
 
 impl FulfilmentEvent {
@@ -127,6 +135,7 @@ impl FulfilmentEvent {
             FulfilmentEvent::Cancel => FulfilmentEventKind::Cancel,
             FulfilmentEvent::Reject => FulfilmentEventKind::Reject,
             FulfilmentEvent::ReportMissing { .. } => FulfilmentEventKind::ReportMissing,
+            FulfilmentEvent::CancelLines { .. } => FulfilmentEventKind::CancelLines,
         }
     }
 }
@@ -226,13 +235,14 @@ impl Fulfilment {
 
 impl FulfilmentStatus {
     /// The transition table. `handover`: the fulfilment is collected at its
-    /// location rather than shipped; `nothing_found`: a missing-items report
-    /// found no unit at all.
+    /// location rather than shipped; `nothing_left`: the event leaves it
+    /// without units (a missing-items report that found none, or every
+    /// line cancelled).
     pub fn next(
         self,
         event: &FulfilmentEvent,
         handover: bool,
-        nothing_found: bool,
+        nothing_left: bool,
     ) -> Result<FulfilmentStatus, TransitionError> {
         use FulfilmentEvent as E;
         use FulfilmentStatus as S;
@@ -254,13 +264,21 @@ impl FulfilmentStatus {
             ) => Ok(S::Cancelled),
             (S::AwaitingPreparation | S::InPreparation, E::Reject) => Ok(S::Rejected),
             (S::AwaitingPreparation | S::InPreparation, E::ReportMissing { .. })
-                if nothing_found =>
+                if nothing_left =>
             {
                 Ok(S::Rejected)
             }
             (S::AwaitingPreparation | S::InPreparation, E::ReportMissing { .. }) => {
                 Ok(S::InPreparation)
             }
+            (
+                S::AwaitingPreparation | S::InPreparation | S::ReadyForPickup | S::ReadyToShip,
+                E::CancelLines { .. },
+            ) if nothing_left => Ok(S::Cancelled),
+            (
+                S::AwaitingPreparation | S::InPreparation | S::ReadyForPickup | S::ReadyToShip,
+                E::CancelLines { .. },
+            ) => Ok(self),
             (
                 S::InPreparation
                 | S::ReadyForPickup
@@ -301,7 +319,10 @@ impl FulfilmentStatus {
                 | S::Rejected,
                 E::Ship { .. },
             )
-            | (S::PickedUp | S::Shipped | S::Cancelled | S::Rejected, E::Cancel)
+            | (
+                S::PickedUp | S::Shipped | S::Cancelled | S::Rejected,
+                E::Cancel | E::CancelLines { .. },
+            )
             | (
                 S::ReadyForPickup
                 | S::ReadyToShip
@@ -332,7 +353,7 @@ pub fn fulfilment_transition(
     // A missing-items report's outcome (reduced or rejected) depends on
     // what was found.
     let mut lines = fulfilment.lines.clone();
-    let mut nothing_found = false;
+    let mut nothing_left = false;
     if let FulfilmentEvent::ReportMissing { lines: found } = event {
         let mut missing = 0_u64;
         for (i, f) in found.iter().enumerate() {
@@ -355,9 +376,24 @@ pub fn fulfilment_transition(
             return Err(TransitionError::NothingMissing);
         }
         lines.retain(|l| !l.quantity.is_zero());
-        nothing_found = lines.is_empty();
+        nothing_left = lines.is_empty();
     }
-    let to = from.next(event, fulfilment.handover, nothing_found)?;
+    if let FulfilmentEvent::CancelLines { lines: cancelled } = event {
+        if cancelled.is_empty() {
+            return Err(TransitionError::NoLineNamed);
+        }
+        for (i, line) in cancelled.iter().enumerate() {
+            if cancelled[..i].contains(line) {
+                return Err(TransitionError::DuplicateLine(*line));
+            }
+            if !lines.iter().any(|l| l.line == *line) {
+                return Err(TransitionError::UnknownLine(*line));
+            }
+        }
+        lines.retain(|l| !cancelled.contains(&l.line));
+        nothing_left = lines.is_empty();
+    }
+    let to = from.next(event, fulfilment.handover, nothing_left)?;
     if to == FulfilmentStatus::Rejected {
         // Every unit goes back to orchestration; the lines stay as they
         // were planned, for the record.
@@ -376,6 +412,7 @@ pub fn fulfilment_transition(
         FulfilmentEvent::Cancel => EventKind::FulfilmentCancelled,
         FulfilmentEvent::Reject => EventKind::FulfilmentRejected,
         FulfilmentEvent::ReportMissing { .. } => EventKind::ItemsMissing,
+        FulfilmentEvent::CancelLines { .. } => EventKind::LinesCancelled,
     };
     effects.events.push(RecordedEvent {
         kind,

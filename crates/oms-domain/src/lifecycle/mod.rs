@@ -85,6 +85,7 @@ pub enum EventKind {
     FulfilmentCancelled,
     FulfilmentRejected,
     ItemsMissing,
+    LinesCancelled,
     ReturnReceived,
     Refunded,
 }
@@ -193,6 +194,8 @@ pub enum TransitionError {
     FoundMoreThanPlanned(LineId),
     #[error("the report names no missing unit")]
     NothingMissing,
+    #[error("no line is named")]
+    NoLineNamed,
     #[error("the fulfilment belongs to another order")]
     WrongOrder,
     #[error(transparent)]

@@ -597,9 +597,9 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .roles("admin, integration; store_manager: orders involving their store")
             .not_found()
             .ok(201, "The new message, queued.", schema("NotificationView")),
-        ("POST", "/v1/orders/{id}/cancel") => op("cancelOrder", "orders", "Cancel an order")
+        ("POST", "/v1/orders/{id}/cancel") => op("cancelOrder", "orders", "Cancel an order, or some of its lines")
             .roles("admin, integration; store_manager: orders involving their store")
-            .about("Releases reserved stock and voids or refunds payments. 409 `conflict` when the order can no longer be cancelled.")
+            .about("Releases reserved stock and voids payments. With `lines`, only those lines: open fulfilments drop them (a fulfilment left empty is cancelled) and the order goes on. 409 `conflict` when the order (or a line) can no longer be cancelled.")
             .json_body(schema("CancelOrder"))
             .not_found()
             .err(409, &["conflict"])
@@ -1328,7 +1328,11 @@ fn schemas() -> Value {
             "CancelOrder",
             json!({
                 "type": "object", "additionalProperties": false,
-                "properties": {"reason": string}
+                "properties": {
+                    "reason": string,
+                    "lines": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                        "description": "Only these lines; absent or empty: the whole order."}
+                }
             }),
         ),
         (
