@@ -5,6 +5,8 @@
 //! - `test`: every check CI runs — formatting, lints, architecture rules, UI
 //!   type check/lint/tests, all Rust tests and the WebDriver end-to-end tests.
 //! - `bench <name>`: one of the benchmarks listed in BENCHMARKS.md.
+//! - `soak [--seeds N | --seed S]`: the sync simulation on many seeds, or
+//!   one failing seed replayed.
 //! - `setup`: only the installation step (idempotent).
 
 mod setup;
@@ -19,6 +21,7 @@ commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
   bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders, sync (BENCHMARKS.md)
+  soak [--seeds N | --seed S]  the sync simulation on N new seeds (default 20), or replay seed S
   setup                     install missing system and npm packages, then stop";
 
 fn main() -> ExitCode {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
         Some("run") => commands::run_app(&args[1..]),
         Some("test") => commands::test(&args[1..]),
         Some("bench") => commands::bench(&args[1..]),
+        Some("soak") => commands::soak(&args[1..]),
         Some("setup") => setup::ensure_all().map(|_| ()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -240,6 +244,41 @@ mod commands {
             .env("AISLE_SCREENSHOTS", root.join("docs/screenshots"))
             .env("AISLE_E2E_TMP", target.join("e2e"))
             .current_dir(root))
+    }
+
+    /// The sync simulation (tests/sync-simulation) on many seeds, or one
+    /// seed replayed. Debug profile: it shares the artifacts of `test`.
+    pub fn soak(args: &[String]) -> Result<(), Failure> {
+        let (name, value) = match args {
+            [] => ("AISLE_SIM_SEEDS", "20".to_owned()),
+            [flag, value] if flag == "--seeds" => ("AISLE_SIM_SEEDS", value.clone()),
+            [flag, value] if flag == "--seed" => ("AISLE_SIM_SEED", value.clone()),
+            _ => return Err(Failure::Usage(USAGE.to_owned())),
+        };
+        if value.parse::<u64>().is_err() {
+            return Err(Failure::Usage(format!(
+                "{value} is not a number\n\n{USAGE}"
+            )));
+        }
+        step("cargo build -p oms-server (the simulation starts the real binary)");
+        run(cargo().args(["build", "--package", "oms-server"]))?;
+        step(&format!("sync simulation: {name}={value}"));
+        let mut command = cargo();
+        command
+            .args([
+                "test",
+                "--package",
+                "sync-simulation",
+                "--test",
+                "simulation",
+                "--",
+                "--nocapture",
+            ])
+            .env(name, value);
+        if let Ok(base) = std::env::var("AISLE_SIM_SEED_BASE") {
+            command.env("AISLE_SIM_SEED_BASE", base);
+        }
+        run(&mut command)
     }
 
     pub fn bench(args: &[String]) -> Result<(), Failure> {
