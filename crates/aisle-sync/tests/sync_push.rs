@@ -108,6 +108,26 @@ async fn queued_actions_reach_the_core_once() {
     );
     assert_eq!(device.cache.position().await.unwrap().last_mutation_id, 1);
 
+    // Selling more than the record holds is accepted; the store gets a
+    // discrepancy task through the change feed.
+    let shown = device.cache.stock(&sku, &store).await.unwrap().unwrap();
+    let free = u32::try_from(shown.on_hand - shown.reserved).unwrap();
+    device.cache.enqueue(sale(&sku, free + 1)).await.unwrap();
+    let report = push(&device.client, &device.cache, &device.info.device_id, 500)
+        .await
+        .unwrap();
+    assert_eq!((report.applied, report.refused), (1, 0));
+    pull_all(&device).await;
+    let tasks = device.cache.tasks().await.unwrap();
+    assert!(
+        tasks
+            .iter()
+            .any(|t| t.sku.as_ref().map(|s| s.as_str()) == Some(sku.as_str())),
+        "a discrepancy task for {sku}: {tasks:?}"
+    );
+    let shown = device.cache.stock(&sku, &store).await.unwrap().unwrap();
+    assert_eq!(shown.pending_delta, 0);
+
     // A business refusal is kept for staff, with the core's words.
     let id = device
         .cache
@@ -117,7 +137,7 @@ async fn queued_actions_reach_the_core_once() {
         })
         .await
         .unwrap();
-    assert_eq!(id, 2);
+    assert_eq!(id, 3);
     let report = push(&device.client, &device.cache, &device.info.device_id, 500)
         .await
         .unwrap();
@@ -130,7 +150,7 @@ async fn queued_actions_reach_the_core_once() {
     assert_eq!(device.cache.counts().await.unwrap().outbox_refused, 1);
     device
         .cache
-        .dismiss_refusal(&device.info.device_id, 2)
+        .dismiss_refusal(&device.info.device_id, 3)
         .await
         .unwrap();
     assert_eq!(device.cache.counts().await.unwrap().outbox_refused, 0);
@@ -150,7 +170,7 @@ async fn queued_actions_reach_the_core_once() {
     let running = engine.start().unwrap();
     assert!(matches!(engine.start(), Err(SyncError::AlreadyRunning)));
     let id = engine.enqueue(sale(&sku, 1)).await.unwrap();
-    assert_eq!(id, 3);
+    assert_eq!(id, 4);
     let settled = tokio::time::timeout(
         Duration::from_secs(30),
         status.wait_for(|s| s.connectivity == Connectivity::Online && s.pending == 0),
