@@ -937,6 +937,10 @@ async fn try_place(
     );
     let body = serde_json::to_string(&view).map_err(internal)?;
 
+    let changed_task = match origin {
+        Some(origin) => crate::sync::changed_device_order_task(origin, &doc, &plan, now_ms),
+        None => None,
+    };
     let stored = idempotency_key.map(|key| {
         (
             key,
@@ -963,6 +967,7 @@ async fn try_place(
         days: &days,
         messages: &messages,
         answer: stored.as_ref().map(|(key, answer)| (scope, *key, answer)),
+        task: changed_task.as_ref(),
         now_ms,
     };
     let written = match locked_tx {

@@ -518,3 +518,52 @@ pub(crate) async fn record_refused_device_order(
     }
     Ok(())
 }
+
+/// A task when a device's order is served otherwise than the store could
+/// promise: partly unservable, or — collected at this store — brought in
+/// (partly) from elsewhere, so the customer waits for a transfer. (An
+/// endless-aisle order shipped from a warehouse is the normal case.)
+pub(crate) fn changed_device_order_task(
+    origin: &DeviceOrigin,
+    doc: &orders::OrderDoc,
+    plan: &oms_domain::orchestration::Plan,
+    now_ms: i64,
+) -> Option<StoreTask> {
+    let collected_here = doc.order.destination.pickup_store.as_ref() == Some(&origin.store);
+    let elsewhere: Vec<&str> = plan
+        .fulfilments
+        .iter()
+        .map(|f| f.location.as_str())
+        .filter(|location| collected_here && *location != origin.store.as_str())
+        .collect();
+    let missing: u32 = plan.unservable.iter().map(|u| u.missing).sum();
+    if elsewhere.is_empty() && missing == 0 {
+        return None;
+    }
+    let mut message = format!(
+        "Order {} ({}) for {}:",
+        doc.order.id, origin.reference, doc.customer.name
+    );
+    if !elsewhere.is_empty() {
+        message.push_str(&format!(
+            " brought in from {} for collection here, not taken from this shelf.",
+            elsewhere.join(", ")
+        ));
+    }
+    if missing > 0 {
+        message.push_str(&format!(
+            " {missing} unit(s) could not be served; tell the customer."
+        ));
+    }
+    Some(StoreTask {
+        id: format!("T-{}", uuid::Uuid::new_v4().simple()),
+        location: origin.store.clone(),
+        kind: TaskKind::OfflineOrderChanged,
+        sku: None,
+        order: Some(doc.order.id.clone()),
+        message,
+        created_at: Timestamp::from_millisecond(now_ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    })
+}

@@ -161,7 +161,7 @@ async fn exactly_once(db: common::Db) {
         .iter()
         .filter(|p| p["product_type"] == "standard")
         .map(|p| p["sku"].as_str().unwrap().to_owned())
-        .take(3)
+        .take(4)
         .collect();
     let (shelf, ordered, sold_out) = (&skus[0], &skus[1], &skus[2]);
     set_on_hand(&server, shelf, &[(&store, 2)]).await;
@@ -295,6 +295,36 @@ async fn exactly_once(db: common::Db) {
     .await;
     assert_eq!(status, 403);
     assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+
+    // 5: an order to collect here that only warehouses can serve: accepted,
+    // and the store hears that it is brought in rather than taken from its
+    // shelf.
+    let warehouses: Vec<String> = locations["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "warehouse")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    let far = &skus[3];
+    let stocked: Vec<(&str, i64)> = warehouses.iter().map(|w| (w.as_str(), 50)).collect();
+    set_on_hand(&server, far, &stocked).await;
+    let (status, brought) = push(
+        &server,
+        &till,
+        json!([{"id": 5, "intent": order(far, &store)}]),
+    )
+    .await;
+    assert_eq!(status, 200, "{brought}");
+    assert_eq!(brought["results"][0]["status"], 201, "{brought}");
+    let order_id = brought["results"][0]["body"]["id"].clone();
+    let changed: Vec<Value> = tasks(&server, &store)
+        .await
+        .into_iter()
+        .filter(|t| t["kind"] == "offline_order_changed")
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["order"], order_id);
 }
 
 on_both_databases! {

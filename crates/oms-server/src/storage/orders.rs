@@ -1043,6 +1043,9 @@ pub struct PlacementWrite<'a> {
     pub messages: &'a NewMessages,
     /// The answer stored for the Idempotency-Key: (scope, key, answer).
     pub answer: Option<(&'a str, &'a str, &'a StoredAnswer)>,
+    /// A task for the store whose device took the order, when the core
+    /// served it otherwise than the device could promise.
+    pub task: Option<&'a oms_api::wire::StoreTask>,
     pub now_ms: i64,
 }
 
@@ -1088,6 +1091,9 @@ pub(crate) async fn write_placement(
             insert_messages(tx, backend, write.order.id, write.messages, write.now_ms).await?;
             if let Some((scope, key, answer)) = write.answer {
                 store_answer(tx, scope, key, answer, write.now_ms).await?;
+            }
+            if let Some(task) = write.task {
+                super::insert_task(tx, task, seq, write.now_ms).await?;
             }
             Ok(Some(PlacementWritten { reserved, counts }))
         }
@@ -1141,6 +1147,10 @@ pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
         push_store_answer(&mut sql, scope, key, answer, write.now_ms);
         sql.push("; ");
     }
+    if let Some(task) = write.task {
+        super::sync::push_insert_task(&mut sql, task, SeqValue::Counter, write.now_ms);
+        sql.push("; ");
+    }
     sql
 }
 
@@ -1190,7 +1200,7 @@ pub(crate) enum SeqValue {
 }
 
 impl SeqValue {
-    fn push(self, sql: &mut Sql) {
+    pub(crate) fn push(self, sql: &mut Sql) {
         match self {
             SeqValue::Bound(seq) => {
                 sql.bind(seq);

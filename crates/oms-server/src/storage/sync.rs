@@ -5,7 +5,7 @@ use oms_api::wire::{OrderId, StoreTask};
 use oms_domain::model::{LocationId, Sku};
 use sqlx::Row;
 
-use super::orders::Tx;
+use super::orders::{SeqValue, Tx};
 use super::sql::Sql;
 use super::{Storage, StorageError};
 
@@ -108,25 +108,37 @@ pub(crate) async fn insert_task(
     seq: i64,
     now_ms: i64,
 ) -> Result<(), StorageError> {
+    let mut sql = Sql::new("");
+    push_insert_task(&mut sql, task, SeqValue::Bound(seq), now_ms);
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The INSERT of a task (also part of a placement's statement batch).
+pub(crate) fn push_insert_task(sql: &mut Sql, task: &StoreTask, seq: SeqValue, now_ms: i64) {
     let kind = serde_json::to_value(task.kind)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let mut sql = Sql::new(
-        "INSERT INTO store_tasks (id, location_id, kind, sku, order_id, message, created_at_ms, change_seq)",
-    );
-    sql.values([()], |row, ()| {
-        row.bind(task.id.clone())
-            .bind(task.location.as_str().to_owned())
-            .bind(kind.clone())
-            .bind(task.sku.as_ref().map(|s| s.as_str().to_owned()))
-            .bind(task.order.as_ref().map(|o| o.as_str().to_owned()))
-            .bind(task.message.clone())
-            .bind(now_ms)
-            .bind(seq);
-    });
-    sql.execute(&mut **tx).await?;
-    Ok(())
+    sql.push(
+        "INSERT INTO store_tasks (id, location_id, kind, sku, order_id, message, created_at_ms, change_seq) VALUES (",
+    )
+    .bind(task.id.clone())
+    .push(", ")
+    .bind(task.location.as_str().to_owned())
+    .push(", ")
+    .bind(kind)
+    .push(", ")
+    .bind(task.sku.as_ref().map(|s| s.as_str().to_owned()))
+    .push(", ")
+    .bind(task.order.as_ref().map(|o| o.as_str().to_owned()))
+    .push(", ")
+    .bind(task.message.clone())
+    .push(", ")
+    .bind(now_ms)
+    .push(", ");
+    seq.push(sql);
+    sql.push(")");
 }
 
 /// Queues a customer notification that belongs to no stored order (an order
