@@ -69,12 +69,23 @@ impl Cache {
     /// Returns the mutation id; once this returns, the action is durable
     /// (a receipt may be shown).
     ///
+    /// A sale or an order without a date is dated now (the core accepts a
+    /// sale up to 30 days old, and neither more than a few minutes ahead of
+    /// its clock).
+    ///
     /// Local effects: a carry-out sale lowers the store's cached on-hand
     /// stock; an order appears as `pending-<id>` with status `pending_sync`;
     /// a fulfilment step marks the fulfilment's `pending_step`; a
     /// cancellation or return marks the order as having a queued action.
-    pub async fn enqueue(&self, intent: Intent) -> Result<u64, SyncError> {
+    pub async fn enqueue(&self, mut intent: Intent) -> Result<u64, SyncError> {
         let device = self.device().await?.ok_or(SyncError::NotPaired)?;
+        // An action taken offline is dated when it was taken, not when it
+        // reaches the core (the same date on every retry).
+        match &mut intent {
+            Intent::CarryOutSale(sale) if sale.sold_at.is_none() => sale.sold_at = Some(now()),
+            Intent::PlaceOrder(order) if order.placed_at.is_none() => order.placed_at = Some(now()),
+            _ => {}
+        }
         let (_guard, mut tx) = self.begin_write().await?;
         let last: Option<i64> =
             sqlx::query_scalar("SELECT last_mutation_id FROM outbox_devices WHERE device_id = ?1")

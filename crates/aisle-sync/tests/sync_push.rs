@@ -89,7 +89,7 @@ async fn queued_actions_reach_the_core_once() {
             device_id: device.info.device_id.clone(),
             mutations: vec![oms_api::wire::Mutation {
                 id: 1,
-                intent: sale(&sku, 2),
+                intent: entry.intent.clone(),
             }],
         })
         .await
