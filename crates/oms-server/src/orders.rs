@@ -1267,9 +1267,10 @@ pub async fn step(
     fulfilment_id: &str,
     step: &FulfilmentStep,
     slot: Option<&AnswerSlot>,
+    language: Option<Language>,
 ) -> Result<StepResult, OrderFailure> {
     for attempt in 0..MAX_ATTEMPTS {
-        match try_step(state, caller, fulfilment_id, step, slot).await? {
+        match try_step(state, caller, fulfilment_id, step, slot, language).await? {
             Some(result) => return Ok(result),
             None => tracing::debug!(attempt, "re-orchestration lost a race for stock"),
         }
@@ -1310,6 +1311,7 @@ async fn try_step(
     fulfilment_id: &str,
     step: &FulfilmentStep,
     slot: Option<&AnswerSlot>,
+    language: Option<Language>,
 ) -> Result<Option<StepResult>, OrderFailure> {
     let backend = state.storage.backend();
     let mut tx = state.storage.begin_write().await?;
@@ -1422,7 +1424,9 @@ async fn try_step(
                 return Ok(None);
             };
             index_rows.extend(outcome.rows);
-            explanation = explain(&outcome.plan.trace, lang(doc.customer.language));
+            // In the reader's language if asked (staff), else the customer's.
+            let language = language.unwrap_or(doc.customer.language);
+            explanation = explain(&outcome.plan.trace, lang(language));
             unservable = outcome.plan.unservable.clone();
             doc.unservable
                 .extend(outcome.plan.unservable.iter().cloned());

@@ -242,7 +242,7 @@ async fn apply(
             .await
             .and_then(|view| to_json(201, &view)),
         Intent::FulfilmentStep { fulfilment, step } => {
-            orders::step(state, caller, fulfilment.as_str(), step, Some(slot))
+            orders::step(state, caller, fulfilment.as_str(), step, Some(slot), None)
                 .await
                 .and_then(|result| to_json(200, &result))
         }

@@ -403,13 +403,22 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
 
     let (status, _) = step(&server, &first_id, json!({"type": "start_preparation"})).await;
     assert_eq!(status, 200);
-    let (status, result) = step(
-        &server,
-        &first_id,
-        json!({"type": "report_missing", "lines": [{"line": 1, "found": 1}]}),
+    // Staff read the explanation in their language (the customer's is German).
+    let (status, result, _) = post(
+        &server.http,
+        &format!("{}/v1/fulfilments/{first_id}/steps?lang=en", server.base),
+        &json!({"type": "report_missing", "lines": [{"line": 1, "found": 1}]}),
+        None,
     )
     .await;
     assert_eq!(status, 200, "{result}");
+    assert!(
+        result["explanation"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Order "),
+        "{result}"
+    );
     let rerouted = result["rerouted"].as_array().unwrap();
     assert_eq!(rerouted.len(), 1, "{result}");
     assert_ne!(rerouted[0]["location"], first_location.as_str());

@@ -620,6 +620,7 @@ fn operation(method: &str, path: &str) -> Option<Op> {
         ("POST", "/v1/fulfilments/{id}/steps") => op("fulfilmentStep", "fulfilments", "Move a fulfilment on")
             .roles("admin, integration; store roles for their own store")
             .about("An illegal transition is 409 `conflict` and changes nothing. `report_missing` corrects the stock and re-orchestrates the missing units.")
+            .query("lang", json!({"type": "string", "enum": ["en", "fr", "de"]}), "Language of the explanation; default the customer's.")
             .json_body(schema("FulfilmentStep"))
             .not_found()
             .err(409, &["conflict"])

@@ -379,10 +379,12 @@ pub async fn step(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<LangQuery>,
     ApiJson(step): ApiJson<FulfilmentStep>,
 ) -> Result<Json<StepResult>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
-    Ok(Json(orders::step(&state, &caller, &id, &step, None).await?))
+    let result = orders::step(&state, &caller, &id, &step, None, query.lang).await?;
+    Ok(Json(result))
 }
 
 /// A location's fulfilments by due time: by default the open ones.
