@@ -9,6 +9,7 @@
 //! the first store of the store channel) and `channel` the channel in-store
 //! orders are placed on (default: `stores`).
 
+use crate::device::{self, Device};
 use crate::dto;
 use crate::error::{AppError, ErrorCode};
 use crate::remote::{Placement, Remote};
@@ -16,7 +17,7 @@ use aisle_sync::sidecar::{self, Sidecar, SidecarOptions};
 use oms_api::OmsClient;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
 
@@ -37,6 +38,8 @@ pub enum BackendStatus {
 pub struct Backend {
     status: watch::Receiver<BackendStatus>,
     sidecar: Arc<Mutex<Option<Sidecar>>>,
+    /// The paired device and its sync loop (sidecar mode), once set up.
+    device: Arc<OnceLock<Device>>,
 }
 
 /// Optional settings file in the app data directory.
@@ -53,19 +56,57 @@ impl Backend {
     pub fn start(data_dir: PathBuf) -> Self {
         let (sender, status) = watch::channel(BackendStatus::Starting);
         let sidecar = Arc::new(Mutex::new(None));
+        let device = Arc::new(OnceLock::new());
         let slot = sidecar.clone();
+        let device_slot = device.clone();
         tauri::async_runtime::spawn(async move {
             let outcome = connect(&data_dir, &slot).await;
-            let status = match outcome {
-                Ok(remote) => BackendStatus::Ready(Arc::new(remote)),
+            let (status, embedded) = match outcome {
+                Ok((remote, embedded)) => (BackendStatus::Ready(Arc::new(remote)), embedded),
                 Err(error) => {
                     tracing::error!(%error, "OMS core unavailable");
-                    BackendStatus::Failed(error.message)
+                    (BackendStatus::Failed(error.message), None)
                 }
             };
+            let remote = match &status {
+                BackendStatus::Ready(remote) => Some(remote.clone()),
+                _ => None,
+            };
             let _ = sender.send(status);
+            let (Some(remote), Some(options)) = (remote, embedded) else {
+                return;
+            };
+            match device::start_embedded(&remote.client(), remote.store_id(), &data_dir).await {
+                Ok(paired) => {
+                    tracing::info!(device = %paired.engine.device().device_id, "sync started");
+                    let _ = device_slot.set(paired);
+                }
+                Err(error) => {
+                    tracing::error!(%error, "this device could not pair; no offline sync")
+                }
+            }
+            supervise(options, data_dir, slot, remote, device_slot).await;
         });
-        Self { status, sidecar }
+        Self {
+            status,
+            sidecar,
+            device,
+        }
+    }
+
+    /// The paired device with its sync engine, once set up.
+    pub fn device(&self) -> Option<&Device> {
+        self.device.get()
+    }
+
+    /// The paired device, or why there is none.
+    pub fn require_device(&self) -> Result<&Device, AppError> {
+        self.device().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::BackendStarting,
+                "This device is not paired with its store yet; try again in a moment.",
+            )
+        })
     }
 
     /// Without waiting: `None` while starting, or the failure.
@@ -113,7 +154,99 @@ impl Backend {
     }
 }
 
-async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<Remote, AppError> {
+/// Watches the sidecar: when it dies (killed, crashed) the sync engine is
+/// told at once (the status bar shows offline) and the sidecar is started
+/// again on the same database and port, with backoff. While the file
+/// `sidecar.hold` exists in the data directory it is not restarted (tests
+/// and support use it to keep the core down).
+async fn supervise(
+    options: SidecarOptions,
+    data_dir: PathBuf,
+    slot: Arc<Mutex<Option<Sidecar>>>,
+    remote: Arc<Remote>,
+    device: Arc<OnceLock<Device>>,
+) {
+    let url = remote.client().base_url().clone();
+    let listen = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        _ => return,
+    };
+    let mut failures: u32 = 0;
+    let mut down = false;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let exited = match slot.lock().await.as_mut() {
+            Some(sidecar) => sidecar.exited(),
+            // Shut down.
+            None => return,
+        };
+        if !exited {
+            continue;
+        }
+        if !down {
+            down = true;
+            tracing::warn!("the bundled OMS server stopped; working offline");
+            if let Some(device) = device.get() {
+                device.engine.sync_now();
+            }
+        }
+        if data_dir.join("sidecar.hold").exists() {
+            continue;
+        }
+        if failures > 0 {
+            let wait = aisle_sync::engine::backoff(
+                failures,
+                Duration::from_secs(1),
+                Duration::from_secs(30),
+            );
+            tokio::time::sleep(wait).await;
+        }
+        tracing::info!(%listen, "restarting the bundled OMS server");
+        match Sidecar::start_on(&options, &listen).await {
+            Ok(started) => {
+                write_sidecar_files(&data_dir, &started);
+                remote.set_client(started.client().clone());
+                let mut guard = slot.lock().await;
+                if guard.is_none() {
+                    // The app is shutting down.
+                    drop(guard);
+                    started.stop(Duration::from_secs(3)).await;
+                    return;
+                }
+                *guard = Some(started);
+                drop(guard);
+                failures = 0;
+                down = false;
+                if let Some(device) = device.get() {
+                    device.engine.sync_now();
+                }
+            }
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(%error, failures, "the bundled OMS server did not restart");
+            }
+        }
+    }
+}
+
+/// Lets tests and support find the child we own (and its URL; the token
+/// stays in memory).
+fn write_sidecar_files(data_dir: &Path, sidecar: &Sidecar) {
+    if let Some(pid) = sidecar.pid() {
+        let _ = std::fs::write(data_dir.join("sidecar.pid"), pid.to_string());
+        let _ = std::fs::write(
+            data_dir.join("sidecar.url"),
+            sidecar.client().base_url().as_str(),
+        );
+    }
+}
+
+/// The remote and, in sidecar mode, how the sidecar was started (to restart
+/// it).
+async fn connect(
+    data_dir: &Path,
+    slot: &Mutex<Option<Sidecar>>,
+) -> Result<(Remote, Option<SidecarOptions>), AppError> {
     let config = file_config(data_dir)?;
     let mut placement = Placement {
         store: config.store.clone().filter(|s| !s.trim().is_empty()),
@@ -128,7 +261,9 @@ async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<Remot
         tracing::info!(%url, "using the central OMS server");
         let client = OmsClient::new(&url)?;
         client.health().await?;
-        return Remote::connect(client, dto::BackendKind::Central, &placement, data_dir).await;
+        let remote =
+            Remote::connect(client, dto::BackendKind::Central, &placement, data_dir).await?;
+        return Ok((remote, None));
     }
     let executable = std::env::current_exe()
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot locate the app: {e}")))?;
@@ -143,18 +278,11 @@ async fn connect(data_dir: &Path, slot: &Mutex<Option<Sidecar>>) -> Result<Remot
     let started = Sidecar::start(&options)
         .await
         .map_err(|e| AppError::new(ErrorCode::BackendUnavailable, e.to_string()))?;
-    if let Some(pid) = started.pid() {
-        // Lets tests and support find the child we own (and its URL; the
-        // token stays in memory).
-        let _ = std::fs::write(data_dir.join("sidecar.pid"), pid.to_string());
-        let _ = std::fs::write(
-            data_dir.join("sidecar.url"),
-            started.client().base_url().as_str(),
-        );
-    }
+    write_sidecar_files(data_dir, &started);
     let client = started.client().clone();
     *slot.lock().await = Some(started);
-    Remote::connect(client, dto::BackendKind::Embedded, &placement, data_dir).await
+    let remote = Remote::connect(client, dto::BackendKind::Embedded, &placement, data_dir).await?;
+    Ok((remote, Some(options)))
 }
 
 fn central_server_url(config: &FileConfig) -> Option<String> {

@@ -5,6 +5,8 @@
 use crate::backend::Backend;
 use crate::dto;
 use crate::error::{AppError, ErrorCode};
+use oms_api::wire::{CarryOutSale, Intent, PlaceOrderLine, Sku};
+use oms_domain::model::Quantity;
 
 /// Longest search text accepted from the UI, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -52,6 +54,11 @@ pub async fn app_info(backend: State<'_>) -> Result<dto::AppInfo, AppError> {
 /// a starting backend.
 #[tauri::command]
 pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError> {
+    if let Some(device) = backend.device() {
+        let mut status = dto::SyncStatus::from(&*device.engine.status().borrow());
+        status.notice = device.notice.clone();
+        return Ok(status);
+    }
     Ok(match backend.current() {
         Ok(Some(remote)) => remote.status().await,
         Ok(None) => dto::SyncStatus {
@@ -60,6 +67,7 @@ pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError
             pending: 0,
             refused: 0,
             last_error: None,
+            notice: None,
         },
         Err(message) => dto::SyncStatus {
             connectivity: dto::Connectivity::Offline,
@@ -67,8 +75,69 @@ pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError
             pending: 0,
             refused: 0,
             last_error: Some(message),
+            notice: None,
         },
     })
+}
+
+/// Asks the sync loop to push and pull now.
+#[tauri::command]
+pub async fn sync_now(backend: State<'_>) -> Result<(), AppError> {
+    backend.require_device()?.engine.sync_now();
+    Ok(())
+}
+
+/// A carry-out sale at this store: the customer takes the items now. Queued
+/// in the outbox and applied locally at once (online or not); the receipt
+/// shows the local mutation id.
+#[tauri::command]
+pub async fn carry_out_sale(
+    backend: State<'_>,
+    lines: Vec<dto::CartLineInput>,
+) -> Result<dto::QueuedAction, AppError> {
+    check_lines(&lines)?;
+    let lines = lines
+        .iter()
+        .map(|l| {
+            Ok(PlaceOrderLine {
+                sku: Sku::parse(l.sku.trim())
+                    .map_err(|_| invalid(format!("`{}` is not a SKU", l.sku)))?,
+                quantity: Quantity::new(l.quantity),
+            })
+        })
+        .collect::<Result<Vec<_>, AppError>>()?;
+    let device = backend.require_device()?;
+    let id = device
+        .engine
+        .enqueue(Intent::CarryOutSale(CarryOutSale {
+            lines,
+            sold_at: None,
+        }))
+        .await?;
+    Ok(dto::QueuedAction {
+        mutation_id: id,
+        reference: format!("sale-{id}"),
+    })
+}
+
+/// Actions the core refused (not dismissed), newest first, with the reason.
+#[tauri::command]
+pub async fn refused_actions(backend: State<'_>) -> Result<Vec<dto::RefusedAction>, AppError> {
+    let Some(device) = backend.device() else {
+        return Ok(Vec::new());
+    };
+    let refused = device.engine.cache().refused().await?;
+    Ok(refused
+        .iter()
+        .map(|entry| dto::RefusedAction {
+            mutation_id: entry.mutation_id,
+            kind: entry.kind.clone(),
+            reason: entry
+                .refusal_message()
+                .unwrap_or_else(|| "refused by the OMS core".to_owned()),
+            created_at: entry.created_at.clone(),
+        })
+        .collect())
 }
 
 /// Searches the catalogue by name, brand, SKU or barcode.
@@ -126,7 +195,7 @@ pub async fn cart_atp(
 pub async fn place_order(
     backend: State<'_>,
     checkout: dto::CheckoutInput,
-) -> Result<dto::OrderDetail, AppError> {
+) -> Result<dto::PlaceOutcome, AppError> {
     check_lines(&checkout.lines)?;
     if uuid::Uuid::parse_str(&checkout.idempotency_key).is_err() {
         return Err(invalid("The checkout attempt has no valid key."));
@@ -151,7 +220,23 @@ pub async fn place_order(
     {
         return Err(invalid("The e-mail address is not valid."));
     }
-    backend.remote().await?.place_order(&checkout).await
+    let remote = backend.remote().await?;
+    let order = remote.order_request(&checkout)?;
+    if let Some(placed) = remote.place_order(&order, &checkout).await? {
+        return Ok(dto::PlaceOutcome::Placed(Box::new(placed)));
+    }
+    // The core is down: queue the order; it is placed when the core is back.
+    let Some(device) = backend.device() else {
+        return Err(AppError::new(
+            ErrorCode::BackendUnavailable,
+            "The OMS server is unreachable and this device cannot queue orders.",
+        ));
+    };
+    let id = device.engine.enqueue(Intent::PlaceOrder(order)).await?;
+    Ok(dto::PlaceOutcome::Queued(dto::QueuedAction {
+        mutation_id: id,
+        reference: aisle_sync::outbox::pending_order_id(id),
+    }))
 }
 
 /// Orders by number, e-mail, phone or name.

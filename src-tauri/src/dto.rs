@@ -62,9 +62,9 @@ pub enum BackendKind {
     Central,
 }
 
-/// Connection and sync state, with the sync engine's field names
-/// (`aisle_sync::SyncStatus`; `From` below). Today the app fills it from the
-/// OMS core's reachability, with nothing queued.
+/// Connection and sync state: the sync engine's (`aisle_sync::SyncStatus`;
+/// `From` below) once this device is paired, before that the OMS core's
+/// reachability with nothing queued.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct SyncStatus {
@@ -77,6 +77,10 @@ pub struct SyncStatus {
     pub refused: u64,
     /// The last failure (why the core is unreachable), in plain words.
     pub last_error: Option<String>,
+    /// Something staff should know about this device, in plain words (e.g.
+    /// "No keyring: this device must pair again at next start.").
+    #[serde(default)]
+    pub notice: Option<String>,
 }
 
 /// Whether the core is reachable, as last seen.
@@ -105,8 +109,41 @@ impl From<&aisle_sync::SyncStatus> for SyncStatus {
             pending: status.pending,
             refused: status.refused,
             last_error: status.last_error.clone(),
+            notice: None,
         }
     }
+}
+
+/// An action queued in this device's outbox (applied locally at once, sent
+/// to the core when it answers).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct QueuedAction {
+    /// The local mutation id (gapless on this device).
+    pub mutation_id: u64,
+    /// The local reference to show on the receipt (e.g. `pending-12`).
+    pub reference: String,
+}
+
+/// What placing an order did: placed by the core now (its order), or queued
+/// because the core is unreachable.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(untagged)]
+pub enum PlaceOutcome {
+    Placed(Box<OrderDetail>),
+    Queued(QueuedAction),
+}
+
+/// An action the core refused, with its reason (for staff).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RefusedAction {
+    pub mutation_id: u64,
+    /// `place_order`, `carry_out_sale`, …
+    pub kind: String,
+    pub reason: String,
+    pub created_at: String,
 }
 
 // --- catalogue, stock, ATP ------------------------------------------------

@@ -23,7 +23,7 @@ fn generate() -> String {
         QueueItem, LineFoundInput, StepInput, UnservableView, FulfilmentSummary, StepOutcome,
         LabelFile, OrderHit, CustomerView, OrderLineDetail, PaymentLine, ReturnReason,
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
-        ReturnInput,
+        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction,
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs and error.rs by the Rust test\n\

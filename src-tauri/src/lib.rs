@@ -4,6 +4,7 @@
 
 mod backend;
 mod commands;
+mod device;
 mod dto;
 mod error;
 mod geo;
@@ -35,6 +36,9 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::sync_status,
+            commands::sync_now,
+            commands::carry_out_sale,
+            commands::refused_actions,
             commands::search_products,
             commands::product_detail,
             commands::product_atp,

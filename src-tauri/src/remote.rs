@@ -28,7 +28,8 @@ const MAX_TEXT: usize = 200;
 /// for, and small caches of what rarely changes.
 #[derive(Debug)]
 pub struct Remote {
-    client: OmsClient,
+    /// Swapped when the embedded sidecar restarts (new admin token).
+    client: std::sync::RwLock<OmsClient>,
     kind: dto::BackendKind,
     store: Location,
     channel: ChannelId,
@@ -98,7 +99,7 @@ impl Remote {
             (a.id != store.id.as_str(), &a.name).cmp(&(b.id != store.id.as_str(), &b.name))
         });
         let remote = Self {
-            client,
+            client: std::sync::RwLock::new(client),
             kind,
             store,
             channel: channel.id.clone(),
@@ -110,6 +111,24 @@ impl Remote {
         };
         remote.touch();
         Ok(remote)
+    }
+
+    /// The client to the core (cheap to clone).
+    pub fn client(&self) -> OmsClient {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The core answers with another client (the sidecar restarted).
+    pub fn set_client(&self, client: OmsClient) {
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = client;
+    }
+
+    /// The store this device works for.
+    pub fn store_id(&self) -> &str {
+        self.store.id.as_str()
     }
 
     fn touch(&self) {
@@ -147,7 +166,7 @@ impl Remote {
 
     /// Whether the core answers now.
     pub async fn status(&self) -> dto::SyncStatus {
-        let health = self.client.health().await;
+        let health = self.client().health().await;
         if health.is_ok() {
             self.touch();
         }
@@ -165,6 +184,7 @@ impl Remote {
             pending: 0,
             refused: 0,
             last_error: health.err().map(|e| e.to_string()),
+            notice: None,
         }
     }
 
@@ -184,7 +204,7 @@ impl Remote {
         cursor: Option<String>,
     ) -> Result<dto::ProductPage, AppError> {
         let page = self.answered(
-            self.client
+            self.client()
                 .products(&ProductQuery {
                     q: Some(query),
                     limit: Some(50),
@@ -209,7 +229,7 @@ impl Remote {
         if let Some(found) = self.products.lock().ok().and_then(|c| c.get(sku).cloned()) {
             return Ok(found);
         }
-        let found = product(self.answered(self.client.product(sku).await)?);
+        let found = product(self.answered(self.client().product(sku).await)?);
         if let Ok(mut cache) = self.products.lock() {
             cache.insert(found.sku.clone(), found.clone());
         }
@@ -234,7 +254,7 @@ impl Remote {
 
     pub async fn product_detail(&self, sku: &str) -> Result<dto::ProductDetail, AppError> {
         let product = self.product(sku).await?;
-        let stock = self.answered(self.client.sku_stock(sku).await)?;
+        let stock = self.answered(self.client().sku_stock(sku).await)?;
         let here_level = stock
             .levels
             .iter()
@@ -313,7 +333,7 @@ impl Remote {
             destination: self.destination(destination)?,
             at: None,
         };
-        let atp = self.answered(self.client.product_atp(&request).await)?;
+        let atp = self.answered(self.client().product_atp(&request).await)?;
         let methods = atp
             .methods
             .iter()
@@ -364,7 +384,7 @@ impl Remote {
             destination: self.destination(destination)?,
             at: None,
         };
-        let atp = self.answered(self.client.cart_atp(&request).await)?;
+        let atp = self.answered(self.client().cart_atp(&request).await)?;
         let methods = atp
             .methods
             .iter()
@@ -389,10 +409,8 @@ impl Remote {
 
     // --- orders ------------------------------------------------------------
 
-    pub async fn place_order(
-        &self,
-        input: &dto::CheckoutInput,
-    ) -> Result<dto::OrderDetail, AppError> {
+    /// The order the checkout describes, as the core takes it.
+    pub fn order_request(&self, input: &dto::CheckoutInput) -> Result<PlaceOrder, AppError> {
         let (delivery, payment) = match input.delivery {
             // Carry-out becomes an express click & collect here, paid at the
             // till, until offline carry-out sales exist (aisle-sync).
@@ -427,7 +445,7 @@ impl Remote {
                 destination.pickup_store = Some(self.store.id.clone());
             }
         }
-        let order = PlaceOrder {
+        Ok(PlaceOrder {
             channel: self.channel.clone(),
             delivery,
             destination,
@@ -451,18 +469,33 @@ impl Remote {
             payment,
             accept_partial: false,
             placed_at: None,
-        };
-        let view = self.answered(
-            self.client
-                .place_order(&order, &input.idempotency_key)
-                .await,
-        )?;
-        self.order_detail(view).await
+        })
+    }
+
+    /// Places `order` now. `None` when the request could not even be sent
+    /// (the core is down): then it certainly was not placed.
+    pub async fn place_order(
+        &self,
+        order: &PlaceOrder,
+        input: &dto::CheckoutInput,
+    ) -> Result<Option<dto::OrderDetail>, AppError> {
+        match self
+            .client()
+            .place_order(order, &input.idempotency_key)
+            .await
+        {
+            // Never sent (nothing listens): the order may be queued instead.
+            Err(oms_api::ClientError::Transport(error)) if error.is_connect() => Ok(None),
+            other => {
+                let view = self.answered(other)?;
+                Ok(Some(self.order_detail(view).await?))
+            }
+        }
     }
 
     pub async fn search_orders(&self, q: &str) -> Result<Vec<dto::OrderHit>, AppError> {
         let found = self.answered(
-            self.client
+            self.client()
                 .search_orders(&OrderQuery {
                     q: Some(q.to_owned()),
                     limit: Some(100),
@@ -485,7 +518,7 @@ impl Remote {
 
     pub async fn order(&self, id: &str, lang: dto::Lang) -> Result<dto::OrderDetail, AppError> {
         check_text("order number", id)?;
-        let view = self.answered(self.client.order(id, Some(language(lang))).await)?;
+        let view = self.answered(self.client().order(id, Some(language(lang))).await)?;
         self.order_detail(view).await
     }
 
@@ -592,7 +625,11 @@ impl Remote {
                 })
                 .collect::<Result<_, AppError>>()?,
         };
-        let view = self.answered(self.client.receive_return(&input.order_id, &request).await)?;
+        let view = self.answered(
+            self.client()
+                .receive_return(&input.order_id, &request)
+                .await,
+        )?;
         return_receipt(&view)
     }
 
@@ -600,7 +637,7 @@ impl Remote {
 
     pub async fn queue(&self) -> Result<Vec<dto::QueueItem>, AppError> {
         let mut items = self.answered(
-            self.client
+            self.client()
                 .location_fulfilments(
                     self.store.id.as_str(),
                     &QueueQuery {
@@ -630,7 +667,7 @@ impl Remote {
 
     pub async fn fulfilment(&self, id: &str) -> Result<dto::FulfilmentDetail, AppError> {
         check_text("fulfilment", id)?;
-        let view = self.answered(self.client.fulfilment(id).await)?;
+        let view = self.answered(self.client().fulfilment(id).await)?;
         self.fulfilment_detail(&view).await
     }
 
@@ -708,7 +745,7 @@ impl Remote {
             }
             dto::StepInput::Cancel => FulfilmentStep::Cancel,
         };
-        let result = match self.client.fulfilment_step(id, &wire_step).await {
+        let result = match self.client().fulfilment_step(id, &wire_step).await {
             Err(oms_api::ClientError::Problem(problem))
                 if problem.kind == "conflict"
                     && matches!(step, dto::StepInput::HandOver { .. }) =>
@@ -717,7 +754,7 @@ impl Remote {
                 // (409 conflict): a fulfilment waiting for pickup only
                 // refuses the code.
                 let waiting = matches!(
-                    self.client.fulfilment(id).await.map(|f| f.status),
+                    self.client().fulfilment(id).await.map(|f| f.status),
                     Ok(FulfilmentStatus::ReadyForPickup)
                 );
                 return Err(if waiting {
@@ -761,7 +798,7 @@ impl Remote {
             return explanation;
         }
         match self
-            .client
+            .client()
             .order(fulfilment.order.as_str(), Some(language(lang)))
             .await
         {
@@ -786,7 +823,7 @@ impl Remote {
                 "not a fulfilment id",
             ));
         }
-        let pdf = self.answered(self.client.fulfilment_label(id).await)?;
+        let pdf = self.answered(self.client().fulfilment_label(id).await)?;
         let io = |e: std::io::Error| {
             AppError::new(ErrorCode::Internal, format!("cannot save the label: {e}"))
         };

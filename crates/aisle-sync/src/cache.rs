@@ -248,6 +248,19 @@ impl Cache {
         Ok(())
     }
 
+    /// The paired device's server answers at another URL (the embedded
+    /// sidecar listens on a new port at each start) but it is the same
+    /// server and database: records the URL and keeps the cache.
+    pub async fn set_server_url(&self, server_url: &str) -> Result<(), SyncError> {
+        let (_guard, mut tx) = self.begin_write().await?;
+        sqlx::query("UPDATE device SET server_url = ?1 WHERE id = 1")
+            .bind(server_url)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     // ----- pull ---------------------------------------------------------
 
     /// Where the cache stands in the change sequence.

@@ -45,6 +45,6 @@ pub use pull::{PullOutcome, PullProgress, pull};
 pub use push::{PushReport, push};
 pub use secrets::{
     DeviceToken, KeyringTokenStore, MemoryTokenStore, TokenStore, TokenStoreError, device_client,
-    pair,
+    pair, rebind,
 };
 pub use sidecar::{Sidecar, SidecarError, SidecarOptions};

@@ -244,3 +244,48 @@ pub async fn device_client(
     let client = OmsClient::new(&device.server_url)?.with_token(token.expose());
     Ok((device, client))
 }
+
+/// The paired device's server now answers at `server_url` (the embedded
+/// sidecar's port changes at each start): if the device's token is known
+/// and that server accepts it as the same device, moves the token to the
+/// new URL's account and records the URL, keeping the cache and the outbox.
+/// `Ok(None)` when there is nothing to move (pair again).
+pub async fn rebind(
+    server_url: &str,
+    cache: &Cache,
+    tokens: &Arc<dyn TokenStore>,
+) -> Result<Option<DeviceInfo>, SyncError> {
+    let Some(mut device) = cache.device().await? else {
+        return Ok(None);
+    };
+    let new_account = account_for(server_url);
+    if device.server_url == new_account {
+        let account = new_account.clone();
+        let found = blocking(tokens, move |store| store.load(&account)).await?;
+        return Ok(found.map(|_| device));
+    }
+    let old_account = account_for(&device.server_url);
+    let Some(token) = blocking(tokens, move |store| store.load(&old_account)).await? else {
+        return Ok(None);
+    };
+    let me = match OmsClient::new(server_url)?
+        .with_token(token.expose())
+        .me()
+        .await
+    {
+        Ok(me) => me,
+        Err(oms_api::ClientError::Problem(problem)) if problem.status == 401 => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    if me.device_id.as_deref() != Some(device.device_id.as_str()) {
+        return Ok(None);
+    }
+    let account = new_account.clone();
+    let saved = token.clone();
+    blocking(tokens, move |store| store.save(&account, &saved)).await?;
+    let old_account = account_for(&device.server_url);
+    blocking(tokens, move |store| store.delete(&old_account)).await?;
+    cache.set_server_url(&new_account).await?;
+    device.server_url = new_account;
+    Ok(Some(device))
+}

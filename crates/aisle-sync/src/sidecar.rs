@@ -66,13 +66,19 @@ pub struct Sidecar {
 impl Sidecar {
     /// Starts the server and waits until it is healthy and provably ours.
     pub async fn start(options: &SidecarOptions) -> Result<Self, SidecarError> {
+        Self::start_on(options, "127.0.0.1:0").await
+    }
+
+    /// Like [`Sidecar::start`], listening on `listen` (e.g. the loopback
+    /// address of a sidecar that died, to restart it at the same URL).
+    pub async fn start_on(options: &SidecarOptions, listen: &str) -> Result<Self, SidecarError> {
         if !options.binary.is_file() {
             return Err(SidecarError::NotFound(options.binary.clone()));
         }
         let mut command = Command::new(&options.binary);
         command
             .arg("--listen")
-            .arg("127.0.0.1:0")
+            .arg(listen)
             .arg("--database")
             .arg(&options.database)
             .arg("--exit-on-stdin-eof")
@@ -140,6 +146,11 @@ impl Sidecar {
     /// The child's process id (None once it has been reaped).
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Whether the process has exited (e.g. was killed), without waiting.
+    pub fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Asks the server to stop (closing its stdin), then kills it if it has

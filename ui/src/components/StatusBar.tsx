@@ -1,5 +1,6 @@
 // The sync status bar: online/offline, last sync, pending and refused
-// intents, polled from the app (the sync engine's figures once it lands).
+// intents, polled from the app (the sync engine's figures), and a notice such
+// as "no keyring".
 import { useEffect, useState } from "preact/hooks";
 import { syncStatus } from "../ipc";
 import { useI18n } from "../i18n";
@@ -25,7 +26,7 @@ export function StatusBar() {
         },
         () => {
           if (stop) return;
-          setStatus({ connectivity: "offline", last_sync_at: null, pending: 0, refused: 0, last_error: null });
+          setStatus({ connectivity: "offline", last_sync_at: null, pending: 0, refused: 0, last_error: null, notice: null });
           timer = setTimeout(poll, STATUS_RETRY_MS);
         },
       );
@@ -46,6 +47,11 @@ export function StatusBar() {
       </span>
       {status && status.pending > 0 && <span>{t("sync.pending", { n: status.pending })}</span>}
       {status && status.refused > 0 && <span class="refused">{t("sync.refused", { n: status.refused })}</span>}
+      {status?.notice && (
+        <span class="notice" data-testid="sync-notice">
+          {status.notice}
+        </span>
+      )}
     </div>
   );
 }

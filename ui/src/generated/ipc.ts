@@ -45,7 +45,12 @@ refused: number,
 /**
  * The last failure (why the core is unreachable), in plain words.
  */
-last_error: string | null, };
+last_error: string | null, 
+/**
+ * Something staff should know about this device, in plain words (e.g.
+ * "No keyring: this device must pair again at next start.").
+ */
+notice: string | null, };
 
 export type Connectivity = "unknown" | "online" | "offline" | "syncing";
 
@@ -205,3 +210,21 @@ explanation: Array<string>, payments: Array<PaymentLine>, returns: Array<ReturnR
 export type ReturnLineInput = { line: number, quantity: number, reason: ReturnReason, condition: ItemCondition, };
 
 export type ReturnInput = { order_id: string, lines: Array<ReturnLineInput>, };
+
+export type QueuedAction = { 
+/**
+ * The local mutation id (gapless on this device).
+ */
+mutation_id: number, 
+/**
+ * The local reference to show on the receipt (e.g. `pending-12`).
+ */
+reference: string, };
+
+export type PlaceOutcome = OrderDetail | QueuedAction;
+
+export type RefusedAction = { mutation_id: number, 
+/**
+ * `place_order`, `carry_out_sale`, …
+ */
+kind: string, reason: string, created_at: string, };
