@@ -44,6 +44,27 @@ describe("App shell", () => {
     expect(screen.getByTestId("sync-status").textContent).toContain("1 refused");
   });
 
+  it("lists refused actions with their reason, and shows the device's notice", async () => {
+    mockCommands({
+      app_info: info,
+      sync_status: () => ({
+        connectivity: "online",
+        last_sync_at: null,
+        pending: 0,
+        refused: 1,
+        last_error: null,
+        notice: "No keyring: this device must pair again at next start.",
+      }),
+      refused_actions: () => [
+        { mutation_id: 3, kind: "place_order", reason: "No location can serve SKU-000001.", created_at: "2026-11-27T00:00:00Z" },
+      ],
+    });
+    render(<App />);
+    await waitFor(() => expect(screen.getByTestId("sync-notice").textContent).toContain("No keyring"));
+    fireEvent.click(screen.getByTestId("sync-refused"));
+    expect((await screen.findByTestId("refused-list")).textContent).toContain("No location can serve SKU-000001.");
+  });
+
   it("reports offline when the status command itself fails", async () => {
     mockCommands({ app_info: info, sync_status: offline });
     render(<App />);

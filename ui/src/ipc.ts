@@ -15,6 +15,9 @@ import type {
   Lang,
   OrderDetail,
   OrderHit,
+  PlaceOutcome,
+  QueuedAction,
+  RefusedAction,
   ProductDetail,
   ProductPage,
   QueueItem,
@@ -70,7 +73,19 @@ export const productAtp = (sku: string, quantity: number, destination: Destinati
 export const cartAtp = (lines: CartLineInput[], destination: DestinationInput) =>
   call<Availability>("cart_atp", { lines, destination });
 
-export const placeOrder = (checkout: CheckoutInput) => call<OrderDetail>("place_order", { checkout });
+/** Placed now (an order), or queued in the outbox while the core is down. */
+export const placeOrder = (checkout: CheckoutInput) => call<PlaceOutcome>("place_order", { checkout });
+
+export function isQueued(outcome: PlaceOutcome): outcome is QueuedAction {
+  return "mutation_id" in outcome;
+}
+
+/** A carry-out sale at this store, queued and applied locally at once. */
+export const carryOutSale = (lines: CartLineInput[]) => call<QueuedAction>("carry_out_sale", { lines });
+
+export const syncNow = () => call<null>("sync_now");
+
+export const refusedActions = () => call<RefusedAction[]>("refused_actions");
 
 export const searchOrders = (query: string) => call<OrderHit[]>("search_orders", { query });
 

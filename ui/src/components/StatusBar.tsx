@@ -2,10 +2,10 @@
 // intents, polled from the app (the sync engine's figures), and a notice such
 // as "no keyring".
 import { useEffect, useState } from "preact/hooks";
-import { syncStatus } from "../ipc";
+import { refusedActions, syncStatus } from "../ipc";
 import { useI18n } from "../i18n";
 import { formatTime } from "../format";
-import type { SyncStatus } from "../generated/ipc";
+import type { RefusedAction, SyncStatus } from "../generated/ipc";
 
 export const STATUS_POLL_MS = 5000;
 /** While starting or offline, look again sooner. */
@@ -14,6 +14,12 @@ export const STATUS_RETRY_MS = 1000;
 export function StatusBar() {
   const { t, lang } = useI18n();
   const [status, setStatus] = useState<SyncStatus | undefined>();
+  /** The refused actions with their reasons, once asked for. */
+  const [refused, setRefused] = useState<RefusedAction[] | undefined>();
+  const toggleRefused = () => {
+    if (refused) return setRefused(undefined);
+    refusedActions().then(setRefused, () => setRefused([]));
+  };
   useEffect(() => {
     let stop = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -46,7 +52,20 @@ export function StatusBar() {
         {status?.last_sync_at ? t("sync.last", { time: formatTime(status.last_sync_at, lang) }) : t("sync.never")}
       </span>
       {status && status.pending > 0 && <span>{t("sync.pending", { n: status.pending })}</span>}
-      {status && status.refused > 0 && <span class="refused">{t("sync.refused", { n: status.refused })}</span>}
+      {status && status.refused > 0 && (
+        <button type="button" class="refused link" data-testid="sync-refused" aria-expanded={refused !== undefined} onClick={toggleRefused}>
+          {t("sync.refused", { n: status.refused })}
+        </button>
+      )}
+      {refused && (
+        <ul class="plain refused-list" data-testid="refused-list" aria-label={t("sync.refusedList")}>
+          {refused.map((r) => (
+            <li key={r.mutation_id}>
+              #{r.mutation_id} {r.kind}: {r.reason}
+            </li>
+          ))}
+        </ul>
+      )}
       {status?.notice && (
         <span class="notice" data-testid="sync-notice">
           {status.notice}

@@ -70,6 +70,30 @@ describe("Cart screen", () => {
     expect(sent[0]?.idempotency_key).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it("sells now (carry-out) through the outbox, showing the local reference", async () => {
+    const sent: unknown[] = [];
+    mockCommands({
+      carry_out_sale: (args) => {
+        sent.push(args.lines);
+        return { mutation_id: 4, reference: "sale-4" };
+      },
+    });
+    render(<Harness initial={[{ product: lamp, quantity: 2 }]} />);
+    fireEvent.click(screen.getByTestId("sell-now"));
+    expect((await screen.findByTestId("queued-reference")).textContent).toBe("sale-4");
+    expect(screen.getByTestId("queued-confirmation").dataset.kind).toBe("sale");
+    expect(sent).toEqual([[{ sku: lamp.sku, quantity: 2 }]]);
+  });
+
+  it("shows a queued order when the core is unreachable", async () => {
+    mockCommands({ place_order: () => ({ mutation_id: 5, reference: "pending-5" }) });
+    render(<Harness initial={[{ product: lamp, quantity: 1 }]} />);
+    fill();
+    fireEvent.click(screen.getByTestId("place-order"));
+    expect((await screen.findByTestId("queued-reference")).textContent).toBe("pending-5");
+    expect(screen.getByTestId("queued-confirmation").textContent).toContain("will be sent when online");
+  });
+
   it("resends the same idempotency key after an offline failure", async () => {
     const keys: string[] = [];
     let calls = 0;

@@ -3,7 +3,7 @@
 // order" again after a failure resends the same key, so the order is never
 // placed twice; changing anything starts a new attempt.
 import { useEffect, useState } from "preact/hooks";
-import { cartAtp, placeOrder } from "../ipc";
+import { carryOutSale, cartAtp, isQueued, placeOrder } from "../ipc";
 import { LANGS, useI18n } from "../i18n";
 import { formatDate, formatMoney } from "../format";
 import type {
@@ -15,6 +15,7 @@ import type {
   OrderDetail,
   PaymentChoice,
   ProductSummary,
+  QueuedAction,
   StoreRef,
 } from "../generated/ipc";
 import { ErrorMessage, Loading } from "../components/common";
@@ -59,6 +60,9 @@ export function Cart({
   const [problem, setProblem] = useState<string | undefined>();
   const [placed, setPlaced] = useState<OrderDetail | undefined>();
   const [attemptKey, setAttemptKey] = useState<string | undefined>();
+  /** Queued in the outbox: a carry-out sale, or an order while offline. */
+  const [queued, setQueued] = useState<{ kind: "sale" | "order"; action: QueuedAction } | undefined>();
+  const [selling, setSelling] = useState(false);
 
   // Anything changed: the next press is a new attempt.
   useEffect(() => {
@@ -70,6 +74,35 @@ export function Cart({
     country,
     pickup_store: delivery === "click_and_collect" || delivery === "express_click_and_collect" ? pickupStore.trim() || null : null,
   });
+
+  if (queued) {
+    const sale = queued.kind === "sale";
+    return (
+      <section class="confirmation" data-testid="queued-confirmation" data-kind={queued.kind} aria-labelledby="queued-title">
+        <h1 id="queued-title">{sale ? t("cart.sold", { ref: queued.action.reference }) : t("cart.queued", { ref: queued.action.reference })}</h1>
+        <p class="big" data-testid="queued-reference">
+          {queued.action.reference}
+        </p>
+        <p>{sale ? t("cart.soldNote") : t("cart.queuedNote")}</p>
+        <div class="row">
+          <button
+            type="button"
+            class="secondary"
+            data-testid="new-sale"
+            onClick={() => {
+              setQueued(undefined);
+              setName("");
+              setEmail("");
+              setPhone("");
+              setAtp(undefined);
+            }}
+          >
+            {t("cart.newSale")}
+          </button>
+        </div>
+      </section>
+    );
+  }
 
   if (placed) {
     return (
@@ -143,9 +176,10 @@ export function Cart({
       payment: delivery === "carry_out" ? "in_store" : payment,
       idempotency_key: key,
     }).then(
-      (order) => {
+      (outcome) => {
         setPlacing(false);
-        setPlaced(order);
+        if (isQueued(outcome)) setQueued({ kind: "order", action: outcome });
+        else setPlaced(outcome);
         setLines(() => []);
       },
       (error: AppError) => {
@@ -153,6 +187,23 @@ export function Cart({
         setFailure(error);
         // Keep the key: pressing again resends the same attempt.
         setAttemptKey(key);
+      },
+    );
+  };
+
+  const sellNow = () => {
+    setProblem(undefined);
+    setFailure(undefined);
+    setSelling(true);
+    carryOutSale(lines.map((l) => ({ sku: l.product.sku, quantity: l.quantity }))).then(
+      (action) => {
+        setSelling(false);
+        setQueued({ kind: "sale", action });
+        setLines(() => []);
+      },
+      (error: AppError) => {
+        setSelling(false);
+        setFailure(error);
       },
     );
   };
@@ -191,6 +242,11 @@ export function Cart({
       <p class="big" data-testid="cart-total">
         {t("cart.total", { amount: formatMoney({ amount_minor: total, currency }, lang) })}
       </p>
+      <div class="row">
+        <button type="button" data-testid="sell-now" disabled={selling} onClick={sellNow}>
+          {selling ? t("cart.selling") : t("cart.sellNow")}
+        </button>
+      </div>
 
       <fieldset>
         <legend>{t("cart.customer")}</legend>
