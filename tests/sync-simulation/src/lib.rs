@@ -497,10 +497,21 @@ async fn day(
     let hot = &shop.hot[store_at];
     let mut kinds: HashMap<String, usize> = HashMap::new();
     for action in 0..config.actions_per_device {
-        if rng.below(1000) < config.device_crash_per_mille {
+        // A fixed number of draws per action, so the schedule (crash
+        // points, what each action means to do, pacing) is the seed's alone;
+        // only its resolution against the cache depends on timing.
+        let crash = rng.below(1000) < config.device_crash_per_mille;
+        let draw = Draw {
+            roll: rng.below(100),
+            pick: rng.next_u64(),
+            second: rng.next_u64(),
+            third: rng.next_u64(),
+        };
+        let pause = rng.between(20, 100);
+        if crash {
             device.crash_and_restart().await?;
         }
-        let intent = choose(&device, &mut rng, hot, admin, action).await?;
+        let intent = choose(&device, &draw, hot, admin, action).await?;
         let kind = serde_json::to_value(&intent)?["kind"]
             .as_str()
             .unwrap_or("?")
@@ -509,16 +520,28 @@ async fn day(
         *kinds.entry(kind).or_default() += 1;
         done.fetch_add(1, Ordering::SeqCst);
         // Store staff take a moment between two actions.
-        tokio::time::sleep(Duration::from_millis(rng.between(20, 100))).await;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
     }
     Ok((device, kinds))
 }
 
-fn sale(rng: &mut SplitMix64, hot: &[String]) -> anyhow::Result<Intent> {
-    let sku = rng.pick(hot);
+/// The random values one action may use.
+struct Draw {
+    roll: u64,
+    pick: u64,
+    second: u64,
+    third: u64,
+}
+
+fn nth<T>(items: &[T], value: u64) -> &T {
+    &items[(value % items.len() as u64) as usize]
+}
+
+fn sale(draw: &Draw, hot: &[String]) -> anyhow::Result<Intent> {
+    let sku = nth(hot, draw.third);
     Ok(serde_json::from_value(
         json!({"kind": "carry_out_sale", "args": {
-            "lines": [{"sku": sku, "quantity": rng.between(1, 3)}]
+            "lines": [{"sku": sku, "quantity": 1 + (draw.second >> 8) % 3}]
         }}),
     )?)
 }
@@ -527,27 +550,23 @@ fn sale(rng: &mut SplitMix64, hot: &[String]) -> anyhow::Result<Intent> {
 /// (possibly stale: the core may refuse it, which is part of the test).
 async fn choose(
     device: &Device,
-    rng: &mut SplitMix64,
+    draw: &Draw,
     hot: &[String],
     admin: &OmsClient,
     action: usize,
 ) -> anyhow::Result<Intent> {
     let cache = device.engine()?.cache();
-    let roll = rng.below(100);
-    // Draw every parameter up front so the schedule does not depend on
-    // what the cache happens to hold.
-    let pick = rng.next_u64();
-    let second = rng.next_u64();
+    let (roll, pick, second) = (draw.roll, draw.pick, draw.second);
     if roll < 35 {
-        return sale(rng, hot);
+        return sale(draw, hot);
     }
     if roll < 60 {
         // Home delivery favours the SKUs only this store holds (first in
         // the hot list).
         let sku = if pick % 10 >= 5 {
-            rng.pick(&hot[..hot.len().min(EXCLUSIVE)])
+            nth(&hot[..hot.len().min(EXCLUSIVE)], draw.third)
         } else {
-            rng.pick(hot)
+            nth(hot, draw.third)
         };
         // One order in ten asks for more than exists anywhere: refused
         // when it reaches the core, with a task for the store.
@@ -603,7 +622,7 @@ async fn choose(
             })
             .collect();
         if open.is_empty() {
-            return sale(rng, hot);
+            return sale(draw, hot);
         }
         let f = &open[(pick % open.len() as u64) as usize].fulfilment;
         let step = match f.status {
@@ -620,7 +639,7 @@ async fn choose(
                 };
                 match code {
                     Some(code) => json!({"type": "hand_over", "pickup_code": code}),
-                    None => return sale(rng, hot),
+                    None => return sale(draw, hot),
                 }
             }
         };
@@ -641,11 +660,11 @@ async fn choose(
             })
             .collect();
         if done.is_empty() {
-            return sale(rng, hot);
+            return sale(draw, hot);
         }
         let f = &done[(pick % done.len() as u64) as usize].fulfilment;
         let Some(line) = f.lines.first() else {
-            return sale(rng, hot);
+            return sale(draw, hot);
         };
         let condition = if second.is_multiple_of(4) {
             "damaged"
@@ -668,7 +687,7 @@ async fn choose(
         .filter(|o| !o.id.starts_with("pending-") && o.pending_mutation_id.is_none())
         .collect();
     if orders.is_empty() {
-        return sale(rng, hot);
+        return sale(draw, hot);
     }
     let order = &orders[(pick % orders.len() as u64) as usize];
     Ok(serde_json::from_value(
