@@ -148,7 +148,21 @@ pub async fn search_products(
     cursor: Option<String>,
 ) -> Result<dto::ProductPage, AppError> {
     check_query(&query)?;
-    backend.remote().await?.search(query, cursor).await
+    let remote = backend.remote().await?;
+    match remote.search(query.clone(), cursor).await {
+        Err(error) if error.code == ErrorCode::BackendUnavailable => {
+            // Offline: the cached catalogue answers.
+            let Some(device) = backend.device() else {
+                return Err(error);
+            };
+            let found = device.engine.cache().search_products(&query, 50).await?;
+            Ok(dto::ProductPage {
+                items: found.into_iter().map(crate::remote::product).collect(),
+                next_cursor: None,
+            })
+        }
+        other => other,
+    }
 }
 
 /// A product with its stock here, in nearby stores and in the network.
@@ -158,7 +172,35 @@ pub async fn product_detail(
     sku: String,
 ) -> Result<dto::ProductDetail, AppError> {
     check_query(&sku)?;
-    backend.remote().await?.product_detail(sku.trim()).await
+    let remote = backend.remote().await?;
+    match remote.product_detail(sku.trim()).await {
+        Err(error) if error.code == ErrorCode::BackendUnavailable => {
+            // Offline: the cached product and this store's cached stock (with
+            // the effect of actions queued here); the network is unknown.
+            let Some(device) = backend.device() else {
+                return Err(error);
+            };
+            let cache = device.engine.cache();
+            let Some(product) = cache.product(sku.trim()).await? else {
+                return Err(error);
+            };
+            let here = cache.stock(sku.trim(), remote.store_id()).await?;
+            Ok(dto::ProductDetail {
+                product: crate::remote::product(product),
+                here: dto::StockHere {
+                    on_hand: here.as_ref().map_or(0, |s| s.on_hand),
+                    available: here
+                        .as_ref()
+                        .map_or(0, |s| u64::try_from(s.on_hand - s.reserved).unwrap_or(0)),
+                },
+                nearby: Vec::new(),
+                network_available: 0,
+                network_locations: 0,
+                channels: Vec::new(),
+            })
+        }
+        other => other,
+    }
 }
 
 /// What each delivery method can promise for `quantity` units of a product.

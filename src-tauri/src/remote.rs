@@ -856,7 +856,8 @@ fn open_file(path: &std::path::Path) -> bool {
         .is_ok()
 }
 
-fn product(p: wire::Product) -> dto::ProductSummary {
+/// A catalogue product as the UI shows it.
+pub fn product(p: wire::Product) -> dto::ProductSummary {
     dto::ProductSummary {
         sku: p.sku,
         name: p.name,
