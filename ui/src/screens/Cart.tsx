@@ -79,7 +79,7 @@ export function Cart({
     const sale = queued.kind === "sale";
     return (
       <section class="confirmation" data-testid="queued-confirmation" data-kind={queued.kind} aria-labelledby="queued-title">
-        <h1 id="queued-title">{sale ? t("cart.sold", { ref: queued.action.reference }) : t("cart.queued", { ref: queued.action.reference })}</h1>
+        <h1 id="queued-title">{sale ? t("cart.sold") : t("cart.queued")}</h1>
         <p class="big" data-testid="queued-reference">
           {queued.action.reference}
         </p>
