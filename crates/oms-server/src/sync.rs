@@ -54,8 +54,9 @@ pub enum PushFailure {
     Order(OrderFailure),
 }
 
-/// A business refusal as the problem+json body kept for it; `None` for
-/// failures that must not be kept (storage, contention, bugs: retry).
+/// Turns a business refusal into the problem+json body kept for it; gives
+/// back the failures that must not be kept (storage, contention, bugs: the
+/// device retries). Passed in by the HTTP layer, which owns the mapping.
 pub type RefusalProblem = fn(OrderFailure) -> Result<Problem, OrderFailure>;
 
 /// Applies a device's mutations in order (see the module documentation).

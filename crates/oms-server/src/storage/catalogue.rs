@@ -160,7 +160,7 @@ impl Storage {
     }
 
     /// The aggregate that lists a product's barcodes in one column.
-    fn barcode_list(&self) -> &'static str {
+    pub(crate) fn barcode_list(&self) -> &'static str {
         match self.backend() {
             Backend::Sqlite => "group_concat(barcode, ' ')",
             Backend::Postgres => "string_agg(barcode, ' ' ORDER BY barcode)",
@@ -168,7 +168,7 @@ impl Storage {
     }
 }
 
-fn product_from_row(row: &AnyRow) -> Result<Product, StorageError> {
+pub(crate) fn product_from_row(row: &AnyRow) -> Result<Product, StorageError> {
     let currency: String = row.try_get("currency")?;
     let currency = Currency::try_from(currency).map_err(StorageError::Corrupt)?;
     let barcodes: Option<String> = row.try_get("barcodes")?;

@@ -110,21 +110,32 @@ fn unhex(text: &str) -> Option<String> {
 /// Appends the "after `position`" condition for a table of `kind` whose key
 /// columns are `key_columns` (one or two).
 fn push_after(sql: &mut Sql, position: &Position, kind: Kind, key_columns: &[&str]) {
+    push_after_as(sql, position, kind, key_columns, "change_seq");
+}
+
+/// [`push_after`] with the sequence column named `seq_column` (a join).
+fn push_after_as(
+    sql: &mut Sql,
+    position: &Position,
+    kind: Kind,
+    key_columns: &[&str],
+    seq_column: &str,
+) {
     use std::cmp::Ordering;
     match kind.cmp(&position.kind) {
         // This kind comes later within the cursor's sequence number.
         Ordering::Greater => {
-            sql.push(" change_seq >= ").bind(position.seq);
+            sql.push(" ").push(seq_column).push(" >= ").bind(position.seq);
         }
         // Earlier kind: its rows at the cursor's number were all read.
         Ordering::Less => {
-            sql.push(" change_seq > ").bind(position.seq);
+            sql.push(" ").push(seq_column).push(" > ").bind(position.seq);
         }
         // Same kind: strictly after the position's key, as one row-value
         // comparison so the (change_seq, key…) index gives a range scan.
         Ordering::Equal => match key_columns {
             [one] => {
-                sql.push(" (change_seq, ")
+                sql.push(" (").push(seq_column).push(", ")
                     .push(one)
                     .push(") > (")
                     .bind(position.seq)
@@ -133,7 +144,7 @@ fn push_after(sql: &mut Sql, position: &Position, kind: Kind, key_columns: &[&st
                     .push(")");
             }
             [first, second, ..] => {
-                sql.push(" (change_seq, ")
+                sql.push(" (").push(seq_column).push(", ")
                     .push(first)
                     .push(", ")
                     .push(second)
@@ -168,31 +179,46 @@ impl Storage {
     ) -> Result<(Vec<(Position, Change)>, bool), StorageError> {
         let fetch = i64::from(limit) + 1;
         let mut entries: Vec<Entry> = Vec::new();
+        // One snapshot for every table of the page: a write committed
+        // between two of its queries would otherwise show its later kinds
+        // (a task) without its earlier ones (the stock row at the same
+        // number), and the cursor would skip the latter for good. SQLite:
+        // a read transaction in WAL mode; PostgreSQL: REPEATABLE READ (the
+        // change numbers follow commit order, so nothing commits later
+        // with a smaller number than what the snapshot shows).
+        let mut tx = self.pool().begin().await?;
+        if self.backend() == super::Backend::Postgres {
+            Sql::new("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
 
-        let mut products = Sql::new("SELECT change_seq, sku FROM products WHERE");
-        push_after(&mut products, position, Kind::Product, &["sku"]);
+        // Products in their current state, in one query (a product changed
+        // again since is sent in its newest form, again at its newer number).
+        let mut products = Sql::new(&format!(
+            "SELECT p.change_seq, p.sku, p.name, p.brand, p.product_type, pr.amount_minor, \
+             pr.currency, (SELECT {} FROM product_barcodes b WHERE b.sku = p.sku) AS barcodes \
+             FROM products p JOIN product_prices pr ON pr.sku = p.sku WHERE",
+            self.barcode_list()
+        ));
+        push_after_as(&mut products, position, Kind::Product, &["p.sku"], "p.change_seq");
         products
-            .push(" ORDER BY change_seq, sku LIMIT ")
+            .push(" ORDER BY p.change_seq, p.sku LIMIT ")
             .bind(fetch);
-        let rows = products.fetch_all(self.pool()).await?;
-        for row in rows {
+        for row in products.fetch_all(&mut *tx).await? {
             let seq: i64 = row.try_get("change_seq")?;
-            let sku: String = row.try_get("sku")?;
-            // Read at the current state: a product changed again since is
-            // simply sent in its newest form (and again at its newer number).
-            if let Some(product) = self.product(&sku).await? {
-                entries.push(Entry {
-                    position: Position {
-                        seq,
-                        kind: Kind::Product,
-                        key: (sku, String::new()),
-                    },
-                    change: Change {
-                        seq,
-                        entity: ChangedEntity::Product(product),
-                    },
-                });
-            }
+            let product = super::catalogue::product_from_row(&row)?;
+            entries.push(Entry {
+                position: Position {
+                    seq,
+                    kind: Kind::Product,
+                    key: (product.sku.as_str().to_owned(), String::new()),
+                },
+                change: Change {
+                    seq,
+                    entity: ChangedEntity::Product(product),
+                },
+            });
         }
 
         for (kind, table) in [(Kind::Location, "locations"), (Kind::Channel, "channels")] {
@@ -201,7 +227,7 @@ impl Storage {
             ));
             push_after(&mut sql, position, kind, &["id"]);
             sql.push(" ORDER BY change_seq, id LIMIT ").bind(fetch);
-            for row in sql.fetch_all(self.pool()).await? {
+            for row in sql.fetch_all(&mut *tx).await? {
                 entries.push(document_entry(&row, kind)?);
             }
         }
@@ -216,7 +242,7 @@ impl Storage {
         stock
             .push(" ORDER BY change_seq, sku, location_id LIMIT ")
             .bind(fetch);
-        for row in stock.fetch_all(self.pool()).await? {
+        for row in stock.fetch_all(&mut *tx).await? {
             let seq: i64 = row.try_get("change_seq")?;
             let level = StockLevelChange {
                 sku: row.try_get("sku")?,
@@ -253,7 +279,7 @@ impl Storage {
                 .push(")");
         }
         orders.push(" ORDER BY change_seq, id LIMIT ").bind(fetch);
-        for row in orders.fetch_all(self.pool()).await? {
+        for row in orders.fetch_all(&mut *tx).await? {
             let seq: i64 = row.try_get("change_seq")?;
             let id: String = row.try_get("id")?;
             let status: String = row.try_get("status")?;
@@ -290,7 +316,7 @@ impl Storage {
         fulfilments
             .push(" ORDER BY change_seq, id LIMIT ")
             .bind(fetch);
-        for row in fulfilments.fetch_all(self.pool()).await? {
+        for row in fulfilments.fetch_all(&mut *tx).await? {
             let seq: i64 = row.try_get("change_seq")?;
             let id: String = row.try_get("id")?;
             let document: String = row.try_get("document")?;
@@ -319,7 +345,7 @@ impl Storage {
             tasks.push(" AND location_id = ").bind(store.clone());
         }
         tasks.push(" ORDER BY change_seq, id LIMIT ").bind(fetch);
-        for row in tasks.fetch_all(self.pool()).await? {
+        for row in tasks.fetch_all(&mut *tx).await? {
             let seq: i64 = row.try_get("change_seq")?;
             let task = super::sync::task_from_row(&row)?;
             entries.push(Entry {
@@ -335,6 +361,7 @@ impl Storage {
             });
         }
 
+        tx.commit().await?;
         entries.sort_by(|a, b| a.position.cmp(&b.position));
         let more = entries.len() > limit as usize;
         entries.truncate(limit as usize);
