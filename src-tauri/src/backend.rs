@@ -40,6 +40,8 @@ pub struct Backend {
     sidecar: Arc<Mutex<Option<Sidecar>>>,
     /// The paired device and its sync loop (sidecar mode), once set up.
     device: Arc<OnceLock<Device>>,
+    /// Set once the device is set up, or could not be (central mode: at once).
+    device_settled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Optional settings file in the app data directory.
@@ -59,6 +61,8 @@ impl Backend {
         let device = Arc::new(OnceLock::new());
         let slot = sidecar.clone();
         let device_slot = device.clone();
+        let device_settled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let settled = device_settled.clone();
         tauri::async_runtime::spawn(async move {
             let outcome = connect(&data_dir, &slot).await;
             let (status, embedded) = match outcome {
@@ -74,6 +78,7 @@ impl Backend {
             };
             let _ = sender.send(status);
             let (Some(remote), Some(options)) = (remote, embedded) else {
+                settled.store(true, std::sync::atomic::Ordering::SeqCst);
                 return;
             };
             match device::start_embedded(&remote.client(), remote.store_id(), &data_dir).await {
@@ -91,7 +96,16 @@ impl Backend {
             status,
             sidecar,
             device,
+            device_settled,
         }
+    }
+
+    /// Whether this device is still being paired and its sync started (so
+    /// nothing is synced yet).
+    pub fn device_starting(&self) -> bool {
+        !self
+            .device_settled
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The paired device with its sync engine, once set up.

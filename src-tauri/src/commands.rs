@@ -60,6 +60,15 @@ pub async fn sync_status(backend: State<'_>) -> Result<dto::SyncStatus, AppError
         return Ok(status);
     }
     Ok(match backend.current() {
+        // Sidecar mode, pairing this device: nothing is synced yet.
+        Ok(Some(_)) if backend.device_starting() => dto::SyncStatus {
+            connectivity: dto::Connectivity::Syncing,
+            last_sync_at: None,
+            pending: 0,
+            refused: 0,
+            last_error: None,
+            notice: None,
+        },
         Ok(Some(remote)) => remote.status().await,
         Ok(None) => dto::SyncStatus {
             connectivity: dto::Connectivity::Unknown,
