@@ -323,9 +323,14 @@ pub async fn record_sale(
             let newest = now
                 .checked_add(jiff::SignedDuration::from_mins(5))
                 .unwrap_or(now);
-            if at > newest || at < oldest {
+            if at > newest {
                 return Err(OrderFailure::Invalid(format!(
-                    "sold_at `{text}` is not within the last {MAX_SALE_AGE_DAYS} days"
+                    "sold_at `{text}` is in the future (check the device's clock)"
+                )));
+            }
+            if at < oldest {
+                return Err(OrderFailure::Invalid(format!(
+                    "sold_at `{text}` is more than {MAX_SALE_AGE_DAYS} days old"
                 )));
             }
             at

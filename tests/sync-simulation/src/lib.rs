@@ -117,17 +117,6 @@ impl std::fmt::Display for SimReport {
     }
 }
 
-/// What a device cache left stale after quiescence has so far always
-/// meant (issue 7 report; the assertion stays until the server is fixed).
-pub const KNOWN_FEED_BUG: &str = "\nKNOWN BUG (oms-server, storage/changes.rs `changes_after`): the change \
-feed reads each table (stock, orders, fulfilments, tasks...) in its own snapshot, so a write \
-committed between two of those reads is half-seen, and the page cursor (the last entry's \
-position) passes its unseen part for good. Seen as: a carry-out sale that went short writes its \
-stock row and its discrepancy task at the same change_seq; the stock query ran before the commit, \
-the task query after, so the device never gets that stock row (cache on_hand off by the sale). \
-Fix on the server: read a page in one snapshot (one read transaction), or bound every query by \
-the change counter read first.";
-
 /// How to replay a seed.
 pub fn replay_hint(seed: u64) -> String {
     format!(
@@ -427,18 +416,11 @@ pub async fn run(config: &SimConfig) -> anyhow::Result<SimReport> {
     report.elapsed = started.elapsed();
     server.kill9().await;
     if !violations.is_empty() {
-        let stale_cache = violations.iter().any(|v| {
-            v.contains("differs from the server")
-                || v.contains("differ from the server")
-                || v.contains("stale in the cache")
-                || v.contains("task(s) in the cache")
-        });
         bail!(
-            "{} invariant violation(s) for seed {seed}:\n- {}\n{report}\n{}{}",
+            "{} invariant violation(s) for seed {seed}:\n- {}\n{report}\n{}",
             violations.len(),
             violations.join("\n- "),
             replay_hint(seed),
-            if stale_cache { KNOWN_FEED_BUG } else { "" }
         );
     }
     Ok(report)

@@ -125,17 +125,25 @@ fn push_after_as(
     match kind.cmp(&position.kind) {
         // This kind comes later within the cursor's sequence number.
         Ordering::Greater => {
-            sql.push(" ").push(seq_column).push(" >= ").bind(position.seq);
+            sql.push(" ")
+                .push(seq_column)
+                .push(" >= ")
+                .bind(position.seq);
         }
         // Earlier kind: its rows at the cursor's number were all read.
         Ordering::Less => {
-            sql.push(" ").push(seq_column).push(" > ").bind(position.seq);
+            sql.push(" ")
+                .push(seq_column)
+                .push(" > ")
+                .bind(position.seq);
         }
         // Same kind: strictly after the position's key, as one row-value
         // comparison so the (change_seq, key…) index gives a range scan.
         Ordering::Equal => match key_columns {
             [one] => {
-                sql.push(" (").push(seq_column).push(", ")
+                sql.push(" (")
+                    .push(seq_column)
+                    .push(", ")
                     .push(one)
                     .push(") > (")
                     .bind(position.seq)
@@ -144,7 +152,9 @@ fn push_after_as(
                     .push(")");
             }
             [first, second, ..] => {
-                sql.push(" (").push(seq_column).push(", ")
+                sql.push(" (")
+                    .push(seq_column)
+                    .push(", ")
                     .push(first)
                     .push(", ")
                     .push(second)
@@ -201,7 +211,13 @@ impl Storage {
              FROM products p JOIN product_prices pr ON pr.sku = p.sku WHERE",
             self.barcode_list()
         ));
-        push_after_as(&mut products, position, Kind::Product, &["p.sku"], "p.change_seq");
+        push_after_as(
+            &mut products,
+            position,
+            Kind::Product,
+            &["p.sku"],
+            "p.change_seq",
+        );
         products
             .push(" ORDER BY p.change_seq, p.sku LIMIT ")
             .bind(fetch);
