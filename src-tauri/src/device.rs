@@ -115,3 +115,30 @@ pub async fn start_embedded(
         _running: running,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_errors_cross_ipc_as_closed_codes() {
+        let not_paired: AppError = SyncError::NotPaired.into();
+        assert_eq!(not_paired.code, ErrorCode::Forbidden);
+        let problem = oms_api::ClientError::Problem(oms_api::wire::Problem {
+            kind: "not-found".to_owned(),
+            title: "Not found".to_owned(),
+            status: 404,
+            detail: Some("no such product".to_owned()),
+        });
+        let missing: AppError = SyncError::Client(problem).into();
+        assert_eq!(missing.code, ErrorCode::NotFound);
+        assert_eq!(missing.message, "no such product");
+        let other: AppError = SyncError::Pairing("bad code".to_owned()).into();
+        assert_eq!(other.code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn the_no_keyring_notice_says_what_happens() {
+        assert!(NO_KEYRING.contains("pair again at next start"));
+    }
+}
