@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 struct Device {
     http: reqwest::Client,
+    token: String,
     id: String,
     store: String,
 }
@@ -56,6 +57,7 @@ async fn pair(server: &TestServer, store: &str, label: &str) -> Device {
     assert_eq!(me["device_id"], id.as_str(), "{me}");
     Device {
         http,
+        token: token.to_owned(),
         id,
         store: store.to_owned(),
     }
@@ -276,6 +278,7 @@ async fn exactly_once(db: common::Db) {
         &server,
         &Device {
             http: other.http.clone(),
+            token: other.token.clone(),
             id: till.id.clone(),
             store: other.store.clone(),
         },
@@ -287,6 +290,7 @@ async fn exactly_once(db: common::Db) {
         &server,
         &Device {
             http: server.http.clone(),
+            token: server.admin_token.clone(),
             id: till.id.clone(),
             store: store.clone(),
         },
@@ -380,6 +384,20 @@ async fn staff_pins(db: common::Db) {
     let ok = sign_in(&till, &ines["id"], "4821").await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.json::<Value>().await.unwrap()["name"], "Inès");
+    // The same through the typed client the app uses.
+    let typed = oms_api::OmsClient::new(&server.base)
+        .unwrap()
+        .with_token(till.token.clone());
+    let listed = typed.staff(&stores[0]).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let member = typed
+        .staff_sign_in(&oms_api::wire::StaffSignIn {
+            staff_id: ines["id"].as_str().unwrap().to_owned(),
+            pin: "4821".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(member.name, "Inès");
 
     // Four wrong PINs, then the right one: still fine (the count restarts).
     for _ in 0..4 {

@@ -2,8 +2,8 @@
 
 use super::{ClientError, OmsClient, decode};
 use crate::wire::{
-    ChangePage, ChangeQuery, IssuedToken, Me, NewPairingCode, PairingCode, PairingRequest,
-    PushRequest, PushResponse,
+    ChangePage, ChangeQuery, IssuedToken, Me, NewPairingCode, NewStaff, PairingCode,
+    PairingRequest, PushRequest, PushResponse, StaffMember, StaffSignIn,
 };
 use std::time::Duration;
 
@@ -65,6 +65,43 @@ impl OmsClient {
             .post(self.url("/v1/sync/push")?)
             .json(request)
             .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `GET /v1/locations/{store}/staff`: the names shown at sign-in.
+    pub async fn staff(&self, store: &str) -> Result<Vec<StaffMember>, ClientError> {
+        let response = self
+            .get(self.url(&format!("/v1/locations/{store}/staff"))?)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `POST /v1/locations/{store}/staff` (admin or the store's manager).
+    pub async fn add_staff(
+        &self,
+        store: &str,
+        request: &NewStaff,
+    ) -> Result<StaffMember, ClientError> {
+        let response = self
+            .post(self.url(&format!("/v1/locations/{store}/staff"))?)
+            .json(request)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `POST /v1/staff/sign-in` from a paired device: 403 for an unknown
+    /// member or a wrong PIN, 429 `locked-out` after five wrong PINs.
+    pub async fn staff_sign_in(&self, request: &StaffSignIn) -> Result<StaffMember, ClientError> {
+        let response = self
+            .post(self.url("/v1/staff/sign-in")?)
+            .json(request)
             .send()
             .await
             .map_err(ClientError::Transport)?;
