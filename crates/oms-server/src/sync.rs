@@ -174,13 +174,17 @@ fn check_batch(request: &PushRequest) -> Result<(), PushFailure> {
             "a push carries 1 to {MAX_PUSH_MUTATIONS} mutations"
         )));
     }
-    if request.mutations[0].id == 0 {
-        return Err(PushFailure::Invalid("mutation ids start at 1".into()));
+    // Ids are stored as SQL BIGINT.
+    let max_id = i64::MAX.unsigned_abs();
+    if request.mutations.iter().any(|m| m.id == 0 || m.id > max_id) {
+        return Err(PushFailure::Invalid(format!(
+            "mutation ids run from 1 to {max_id}"
+        )));
     }
     if request
         .mutations
         .windows(2)
-        .any(|pair| pair[1].id != pair[0].id + 1)
+        .any(|pair| pair[0].id.checked_add(1) != Some(pair[1].id))
     {
         return Err(PushFailure::Invalid(
             "mutation ids in a push must be consecutive and ascending".into(),
@@ -227,7 +231,9 @@ async fn apply(
     origin: &DeviceOrigin,
     refusal_problem: RefusalProblem,
 ) -> Result<(u16, serde_json::Value), OrderFailure> {
-    let outcome: Result<(u16, String), OrderFailure> = match intent {
+    // On success the status; the body is the one kept by the effect's
+    // transaction (read back below, so every retry answers the same bytes).
+    let outcome: Result<u16, OrderFailure> = match intent {
         Intent::PlaceOrder(order) => {
             let key = Some((slot.scope.as_str(), slot.key.as_str()));
             match orders::place_keyed(state, caller, key, Some(origin), order).await {
@@ -241,26 +247,25 @@ async fn apply(
         }
         Intent::CarryOutSale(sale) => record_sale(state, caller, &origin.store, sale, Some(slot))
             .await
-            .and_then(|view| to_json(201, &view)),
+            .map(|_| 201),
         Intent::FulfilmentStep { fulfilment, step } => {
             orders::step(state, caller, fulfilment.as_str(), step, Some(slot), None)
                 .await
-                .and_then(|result| to_json(200, &result))
+                .map(|_| 200)
         }
         Intent::ReceiveReturn { order, receive } => {
             orders::receive_return(state, caller, order.as_str(), receive, Some(slot))
                 .await
-                .and_then(|view| to_json(201, &view))
+                .map(|_| 201)
         }
         Intent::CancelOrder { order, cancel } => {
             orders::cancel(state, caller, order.as_str(), cancel, Some(slot))
                 .await
-                .and_then(|view| to_json(200, &view))
+                .map(|_| 200)
         }
     };
     match outcome {
-        // The kept body is what the effect's transaction stored.
-        Ok((status, _)) => {
+        Ok(status) => {
             let (_, body) = kept_answer(state, slot)
                 .await?
                 .ok_or_else(|| internal("an applied mutation kept no answer"))?;
@@ -282,10 +287,6 @@ async fn apply(
             Ok((problem.status, body))
         }
     }
-}
-
-fn to_json(status: u16, value: &impl serde::Serialize) -> Result<(u16, String), OrderFailure> {
-    Ok((status, serde_json::to_string(value).map_err(internal)?))
 }
 
 // ---- carry-out sales ------------------------------------------------------------

@@ -244,6 +244,17 @@ async fn exactly_once(db: common::Db) {
     assert_eq!(replay["results"], refused["results"]);
     assert_eq!(tasks(&server, &store).await.len(), 2);
 
+    // Ids out of range or not consecutive: refused whole, nothing applied.
+    for bad in [
+        json!([{"id": 0, "intent": sale(shelf, 1)}]),
+        json!([{"id": u64::MAX, "intent": sale(shelf, 1)}]),
+        json!([{"id": 4, "intent": sale(shelf, 1)}, {"id": 6, "intent": sale(shelf, 1)}]),
+    ] {
+        let (status, problem) = push(&server, &till, bad).await;
+        assert_eq!(status, 422, "{problem}");
+    }
+    assert_eq!(level(&server, shelf, &store).await, (-1, 0));
+
     // A mutation id is never reused for another intent.
     let (status, reused) = push(&server, &till, json!([{"id": 3, "intent": sale(shelf, 1)}])).await;
     assert_eq!(status, 422, "{reused}");
