@@ -110,7 +110,6 @@ pub struct Answer {
     pub status: u16,
     /// JSON: an [`OrderView`], or a problem for a refusal.
     pub body: String,
-    pub is_problem: bool,
 }
 
 /// Where a mutating call keeps its answer, inside its own transaction, so a
@@ -319,7 +318,6 @@ fn problem_answer(refusal: &Refusal) -> Result<Answer, OrderFailure> {
     Ok(Answer {
         status: refusal.status,
         body: serde_json::to_string(refusal).map_err(internal)?,
-        is_problem: true,
     })
 }
 
@@ -797,7 +795,6 @@ async fn try_place(
         }
         return Ok(Some(Answer {
             status: stored.status,
-            is_problem: stored.status >= 400,
             body: stored.response,
         }));
     }
@@ -1005,11 +1002,7 @@ async fn try_place(
         })
         .collect();
     apply_to_index(state, &reserved_rows, &loads);
-    Ok(Some(Answer {
-        status: 201,
-        body,
-        is_problem: false,
-    }))
+    Ok(Some(Answer { status: 201, body }))
 }
 
 fn fulfilment_record(fulfilment: &FulfilmentDoc) -> Result<FulfilmentRecord, OrderFailure> {

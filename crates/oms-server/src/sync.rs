@@ -434,17 +434,13 @@ pub async fn record_sale(
         discrepancies,
     };
     for discrepancy in &view.discrepancies {
+        let message = format!(
+            "Sale {id} took {} unit(s) of {} more than the stock record had free here: count the shelf and correct the stock.",
+            discrepancy.short_by, discrepancy.sku
+        );
         let task = StoreTask {
-            id: format!("T-{}", uuid::Uuid::new_v4().simple()),
-            location: location.clone(),
-            kind: TaskKind::StockDiscrepancy,
             sku: Some(discrepancy.sku.clone()),
-            order: None,
-            message: format!(
-                "Sale {id} took {} unit(s) of {} more than the stock record had free here: count the shelf and correct the stock.",
-                discrepancy.short_by, discrepancy.sku
-            ),
-            created_at: now.to_string(),
+            ..new_task(location, TaskKind::StockDiscrepancy, message, now_ms)
         };
         storage::insert_task(&mut tx, &task, seq, now_ms).await?;
     }
@@ -483,21 +479,16 @@ pub(crate) async fn record_refused_device_order(
     } else {
         refusal.explanation.join(" ")
     };
-    let created_at = Timestamp::from_millisecond(now_ms)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let task = StoreTask {
-        id: format!("T-{}", uuid::Uuid::new_v4().simple()),
-        location: origin.store.clone(),
-        kind: TaskKind::OfflineOrderRefused,
-        sku: None,
-        order: None,
-        message: format!(
-            "Order {} for {} could not be served when it reached the core: {reasons} Contact the customer.",
-            origin.reference, prepared.customer.name
-        ),
-        created_at,
-    };
+    let message = format!(
+        "Order {} for {} could not be served when it reached the core: {reasons} Contact the customer.",
+        origin.reference, prepared.customer.name
+    );
+    let task = new_task(
+        &origin.store,
+        TaskKind::OfflineOrderRefused,
+        message,
+        now_ms,
+    );
     storage::insert_task(tx, &task, seq, now_ms).await?;
     let customer = &prepared.customer;
     if customer.email.is_some() || customer.phone.is_some() {
@@ -563,14 +554,27 @@ pub(crate) fn changed_device_order_task(
         ));
     }
     Some(StoreTask {
-        id: format!("T-{}", uuid::Uuid::new_v4().simple()),
-        location: origin.store.clone(),
-        kind: TaskKind::OfflineOrderChanged,
-        sku: None,
         order: Some(doc.order.id.clone()),
+        ..new_task(
+            &origin.store,
+            TaskKind::OfflineOrderChanged,
+            message,
+            now_ms,
+        )
+    })
+}
+
+/// A new task for a store's staff, about no SKU or order yet.
+fn new_task(location: &LocationId, kind: TaskKind, message: String, now_ms: i64) -> StoreTask {
+    StoreTask {
+        id: format!("T-{}", uuid::Uuid::new_v4().simple()),
+        location: location.clone(),
+        kind,
+        sku: None,
+        order: None,
         message,
         created_at: Timestamp::from_millisecond(now_ms)
             .map(|t| t.to_string())
             .unwrap_or_default(),
-    })
+    }
 }

@@ -101,7 +101,9 @@ async fn replace_part(state: &AppState, part: NetworkPart) -> Result<Network, Ap
     StockIndex::new(&network).map_err(|e| ApiError::InvalidBody(e.to_string()))?;
     state.storage.replace_network_part(&part).await?;
     state.stock.refresh(&state.storage).await?;
-    Ok(state.storage.load_network().await?)
+    // What was validated is what was written (periods read back by name).
+    network.periods.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(network)
 }
 
 /// `GET /v1/network/periods`.

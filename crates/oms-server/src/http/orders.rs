@@ -42,17 +42,23 @@ pub async fn place(
     auth::require(&caller, auth::EVERYONE)?;
     let key = idempotency_key(&headers)?;
     let answer = orders::place(&state, &caller, key, &request).await?;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    let content_type = if answer.is_problem {
+    Ok(kept_answer_response(answer.status, answer.body))
+}
+
+/// A stored (or just stored) JSON answer as it is sent: a refusal is
+/// problem+json.
+pub(super) fn kept_answer_response(status: u16, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let content_type = if status.is_client_error() || status.is_server_error() {
         "application/problem+json"
     } else {
         "application/json"
     };
-    let mut response = (status, answer.body).into_response();
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    Ok(response)
+    response
 }
 
 /// The request's `Idempotency-Key` header, if any.

@@ -3,8 +3,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use oms_api::wire::{CarryOutSale, Problem, PushRequest, PushResponse, StoreTask};
 use oms_domain::model::LocationId;
 use serde::Deserialize;
@@ -77,25 +77,14 @@ pub async fn record_sale(
         if kept.request_hash != slot.request_hash {
             return Err(ApiError::IdempotencyMismatch);
         }
-        return Ok(json_response(kept.status, kept.response));
+        return Ok(super::orders::kept_answer_response(
+            kept.status,
+            kept.response,
+        ));
     }
     let view = sync::record_sale(&state, &caller, &location, &sale, slot.as_ref()).await?;
     let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(json_response(201, body))
-}
-
-fn json_response(status: u16, body: String) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_client_error() {
-        "application/problem+json"
-    } else {
-        "application/json"
-    };
-    let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
+    Ok(super::orders::kept_answer_response(201, body))
 }
 
 #[derive(Debug, Deserialize)]

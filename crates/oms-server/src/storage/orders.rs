@@ -1290,7 +1290,7 @@ fn push_insert_events(
     });
 }
 
-fn push_insert_outbox(
+pub(crate) fn push_insert_outbox(
     sql: &mut Sql,
     order_id: &str,
     outbox: &[(&'static str, String)],

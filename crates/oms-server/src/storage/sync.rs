@@ -149,16 +149,13 @@ pub(crate) async fn insert_notification(
     payload: &str,
     now_ms: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new(
-        "INSERT INTO outbox (topic, order_id, payload, created_at_ms, next_attempt_at_ms)",
+    let mut sql = Sql::new("");
+    super::orders::push_insert_outbox(
+        &mut sql,
+        reference,
+        &[("notification", payload.to_owned())],
+        now_ms,
     );
-    sql.values([()], |row, ()| {
-        row.bind("notification")
-            .bind(reference.to_owned())
-            .bind(payload.to_owned())
-            .bind(now_ms)
-            .bind(now_ms);
-    });
     sql.execute(&mut **tx).await?;
     Ok(())
 }
