@@ -25,7 +25,7 @@ use oms_api::wire::{
 };
 use serde::Serialize;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::SyncError;
@@ -121,6 +121,73 @@ pub struct CacheCounts {
     pub tasks: u64,
     pub outbox_pending: u64,
     pub outbox_refused: u64,
+}
+
+/// What a product search keeps (every field set must hold).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProductFilter {
+    /// Exactly this brand.
+    pub brand: Option<String>,
+    /// Exactly this product type (`standard`, `bulky`, `fragile`).
+    pub product_type: Option<String>,
+    /// Only products with available units at this location: the core's
+    /// on-hand plus the effect of actions queued here, minus reserved.
+    pub in_stock_at: Option<String>,
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProductSearchPage {
+    pub items: Vec<Product>,
+    /// Pass as `offset` for the next page; `None` on the last page.
+    pub next_offset: Option<u32>,
+}
+
+/// The values the search filters offer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ProductFacets {
+    pub brands: Vec<String>,
+    pub product_types: Vec<String>,
+}
+
+const SEARCH_COLUMNS: &str =
+    "p.sku, p.name, p.brand, p.product_type, p.barcodes, p.price_minor, p.currency";
+
+/// Appends `filter`'s conditions (`AND …`) to a query over `products p`.
+fn push_filter(sql: &mut QueryBuilder<'_, Sqlite>, filter: &ProductFilter) {
+    if let Some(brand) = &filter.brand {
+        sql.push(" AND p.brand = ").push_bind(brand.clone());
+    }
+    if let Some(product_type) = &filter.product_type {
+        sql.push(" AND p.product_type = ")
+            .push_bind(product_type.clone());
+    }
+    if let Some(location) = &filter.in_stock_at {
+        sql.push(
+            " AND (COALESCE((SELECT s.on_hand - s.reserved FROM stock s \
+             WHERE s.sku = p.sku AND s.location = ",
+        )
+        .push_bind(location.clone())
+        .push(
+            "), 0) + COALESCE((SELECT SUM(sp.on_hand_delta) FROM stock_pending sp \
+             WHERE sp.sku = p.sku AND sp.location = ",
+        )
+        .push_bind(location.clone())
+        .push("), 0)) > 0");
+    }
+}
+
+/// The page from `found` (up to `limit` + 1 rows, the extra one meaning
+/// "there is more").
+fn page_of(mut found: Vec<Product>, offset: u32, limit: u32) -> ProductSearchPage {
+    let limit_len = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = found.len() > limit_len;
+    found.truncate(limit_len);
+    let next_offset = more.then(|| offset.saturating_add(limit));
+    ProductSearchPage {
+        items: found,
+        next_offset,
+    }
 }
 
 impl Cache {
@@ -366,66 +433,127 @@ impl Cache {
         query: &str,
         limit: u32,
     ) -> Result<Vec<Product>, SyncError> {
-        let limit = i64::from(limit.clamp(1, MAX_SEARCH_RESULTS));
+        Ok(self
+            .search_page(query, &ProductFilter::default(), 0, limit)
+            .await?
+            .items)
+    }
+
+    /// One page of a filtered search: like [`Cache::search_products`], only
+    /// products passing `filter`, skipping the first `offset` results. The
+    /// order is stable from page to page (exact SKU/barcode matches, then
+    /// the catalogue's order), so `next_offset` continues where this page
+    /// ended. At most `limit` (≤ 200) results per page.
+    pub async fn search_page(
+        &self,
+        query: &str,
+        filter: &ProductFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<ProductSearchPage, SyncError> {
+        let limit = limit.clamp(1, MAX_SEARCH_RESULTS);
         let query = query.trim();
-        const COLUMNS: &str =
-            "p.sku, p.name, p.brand, p.product_type, p.barcodes, p.price_minor, p.currency";
-        if query.is_empty() {
-            let rows = sqlx::query(&format!(
-                "SELECT {COLUMNS} FROM products p ORDER BY p.sku LIMIT ?1"
-            ))
-            .bind(limit)
+        // One more row than asked tells whether a next page exists.
+        let wanted = i64::from(limit) + 1;
+        let mut found: Vec<Product> = Vec::new();
+        let mut exact_skus: Vec<String> = Vec::new();
+        if !query.is_empty() {
+            // Exact SKU (as typed, or upper-cased) or barcode, first.
+            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {SEARCH_COLUMNS} FROM products p WHERE (p.sku = "
+            ));
+            sql.push_bind(query)
+                .push(" OR p.sku = upper(")
+                .push_bind(query)
+                .push("))");
+            push_filter(&mut sql, filter);
+            let mut rows = sql.build().fetch_all(&self.pool).await?;
+            if let Some(barcode) = barcode_match(query) {
+                let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                    "SELECT {SEARCH_COLUMNS} FROM product_fts f JOIN products p ON p.rowid = f.rowid \
+                     WHERE product_fts MATCH "
+                ));
+                sql.push_bind(barcode);
+                push_filter(&mut sql, filter);
+                sql.push(" ORDER BY f.rowid LIMIT ").push_bind(wanted);
+                rows.extend(sql.build().fetch_all(&self.pool).await?);
+            }
+            for row in &rows {
+                let product = product_from_row(row)?;
+                if !exact_skus.contains(&product.sku) {
+                    exact_skus.push(product.sku.clone());
+                    found.push(product);
+                }
+            }
+        }
+        // The exact matches are the first results of every page's count.
+        let skip_exact = usize::try_from(offset).unwrap_or(usize::MAX);
+        let exact_count = found.len();
+        found.drain(..skip_exact.min(exact_count));
+        let rest_offset = i64::from(offset).saturating_sub(exact_count as i64).max(0);
+        let rest_wanted = wanted - found.len() as i64;
+        let expression = if query.is_empty() {
+            None
+        } else {
+            match prefix_match(query) {
+                Some(expression) => Some(expression),
+                // Nothing searchable beyond the exact matches.
+                None => return Ok(page_of(found, offset, limit)),
+            }
+        };
+        if rest_wanted > 0 {
+            let mut sql = match &expression {
+                Some(expression) => {
+                    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                        "SELECT {SEARCH_COLUMNS} FROM product_fts f JOIN products p ON p.rowid = f.rowid \
+                         WHERE product_fts MATCH "
+                    ));
+                    sql.push_bind(expression.clone());
+                    sql
+                }
+                None => QueryBuilder::<Sqlite>::new(format!(
+                    "SELECT {SEARCH_COLUMNS} FROM products p WHERE 1 = 1"
+                )),
+            };
+            push_filter(&mut sql, filter);
+            if !exact_skus.is_empty() {
+                sql.push(" AND p.sku NOT IN (");
+                let mut list = sql.separated(", ");
+                for sku in &exact_skus {
+                    list.push_bind(sku.clone());
+                }
+                sql.push(")");
+            }
+            sql.push(if expression.is_some() {
+                " ORDER BY f.rowid"
+            } else {
+                " ORDER BY p.sku"
+            });
+            sql.push(" LIMIT ")
+                .push_bind(rest_wanted)
+                .push(" OFFSET ")
+                .push_bind(rest_offset);
+            for row in sql.build().fetch_all(&self.pool).await? {
+                found.push(product_from_row(&row)?);
+            }
+        }
+        Ok(page_of(found, offset, limit))
+    }
+
+    /// The brands and product types of the cached catalogue, sorted, for
+    /// the search filters.
+    pub async fn product_facets(&self) -> Result<ProductFacets, SyncError> {
+        let brands = sqlx::query_scalar("SELECT DISTINCT brand FROM products ORDER BY brand")
             .fetch_all(&self.pool)
             .await?;
-            return rows.iter().map(product_from_row).collect();
-        }
-        let mut found: Vec<Product> = Vec::new();
-        // Exact SKU (as typed, or upper-cased) or barcode.
-        let mut exact = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM products p WHERE p.sku = ?1 OR p.sku = upper(?1)"
-        ))
-        .bind(query)
-        .fetch_all(&self.pool)
-        .await?;
-        if let Some(barcode) = barcode_match(query) {
-            exact.extend(
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM product_fts f JOIN products p ON p.rowid = f.rowid \
-                     WHERE product_fts MATCH ?1 LIMIT ?2"
-                ))
-                .bind(barcode)
-                .bind(limit)
+        let product_types =
+            sqlx::query_scalar("SELECT DISTINCT product_type FROM products ORDER BY product_type")
                 .fetch_all(&self.pool)
-                .await?,
-            );
-        }
-        for row in &exact {
-            let product = product_from_row(row)?;
-            if !found.iter().any(|p| p.sku == product.sku) {
-                found.push(product);
-            }
-        }
-        let Some(expression) = prefix_match(query) else {
-            return Ok(found);
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM product_fts f JOIN products p ON p.rowid = f.rowid \
-             WHERE product_fts MATCH ?1 LIMIT ?2"
-        ))
-        .bind(expression)
-        .bind(limit + found.len() as i64)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            if found.len() as i64 >= limit {
-                break;
-            }
-            let product = product_from_row(row)?;
-            if !found.iter().any(|p| p.sku == product.sku) {
-                found.push(product);
-            }
-        }
-        Ok(found)
+                .await?;
+        Ok(ProductFacets {
+            brands,
+            product_types,
+        })
     }
 
     /// The stock of `sku` at `location` as the app shows it (queued actions

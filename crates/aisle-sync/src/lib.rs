@@ -36,7 +36,8 @@ pub mod secrets;
 pub mod sidecar;
 
 pub use cache::{
-    Cache, CacheCounts, CachedFulfilment, CachedOrder, CachedStock, DeviceInfo, SyncPosition,
+    Cache, CacheCounts, CachedFulfilment, CachedOrder, CachedStock, DeviceInfo, ProductFacets,
+    ProductFilter, ProductSearchPage, SyncPosition,
 };
 pub use engine::{Connectivity, SyncConfig, SyncEngine, SyncLoop, SyncStatus, SyncSummary};
 pub use error::SyncError;
