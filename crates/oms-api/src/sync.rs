@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::orders::{
-    Amount, CancelOrder, FulfilmentId, FulfilmentStep, OrderId, PlaceOrder, PlaceOrderLine,
-    ReceiveReturn,
+    Amount, CancelOrder, FulfilmentId, FulfilmentStep, ItemCondition, OrderId, PlaceOrder,
+    PlaceOrderLine, ReceiveReturn, ReturnReason,
 };
 use oms_domain::model::{LocationId, Sku};
 
@@ -266,4 +266,83 @@ pub struct StaffMember {
 pub struct StaffSignIn {
     pub staff_id: String,
     pub pin: String,
+}
+
+/// How a return without a receipt is refunded at the counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundMethod {
+    Cash,
+    StoreCredit,
+}
+
+/// A store manager's approval, checked by the core against their PIN (the
+/// same counting and lock-out as a sign-in). The PIN is never logged or kept.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerApproval {
+    pub staff_id: String,
+    pub pin: String,
+}
+
+impl std::fmt::Debug for ManagerApproval {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagerApproval")
+            .field("staff_id", &self.staff_id)
+            .field("pin", &"<redacted>")
+            .finish()
+    }
+}
+
+/// One product brought back without its order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnreceiptedReturnLine {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+}
+
+/// `POST /v1/locations/{id}/returns`: products brought back to this store
+/// without a receipt (the order cannot be found). Needs a store manager's
+/// approval; refunded at the store channel's price. With an
+/// `Idempotency-Key`, a replay answers the recorded return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnreceiptedReturn {
+    pub lines: Vec<UnreceiptedReturnLine>,
+    pub refund_method: RefundMethod,
+    pub approval: ManagerApproval,
+    /// The member of staff who took the return (signed in on the device).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_by: Option<String>,
+}
+
+/// A line of a recorded return without receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreceiptedReturnLineView {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+    pub unit_price: Amount,
+    pub refund: Amount,
+    /// Put back on hand at the store (resaleable); otherwise quarantined.
+    pub restocked: bool,
+}
+
+/// A recorded return without receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreceiptedReturnView {
+    pub id: String,
+    pub location: LocationId,
+    pub lines: Vec<UnreceiptedReturnLineView>,
+    pub total_refund: Amount,
+    pub refund_method: RefundMethod,
+    /// The store manager who approved it (verified by their PIN).
+    pub approved_by: StaffMember,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_by: Option<String>,
+    pub received_at: String,
 }

@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod payments;
 pub mod stock_cache;
 pub mod storage;
+pub mod store_returns;
 pub mod sync;
 
 use oms_domain::demo::{self, DemoSize};
@@ -76,6 +77,8 @@ pub enum StartError {
     StockIndex(#[from] CacheError),
     #[error(transparent)]
     Outbox(#[from] outbox::OutboxSetupError),
+    #[error("cannot hash the demo staff's PINs: {0}")]
+    DemoStaff(String),
     #[error(
         "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database"
     )]
@@ -126,7 +129,8 @@ async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> 
     match storage.seed_record().await? {
         Some(existing) if existing == requested => {
             tracing::info!(size = %existing.size, seed = existing.seed, "demo data already present");
-            seed_demo_rule_sets(storage).await
+            seed_demo_rule_sets(storage).await?;
+            seed_demo_staff(storage, spec).await
         }
         Some(existing) => Err(StartError::DemoMismatch {
             existing: existing.size,
@@ -147,7 +151,8 @@ async fn seed_demo(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> 
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "demo data seeded"
             );
-            seed_demo_rule_sets(storage).await
+            seed_demo_rule_sets(storage).await?;
+            seed_demo_staff(storage, spec).await
         }
     }
 }
@@ -166,6 +171,82 @@ async fn seed_demo_rule_sets(storage: &Storage) -> Result<(), StartError> {
     storage
         .ensure_rule_sets(&sets, jiff::Timestamp::now().as_millisecond())
         .await?;
+    Ok(())
+}
+
+/// The demo stores' staff PIN of a manager (README "Demo staff").
+pub const DEMO_MANAGER_PIN: &str = "1234";
+/// The demo stores' staff PIN of an associate.
+pub const DEMO_ASSOCIATE_PIN: &str = "4321";
+
+const DEMO_MANAGERS: [&str; 6] = [
+    "Camille Laurent",
+    "Julia Becker",
+    "Marc Dubois",
+    "Lena Hoffmann",
+    "Hugo Martin",
+    "Sophie Weber",
+];
+const DEMO_ASSOCIATES: [&str; 6] = [
+    "Inès Moreau",
+    "Noah Schmidt",
+    "Léa Bernard",
+    "Paul Fischer",
+    "Chloé Petit",
+    "Max Wagner",
+];
+
+/// A manager and an associate for each demo store, so that the embedded
+/// demo can sign in out of the box: ids `STAFF-<store>-M` and `-A`, PINs
+/// [`DEMO_MANAGER_PIN`] and [`DEMO_ASSOCIATE_PIN`]. Only when no staff exist
+/// yet (also on databases seeded before staff existed). The demo PINs are
+/// public, so one salted hash per PIN serves every store (two Argon2id
+/// hashes instead of one per member).
+async fn seed_demo_staff(storage: &Storage, spec: DemoSpec) -> Result<(), StartError> {
+    use oms_api::wire::{Role, StaffMember};
+    if storage.has_staff().await? {
+        return Ok(());
+    }
+    let hash = |pin: &'static str| async move {
+        tokio::task::spawn_blocking(move || auth::hash_pin(pin))
+            .await
+            .map_err(|e| StartError::DemoStaff(e.to_string()))?
+            .map_err(StartError::DemoStaff)
+    };
+    let manager_hash = hash(DEMO_MANAGER_PIN).await?;
+    let associate_hash = hash(DEMO_ASSOCIATE_PIN).await?;
+    let network = demo::network(spec.seed, spec.size);
+    let stores = network
+        .network
+        .locations
+        .iter()
+        .filter(|l| l.kind == oms_domain::model::LocationKind::Store);
+    let mut members = Vec::new();
+    for (i, store) in stores.enumerate() {
+        let id = store.id.as_str();
+        members.push((
+            StaffMember {
+                id: format!("STAFF-{id}-M"),
+                store: id.to_owned(),
+                name: DEMO_MANAGERS[i % DEMO_MANAGERS.len()].to_owned(),
+                role: Role::StoreManager,
+            },
+            manager_hash.clone(),
+        ));
+        members.push((
+            StaffMember {
+                id: format!("STAFF-{id}-A"),
+                store: id.to_owned(),
+                name: DEMO_ASSOCIATES[i % DEMO_ASSOCIATES.len()].to_owned(),
+                role: Role::StoreAssociate,
+            },
+            associate_hash.clone(),
+        ));
+    }
+    storage
+        .insert_staff_batch(&members, jiff::Timestamp::now().as_millisecond())
+        .await?;
+    tracing::info!(members = members.len(), "demo staff seeded");
     Ok(())
 }
 

@@ -135,6 +135,9 @@ async fn every_route_checks_every_role() {
     let sale = json!({"lines": [{"sku": sku, "quantity": 1}]});
     let empty_push = json!({"device_id": "none", "mutations": []});
     let staff = json!({"name": "Inès", "role": "store_associate", "pin": "4821"});
+    // No lines: refused as invalid (422) once the role and store pass.
+    let no_receipt = json!({"lines": [], "refund_method": "cash",
+        "approval": {"staff_id": "STAFF-NONE", "pin": "1234"}});
     let periods = network["periods"].clone();
     let safety = network["safety_stock"].clone();
     let transit = network["transit"].clone();
@@ -287,6 +290,18 @@ async fn every_route_checks_every_role() {
             format!("/v1/locations/{b}/sales"),
             Some(&sale),
             &[Admin, Integration],
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{a}/returns"),
+            Some(&no_receipt),
+            &[ManagerOfA, AssociateOfA],
+        ),
+        (
+            "POST",
+            format!("/v1/locations/{b}/returns"),
+            Some(&no_receipt),
+            &[],
         ),
         ("GET", format!("/v1/locations/{a}/tasks"), None, EVERYONE),
         (

@@ -381,7 +381,16 @@ async fn staff_pins(db: common::Db) {
         .get_json(&format!("/v1/locations/{}/staff", stores[0]))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let named = |list: &Value, name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["name"] == name)
+            .count()
+    };
+    // The demo's manager and associate, and the two added.
+    assert_eq!(listed.as_array().unwrap().len(), 4, "{listed}");
+    assert_eq!(named(&listed, "Inès") + named(&listed, "Marc"), 2);
     assert!(!listed.to_string().contains("4821"), "no PIN in answers");
 
     let till = pair(&server, &stores[0], "Till 1").await;
@@ -400,7 +409,7 @@ async fn staff_pins(db: common::Db) {
         .unwrap()
         .with_token(till.token.clone());
     let listed = typed.staff(&stores[0]).await.unwrap();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 4);
     let member = typed
         .staff_sign_in(&oms_api::wire::StaffSignIn {
             staff_id: ines["id"].as_str().unwrap().to_owned(),
@@ -421,13 +430,28 @@ async fn staff_pins(db: common::Db) {
         sign_in(&till, &marc["id"], "1357").await.unwrap().status(),
         200
     );
-    // Five wrong ones in a row lock Marc out, even with the right PIN.
-    for _ in 0..5 {
-        assert_eq!(
-            sign_in(&till, &marc["id"], "0000").await.unwrap().status(),
-            403
+    // Five wrong ones in a row lock Marc out, even with the right PIN; each
+    // wrong one says how many attempts are left, the fifth the wait.
+    for left in (1..=4).rev() {
+        let wrong = sign_in(&till, &marc["id"], "0000").await.unwrap();
+        assert_eq!(wrong.status(), 403);
+        let problem = wrong.json::<Value>().await.unwrap();
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{left} attempt(s) left")),
+            "{problem}"
         );
     }
+    let fifth = sign_in(&till, &marc["id"], "0000").await.unwrap();
+    assert_eq!(fifth.status(), 429);
+    let problem = fifth.json::<Value>().await.unwrap();
+    assert_eq!(problem["type"], "locked-out");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("5 minute(s)"),
+        "{problem}"
+    );
     let locked = sign_in(&till, &marc["id"], "1357").await.unwrap();
     assert_eq!(locked.status(), 429);
     assert_eq!(locked.json::<Value>().await.unwrap()["type"], "locked-out");

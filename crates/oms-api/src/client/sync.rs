@@ -3,7 +3,8 @@
 use super::{ClientError, OmsClient, decode};
 use crate::wire::{
     ChangePage, ChangeQuery, IssuedToken, Me, NewPairingCode, NewStaff, PairingCode,
-    PairingRequest, PushRequest, PushResponse, StaffMember, StaffSignIn,
+    PairingRequest, PushRequest, PushResponse, StaffMember, StaffSignIn, UnreceiptedReturn,
+    UnreceiptedReturnView,
 };
 use std::time::Duration;
 
@@ -101,6 +102,27 @@ impl OmsClient {
     pub async fn staff_sign_in(&self, request: &StaffSignIn) -> Result<StaffMember, ClientError> {
         let response = self
             .post(self.url("/v1/staff/sign-in")?)
+            .json(request)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `POST /v1/locations/{store}/returns` with an `Idempotency-Key`: a
+    /// return without receipt, approved by a store manager's PIN (403 for a
+    /// wrong PIN or an approver who is not a manager of the store, 429
+    /// `locked-out` after five wrong PINs). The same key answers the same
+    /// return.
+    pub async fn return_without_receipt(
+        &self,
+        store: &str,
+        request: &UnreceiptedReturn,
+        idempotency_key: &str,
+    ) -> Result<UnreceiptedReturnView, ClientError> {
+        let response = self
+            .post(self.url(&format!("/v1/locations/{store}/returns"))?)
+            .header("Idempotency-Key", idempotency_key)
             .json(request)
             .send()
             .await

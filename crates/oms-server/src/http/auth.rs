@@ -349,11 +349,27 @@ pub async fn staff_sign_in(
     ApiJson(request): ApiJson<StaffSignIn>,
 ) -> Result<Json<StaffMember>, ApiError> {
     require(&caller, &[Role::StoreManager, Role::StoreAssociate])?;
+    let member = verify_staff_pin(&state, &caller, &request.staff_id, &request.pin).await?;
+    tracing::info!(staff = %member.id, device = %caller.label, "staff signed in");
+    Ok(Json(member))
+}
+
+/// Checks a member of the device's store's staff against their PIN: 403 for
+/// an unknown member or a wrong PIN (saying how many attempts are left), 429
+/// `locked-out` after [`auth::MAX_PIN_ATTEMPTS`] wrong ones in a row. The
+/// attempt is counted before the PIN is checked; a right PIN resets the
+/// count. Used by sign-in and by a manager's approval.
+pub async fn verify_staff_pin(
+    state: &AppState,
+    caller: &Caller,
+    staff_id: &str,
+    pin: &str,
+) -> Result<StaffMember, ApiError> {
     let wrong = || ApiError::Forbidden("unknown member of staff or wrong PIN".to_owned());
-    if !auth::is_valid_pin(&request.pin) {
+    if !auth::is_valid_pin(pin) {
         return Err(ApiError::InvalidBody("a PIN is 4 to 8 digits".to_owned()));
     }
-    if request.staff_id.is_empty() || request.staff_id.len() > 100 {
+    if staff_id.is_empty() || staff_id.len() > 100 {
         return Err(wrong());
     }
     // Only the device's own store's staff: another store's member is
@@ -366,7 +382,7 @@ pub async fn staff_sign_in(
         .storage
         .begin_sign_in(
             store.as_str(),
-            &request.staff_id,
+            staff_id,
             auth::MAX_PIN_ATTEMPTS,
             auth::PIN_LOCKOUT_MS,
             now,
@@ -376,22 +392,32 @@ pub async fn staff_sign_in(
         Ok(credentials) => credentials,
         Err(crate::storage::SignInRefusal::Unknown) => return Err(wrong()),
         Err(crate::storage::SignInRefusal::LockedUntil(until)) => {
-            let minutes = (until - now + 59_999) / 60_000;
-            return Err(ApiError::LockedOut(format!(
-                "too many wrong PINs: try again in {minutes} minute(s) or ask a manager"
-            )));
+            return Err(locked_out(until, now));
         }
     };
-    let pin = request.pin.clone();
+    let pin = pin.to_owned();
     let hash = credentials.pin_hash.clone();
     let matches = tokio::task::spawn_blocking(move || auth::verify_pin(&pin, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     if !matches {
         tracing::info!(staff = %credentials.member.id, attempts = credentials.attempts, device = %caller.label, "wrong PIN");
-        return Err(wrong());
+        let left = auth::MAX_PIN_ATTEMPTS - credentials.attempts;
+        if left <= 0 {
+            return Err(locked_out(now + auth::PIN_LOCKOUT_MS, now));
+        }
+        return Err(ApiError::WrongPin(format!(
+            "wrong PIN: {left} attempt(s) left before a {}-minute lock-out",
+            auth::PIN_LOCKOUT_MS / 60_000
+        )));
     }
     state.storage.signed_in(&credentials.member.id).await?;
-    tracing::info!(staff = %credentials.member.id, device = %caller.label, "staff signed in");
-    Ok(Json(credentials.member))
+    Ok(credentials.member)
+}
+
+fn locked_out(until: i64, now: i64) -> ApiError {
+    let minutes = (until - now + 59_999) / 60_000;
+    ApiError::LockedOut(format!(
+        "too many wrong PINs: try again in {minutes} minute(s) or ask a manager"
+    ))
 }

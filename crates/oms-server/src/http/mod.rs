@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/fulfilments/{id}/label", get(orders::label))
         .route("/v1/locations/{id}/fulfilments", get(orders::queue))
         .route("/v1/locations/{id}/sales", post(sync::record_sale))
+        .route(
+            "/v1/locations/{id}/returns",
+            post(sync::return_without_receipt),
+        )
         .route("/v1/locations/{id}/tasks", get(sync::tasks))
         .route("/v1/sync/push", post(sync::push))
         .route(

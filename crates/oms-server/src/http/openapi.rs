@@ -62,6 +62,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/fulfilments/{id}/label"),
     ("GET", "/v1/locations/{id}/fulfilments"),
     ("POST", "/v1/locations/{id}/sales"),
+    ("POST", "/v1/locations/{id}/returns"),
     ("GET", "/v1/locations/{id}/tasks"),
     ("POST", "/v1/sync/push"),
     ("GET", "/v1/locations/{id}/staff"),
@@ -674,6 +675,17 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .not_found()
             .err(422, &["idempotency-key-reused"])
             .ok(201, "The sale, priced, with its discrepancies.", schema("SaleView")),
+        ("POST", "/v1/locations/{id}/returns") => op("returnWithoutReceipt", "staff", "Take a return without receipt, approved by a store manager")
+            .roles("store roles (a paired device of the store)")
+            .about("When the order cannot be found. The approving manager's PIN is checked by the core like a sign-in (403 `wrong-pin` saying the attempts left; 403 `forbidden` for an approver who is not a manager of this store; 429 `locked-out` after 5 wrong PINs). Refunded at the store channel's price (cash or store credit); resaleable units go back on hand at the store in the same transaction, damaged ones are quarantined. `Idempotency-Key` is required: a replay answers the recorded return.")
+            .header("Idempotency-Key", "Required; 1 to 200 visible ASCII characters.")
+            .json_body(schema("UnreceiptedReturn"))
+            .not_found()
+            .err(403, &["wrong-pin"])
+            .err(409, &["conflict"])
+            .err(422, &["idempotency-key-reused"])
+            .err(429, &["locked-out"])
+            .ok(201, "The return, with the refund and who approved it.", schema("UnreceiptedReturnView")),
         ("GET", "/v1/locations/{id}/tasks") => op("storeTasks", "sync", "A store's tasks")
             .roles("admin, integration; store roles for their own store")
             .query("limit", limit(500, 100), "Most tasks.")
@@ -696,7 +708,8 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .ok(201, "The member.", schema("StaffMember")),
         ("POST", "/v1/staff/sign-in") => op("staffSignIn", "staff", "Sign in on a paired device with a PIN")
             .roles("store roles (a paired device of the member's store)")
-            .about("403 `forbidden` for an unknown member or a wrong PIN (the same answer); after 5 wrong PINs in a row, 429 `locked-out` for 5 minutes.")
+            .about("403 `forbidden` for an unknown member; 403 `wrong-pin` for a wrong PIN, its detail starting \"wrong PIN: N attempt(s) left\"; the fifth wrong PIN in a row, and any attempt for the next 5 minutes, 429 `locked-out`, its detail \"too many wrong PINs: try again in N minute(s)…\".")
+            .err(403, &["wrong-pin"])
             .json_body(schema("StaffSignIn"))
             .err(429, &["locked-out"])
             .ok(200, "The member signed in.", schema("StaffMember")),
@@ -1425,6 +1438,44 @@ fn schemas() -> Value {
             json!({
                 "type": "object", "additionalProperties": false, "required": ["staff_id", "pin"],
                 "properties": {"staff_id": string, "pin": string}
+            }),
+        ),
+        (
+            "UnreceiptedReturn",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["lines", "refund_method", "approval"],
+                "properties": {
+                    "lines": {"type": "array", "minItems": 1, "maxItems": 100, "items": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["sku", "quantity", "reason", "condition"],
+                        "properties": {
+                            "sku": string, "quantity": {"type": "integer", "minimum": 1, "maximum": 999},
+                            "reason": {"type": "string", "enum": ["changed_mind", "does_not_fit", "defective", "damaged_in_transit", "not_as_described", "wrong_item", "arrived_late", "other"]},
+                            "condition": {"type": "string", "enum": ["resaleable", "damaged"]}
+                        }}},
+                    "refund_method": {"type": "string", "enum": ["cash", "store_credit"]},
+                    "approval": {"type": "object", "additionalProperties": false, "required": ["staff_id", "pin"],
+                        "properties": {"staff_id": string, "pin": {"type": "string", "pattern": "^[0-9]{4,8}$"}}},
+                    "taken_by": string
+                }
+            }),
+        ),
+        (
+            "UnreceiptedReturnView",
+            json!({
+                "type": "object",
+                "required": ["id", "location", "lines", "total_refund", "refund_method", "approved_by", "received_at"],
+                "properties": {
+                    "id": string, "location": string, "received_at": instant,
+                    "lines": {"type": "array", "items": {"type": "object",
+                        "properties": {"sku": string, "quantity": quantity, "reason": string, "condition": string,
+                            "unit_price": schema("Amount"), "refund": schema("Amount"), "restocked": {"type": "boolean"}}}},
+                    "total_refund": schema("Amount"),
+                    "refund_method": {"type": "string", "enum": ["cash", "store_credit"]},
+                    "approved_by": schema("StaffMember"),
+                    "taken_by": string
+                }
             }),
         ),
         (

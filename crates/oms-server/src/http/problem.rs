@@ -52,6 +52,10 @@ pub enum ApiError {
     /// Too many wrong PINs: the member of staff must wait.
     #[error("{0}")]
     LockedOut(String),
+    /// A wrong staff PIN (counted); the detail says how many attempts are
+    /// left: "wrong PIN: N attempt(s) left …".
+    #[error("{0}")]
+    WrongPin(String),
     /// A device pushed a mutation whose predecessor was never applied.
     #[error("{0}")]
     MutationGap(String),
@@ -105,6 +109,7 @@ impl ApiError {
                 "locked-out",
                 "Too many wrong PINs",
             ),
+            ApiError::WrongPin(_) => (StatusCode::FORBIDDEN, "wrong-pin", "Wrong PIN"),
             ApiError::MutationGap(_) => (
                 StatusCode::CONFLICT,
                 "mutation-gap",

@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use oms_api::wire::{CarryOutSale, Problem, PushRequest, PushResponse, StoreTask};
+use oms_api::wire::{
+    CarryOutSale, ManagerApproval, Problem, PushRequest, PushResponse, StoreTask, UnreceiptedReturn,
+};
 use oms_domain::model::LocationId;
 use serde::Deserialize;
 
@@ -83,6 +85,82 @@ pub async fn record_sale(
         ));
     }
     let view = sync::record_sale(&state, &caller, &location, &sale, slot.as_ref()).await?;
+    let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(super::orders::kept_answer_response(201, body))
+}
+
+/// `POST /v1/locations/{id}/returns` (`Idempotency-Key` required): a return
+/// without receipt at the device's store, approved by a store manager of
+/// that store whose PIN the core checks here (counted, with the sign-in's
+/// lock-out). A UI flag never approves anything.
+pub async fn return_without_receipt(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(location): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<UnreceiptedReturn>,
+) -> Result<Response, ApiError> {
+    auth::require(&caller, &[Role::StoreManager, Role::StoreAssociate])?;
+    auth::require_store(&caller, &location)?;
+    let location = LocationId::parse(location.clone()).map_err(|_| ApiError::NotFound {
+        kind: "location",
+        id: location,
+    })?;
+    let key = super::orders::idempotency_key(&headers)?.ok_or_else(|| {
+        ApiError::InvalidBody("a return without receipt needs an Idempotency-Key".into())
+    })?;
+    // The kept request hash never covers the PIN.
+    let without_pin = UnreceiptedReturn {
+        approval: ManagerApproval {
+            staff_id: request.approval.staff_id.clone(),
+            pin: String::new(),
+        },
+        ..request.clone()
+    };
+    let slot = orders::idempotency_slot(&caller, Some(key), &without_pin)?;
+    if let Some(slot) = &slot
+        && let Some(kept) = state
+            .storage
+            .stored_answer_of(&slot.scope, &slot.key)
+            .await?
+    {
+        if kept.request_hash != slot.request_hash {
+            return Err(ApiError::IdempotencyMismatch);
+        }
+        return Ok(super::orders::kept_answer_response(
+            kept.status,
+            kept.response,
+        ));
+    }
+    // Everything that can be refused is refused before the PIN is tried.
+    crate::store_returns::precheck(&state, &caller, &location, &request)?;
+    let approver = state
+        .storage
+        .staff_member(location.as_str(), &request.approval.staff_id)
+        .await?;
+    match approver {
+        Some(member) if member.role == Role::StoreManager => {}
+        Some(_) => {
+            return Err(ApiError::Forbidden(
+                "a return without receipt needs the approval of a manager of this store".into(),
+            ));
+        }
+        None => {
+            return Err(ApiError::Forbidden(
+                "unknown member of staff or wrong PIN".into(),
+            ));
+        }
+    }
+    let manager = auth::verify_staff_pin(
+        &state,
+        &caller,
+        &request.approval.staff_id,
+        &request.approval.pin,
+    )
+    .await?;
+    let view =
+        crate::store_returns::record(&state, &caller, &location, &request, manager, slot.as_ref())
+            .await?;
     let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(super::orders::kept_answer_response(201, body))
 }

@@ -191,6 +191,65 @@ impl Storage {
         Ok(())
     }
 
+    /// One member of a store's staff (`None`: not of this store).
+    pub async fn staff_member(
+        &self,
+        store: &str,
+        staff_id: &str,
+    ) -> Result<Option<StaffMember>, StorageError> {
+        let mut sql = Sql::new("SELECT id, store_id, name, role FROM staff WHERE id = ");
+        sql.bind(staff_id.to_owned())
+            .push(" AND store_id = ")
+            .bind(store.to_owned());
+        sql.fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(staff_from_row)
+            .transpose()
+    }
+
+    /// A store's returns without receipt (their answers), oldest first.
+    pub async fn store_returns_of(&self, store: &str) -> Result<Vec<String>, StorageError> {
+        let mut sql = Sql::new("SELECT document FROM store_returns WHERE location_id = ");
+        sql.bind(store.to_owned())
+            .push(" ORDER BY received_at_ms, id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get("document")?))
+            .collect()
+    }
+
+    /// Whether any member of staff exists (the demo seeds some only once).
+    pub async fn has_staff(&self) -> Result<bool, StorageError> {
+        let sql = Sql::new("SELECT id FROM staff LIMIT 1");
+        Ok(sql.fetch_optional(self.pool()).await?.is_some())
+    }
+
+    /// Adds many members at once, in one transaction (the demo's staff).
+    pub async fn insert_staff_batch(
+        &self,
+        members: &[(StaffMember, String)],
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        for chunk in members.chunks(200) {
+            let mut sql =
+                Sql::new("INSERT INTO staff (id, store_id, name, role, pin_hash, created_at_ms)");
+            sql.values(chunk, |row, (member, pin_hash)| {
+                row.bind(member.id.clone())
+                    .bind(member.store.clone())
+                    .bind(member.name.clone())
+                    .bind(member.role.as_str())
+                    .bind(pin_hash.clone())
+                    .bind(now_ms);
+            });
+            sql.execute(&mut **tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// A store's staff, by name.
     pub async fn staff_of(&self, store: &str) -> Result<Vec<StaffMember>, StorageError> {
         let mut sql = Sql::new("SELECT id, store_id, name, role FROM staff WHERE store_id = ");

@@ -21,7 +21,9 @@ pub mod outbox;
 pub(crate) mod sql;
 mod stock;
 mod sync;
-pub(crate) use sync::{insert_notification, insert_sale, insert_task};
+pub(crate) use sync::{
+    StoreReturnRow, insert_notification, insert_sale, insert_store_return, insert_task,
+};
 
 pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductRecord, ProductWriteError};

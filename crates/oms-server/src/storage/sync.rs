@@ -101,6 +101,43 @@ pub(crate) async fn insert_sale(
     Ok(())
 }
 
+/// A return without receipt, as recorded (see migration 0008).
+#[derive(Debug, Clone)]
+pub(crate) struct StoreReturnRow<'a> {
+    pub id: &'a str,
+    pub location: &'a str,
+    pub approved_by: &'a str,
+    pub taken_by: Option<&'a str>,
+    pub refund_method: &'a str,
+    pub refund_minor: i64,
+    pub currency: &'a str,
+    pub received_at_ms: i64,
+    pub document: &'a str,
+}
+
+pub(crate) async fn insert_store_return(
+    tx: &mut Tx,
+    row: &StoreReturnRow<'_>,
+) -> Result<(), StorageError> {
+    let mut sql = Sql::new(
+        "INSERT INTO store_returns (id, location_id, approved_by, taken_by, refund_method, refund_minor, currency, received_at_ms, document)",
+    );
+    sql.values([()], |values, ()| {
+        values
+            .bind(row.id.to_owned())
+            .bind(row.location.to_owned())
+            .bind(row.approved_by.to_owned())
+            .bind(row.taken_by.map(str::to_owned))
+            .bind(row.refund_method.to_owned())
+            .bind(row.refund_minor)
+            .bind(row.currency.to_owned())
+            .bind(row.received_at_ms)
+            .bind(row.document.to_owned());
+    });
+    sql.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Opens a task for a store's staff (in the change sequence at `seq`).
 pub(crate) async fn insert_task(
     tx: &mut Tx,
