@@ -816,6 +816,19 @@ async fn apply_change(
     Ok(())
 }
 
+/// Where a fulfilment is handled now: a ship-to-store parcel belongs to the
+/// pickup store's queue once it left (as on the core).
+fn current_location(fulfilment: &FulfilmentView) -> &oms_api::wire::LocationId {
+    match (&fulfilment.ship_to, fulfilment.status) {
+        (
+            Some(store),
+            oms_api::wire::FulfilmentStatus::InTransitToStore
+            | oms_api::wire::FulfilmentStatus::ReadyForPickup,
+        ) => store,
+        _ => &fulfilment.location,
+    }
+}
+
 pub(crate) async fn upsert_fulfilment(
     tx: &mut Transaction<'static, Sqlite>,
     fulfilment: &FulfilmentView,
@@ -830,7 +843,7 @@ pub(crate) async fn upsert_fulfilment(
     )
     .bind(text_of(&fulfilment.id)?)
     .bind(text_of(&fulfilment.order)?)
-    .bind(fulfilment.location.as_str())
+    .bind(current_location(fulfilment).as_str())
     .bind(text_of(&fulfilment.status)?)
     .bind(&fulfilment.due_at)
     .bind(serde_json::to_string(fulfilment)?)

@@ -106,6 +106,10 @@ pub struct FulfilmentView {
     /// Handed over at this location (click & collect from its own shelf)
     /// rather than shipped.
     pub handover: bool,
+    /// Click & collect served by another location: the pickup store the
+    /// parcel is shipped to (received and handed over there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<LocationId>,
     pub status: FulfilmentStatus,
     pub lines: Vec<PlannedLine>,
     /// Delivered (shipping) or ready for pickup (click & collect), local date.
@@ -202,6 +206,9 @@ pub enum FulfilmentStep {
     HandOver {
         pickup_code: String,
     },
+    /// The pickup store received a parcel shipped to it (ship-to-store): a
+    /// pickup code is sent to the customer.
+    ReceiveAtStore,
     Cancel,
 }
 

@@ -187,15 +187,20 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
         FulfilmentEvent::CancelLines {
             lines: vec![LineId(2), LineId(1)],
         },
+        FulfilmentEvent::ReceiveAtStore,
     ];
-    let expected = |from: S, event: usize, handover: bool| -> Option<S> {
+    let expected = |from: S, event: usize, handover: bool, to_store: bool| -> Option<S> {
         let before_ready = matches!(from, S::AwaitingPreparation | S::InPreparation);
         match event {
             0 if from == S::AwaitingPreparation => Some(S::InPreparation),
             1 if from == S::InPreparation && handover => Some(S::ReadyForPickup),
             1 if from == S::InPreparation => Some(S::ReadyToShip),
             2 if from == S::ReadyForPickup => Some(S::PickedUp),
+            3 if from == S::ReadyToShip && to_store => Some(S::InTransitToStore),
             3 if from == S::ReadyToShip => Some(S::Shipped),
+            10 if from == S::InTransitToStore => Some(S::ReadyForPickup),
+            // A parcel received from elsewhere is not cancelled.
+            4 | 8 | 9 if to_store && from == S::ReadyForPickup => None,
             4 if before_ready || matches!(from, S::ReadyForPickup | S::ReadyToShip) => {
                 Some(S::Cancelled)
             }
@@ -210,17 +215,23 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
         }
     };
     let mut defined = 0;
-    for (delivery, location, handover) in [
-        (DeliveryMethod::ExpressClickAndCollect, "ST-1", true),
-        (DeliveryMethod::HomeDelivery, "WH", false),
+    for (delivery, location, handover, to_store) in [
+        (DeliveryMethod::ExpressClickAndCollect, "ST-1", true, false),
+        (DeliveryMethod::HomeDelivery, "WH", false, false),
+        // Click & collect at ST-1 served by WH: shipped to the store.
+        (DeliveryMethod::ClickAndCollect, "WH", false, true),
     ] {
         let order = order(delivery);
         for from in FulfilmentStatus::ALL {
             for (i, event) in events.iter().enumerate() {
                 let mut f = fulfilment(&order, location, from);
                 assert_eq!(f.handover, handover);
+                assert_eq!(f.ship_to.is_some(), to_store);
                 let before = f.clone();
-                match (expected(from, i, handover), f.apply(&order, event, &ctx())) {
+                match (
+                    expected(from, i, handover, to_store),
+                    f.apply(&order, event, &ctx()),
+                ) {
                     (Some(to), Ok(effects)) => {
                         defined += 1;
                         assert_eq!(f.status, to, "{from:?} + {event:?}");
@@ -242,8 +253,10 @@ fn every_fulfilment_state_and_event_is_either_defined_or_refused() {
             }
         }
     }
-    // 22 transitions, for a handover and for a shipping fulfilment.
-    assert_eq!(defined, 2 * 22);
+    // 23 transitions (22 + receiving at the store, which only a parcel in
+    // transit can be) for a handover and a shipping fulfilment; 20 for a
+    // ship-to-store one (not cancelled once received).
+    assert_eq!(defined, 23 + 23 + 20);
 }
 
 #[test]
@@ -550,4 +563,56 @@ fn events_and_effects_serialise_as_snake_case() {
             tracking: Some("X".into())
         }
     );
+}
+
+#[test]
+fn a_parcel_shipped_to_the_pickup_store_is_received_there_and_captured_at_handover() {
+    let order = order(DeliveryMethod::ClickAndCollect);
+    let store = LocationId::parse("ST-1").unwrap();
+    let mut f = fulfilment(&order, "WH", FulfilmentStatus::ReadyToShip);
+    assert_eq!(f.ship_to.as_ref(), Some(&store));
+    assert!(!f.handover);
+    assert!(f.holds_units());
+    assert_eq!(f.current_location().as_str(), "WH");
+
+    let shipped = f
+        .apply(
+            &order,
+            &FulfilmentEvent::Ship { tracking: None },
+            &ctx(),
+        )
+        .unwrap();
+    assert_eq!(f.status, FulfilmentStatus::InTransitToStore);
+    // Nothing is captured before the customer has it.
+    assert!(shipped.payments.is_empty());
+    assert_eq!(shipped.notifications[0].status, CustomerStatus::Shipped);
+    assert!(!f.holds_units(), "the units left the warehouse");
+    assert_eq!(f.current_location(), &store);
+    // On the road it can be neither cancelled nor handed over.
+    for refused in [FulfilmentEvent::Cancel, FulfilmentEvent::HandOver] {
+        assert!(f.clone().apply(&order, &refused, &ctx()).is_err());
+    }
+    assert!(
+        f.clone()
+            .apply(&order, &FulfilmentEvent::ReceiveAtStore, &ctx())
+            .is_ok()
+    );
+
+    let received = f
+        .apply(&order, &FulfilmentEvent::ReceiveAtStore, &ctx())
+        .unwrap();
+    assert_eq!(f.status, FulfilmentStatus::ReadyForPickup);
+    assert_eq!(received.events[0].kind, EventKind::ReceivedAtStore);
+    assert_eq!(received.notifications[0].status, CustomerStatus::ReadyToPickUp);
+    assert!(received.payments.is_empty());
+    assert!(!f.holds_units());
+    assert_eq!(f.current_location(), &store);
+
+    let handed = f
+        .apply(&order, &FulfilmentEvent::HandOver, &ctx())
+        .unwrap();
+    assert_eq!(f.status, FulfilmentStatus::PickedUp);
+    assert_eq!(handed.payments.len(), 1);
+    assert_eq!(handed.payments[0].kind, PaymentKind::Capture);
+    assert_eq!(handed.payments[0].amount, f.amount(&order).unwrap());
 }

@@ -1057,6 +1057,7 @@ pub fn fulfilment_status_name(status: FulfilmentStatus) -> &'static str {
         FulfilmentStatus::InPreparation => "in_preparation",
         FulfilmentStatus::ReadyForPickup => "ready_for_pickup",
         FulfilmentStatus::ReadyToShip => "ready_to_ship",
+        FulfilmentStatus::InTransitToStore => "in_transit_to_store",
         FulfilmentStatus::PickedUp => "picked_up",
         FulfilmentStatus::Shipped => "shipped",
         FulfilmentStatus::Cancelled => "cancelled",
@@ -1064,12 +1065,15 @@ pub fn fulfilment_status_name(status: FulfilmentStatus) -> &'static str {
     }
 }
 
-/// Statuses of fulfilments still in a location's queue.
-pub const OPEN_FULFILMENT_STATUSES: [&str; 4] = [
+/// Statuses of fulfilments still in a location's queue (a pickup store's
+/// queue also holds the parcels shipped to it: a fulfilment's row is at its
+/// current location, see [`Fulfilment::current_location`]).
+pub const OPEN_FULFILMENT_STATUSES: [&str; 5] = [
     "awaiting_preparation",
     "in_preparation",
     "ready_for_pickup",
     "ready_to_ship",
+    "in_transit_to_store",
 ];
 
 fn payment_view_new(payment: &NewPayment) -> PaymentView {
@@ -1105,6 +1109,7 @@ pub fn fulfilment_view(doc: &FulfilmentDoc) -> FulfilmentView {
         location: f.location.clone(),
         delivery: f.delivery,
         handover: f.handover,
+        ship_to: f.ship_to.clone(),
         status: f.status,
         lines: f.lines.clone(),
         expected_date: doc.expected_date.to_string(),
@@ -1348,10 +1353,11 @@ async fn try_step(
         .iter()
         .position(|f| f.fulfilment.id.as_str() == fulfilment_id)
         .ok_or_else(not_found)?;
-    let location = fulfilments[at].fulfilment.location.clone();
+    // A ship-to-store parcel is the pickup store's once it left.
+    let location = fulfilments[at].fulfilment.current_location().clone();
     if !caller.may_access_store(location.as_str()) {
         return Err(OrderFailure::Forbidden(format!(
-            "fulfilment `{fulfilment_id}` is prepared by another store (`{location}`)"
+            "fulfilment `{fulfilment_id}` is handled by another store (`{location}`)"
         )));
     }
     let now = Timestamp::now();
@@ -1401,6 +1407,7 @@ async fn try_step(
         FulfilmentStep::ReportMissing { lines } => FulfilmentEvent::ReportMissing {
             lines: lines.clone(),
         },
+        FulfilmentStep::ReceiveAtStore => FulfilmentEvent::ReceiveAtStore,
     };
 
     let before = fulfilments[at].fulfilment.clone();
@@ -1427,6 +1434,11 @@ async fn try_step(
             }
             // Shipped: the units leave the location.
             index_rows.extend(move_units(&mut tx, &before, UnitsGo::Out, seq).await?);
+        }
+        FulfilmentStep::ReceiveAtStore => {
+            let code = new_pickup_code();
+            fulfilments[at].pickup_code_hash = Some(hash_secret(&code));
+            pickup_code = Some(code);
         }
         FulfilmentStep::HandOver { .. } => {
             index_rows.extend(move_units(&mut tx, &before, UnitsGo::Out, seq).await?);
@@ -1492,6 +1504,7 @@ async fn try_step(
         &mut tx,
         fulfilment_id,
         fulfilment_status_name(fulfilment.fulfilment.status),
+        fulfilment.fulfilment.current_location().as_str(),
         &serde_json::to_string(fulfilment).map_err(internal)?,
         seq,
     )
@@ -1548,7 +1561,7 @@ async fn commit_order_change(
     Ok(())
 }
 
-/// Where a fulfilment's reserved units go.
+/// Where a fulfilment's units go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UnitsGo {
     /// Shipped or handed over: on hand and reserved go down.
@@ -1557,13 +1570,19 @@ enum UnitsGo {
     BackToShelf,
 }
 
-/// Moves a fulfilment's units at its location; returns the new rows.
+/// Moves a fulfilment's units (as they were before the step) at its
+/// location; returns the new rows. A ship-to-store parcel's units left
+/// their location when it shipped (the domain refuses to cancel it after):
+/// handing it over at the pickup store moves nothing.
 async fn move_units(
     tx: &mut Tx,
     fulfilment: &Fulfilment,
     go: UnitsGo,
     seq: i64,
 ) -> Result<Vec<StockRow>, OrderFailure> {
+    if !fulfilment.holds_units() {
+        return Ok(Vec::new());
+    }
     let mut rows = Vec::with_capacity(fulfilment.lines.len());
     for line in &fulfilment.lines {
         let q = i64::from(line.quantity.get());
@@ -1657,6 +1676,10 @@ async fn report_missing(
     let mut set_aside: HashMap<Sku, u32> = HashMap::new();
     for record in waiting.iter().filter(|r| r.id != before.id.as_str()) {
         let other = parse_fulfilment(&record.document)?;
+        // A parcel received from elsewhere is not on this shelf's count.
+        if !other.fulfilment.holds_units() {
+            continue;
+        }
         for line in &other.fulfilment.lines {
             if report
                 .lines
@@ -1814,6 +1837,7 @@ pub async fn cancel(
             &mut tx,
             before.id.as_str(),
             fulfilment_status_name(fulfilment.fulfilment.status),
+            fulfilment.fulfilment.current_location().as_str(),
             &serde_json::to_string(&*fulfilment).map_err(internal)?,
             seq,
         )
@@ -1911,6 +1935,7 @@ async fn cancel_lines(
             tx,
             before.id.as_str(),
             fulfilment_status_name(fulfilment.fulfilment.status),
+            fulfilment.fulfilment.current_location().as_str(),
             &serde_json::to_string(&*fulfilment).map_err(internal)?,
             seq,
         )

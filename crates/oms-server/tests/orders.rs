@@ -346,6 +346,51 @@ async fn idempotent_placement(db: Db) {
     assert_eq!(reserved, 2, "the refused replay reserved nothing");
 }
 
+/// A paired store associate's device of `store`.
+async fn store_device(server: &TestServer, store: &str) -> reqwest::Client {
+    let code: Value = server
+        .http
+        .post(format!("{}/v1/pairing-codes", server.base))
+        .json(&json!({"store": store, "role": "store_associate"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued: Value = reqwest::Client::new()
+        .post(format!("{}/v1/pairing", server.base))
+        .json(&json!({"code": code["code"], "device_label": "counter"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    common::authorized_client(issued["token"].as_str().unwrap())
+}
+
+/// The pickup code of the order's newest "ready to pick up" message (German).
+async fn latest_pickup_code(server: &TestServer, order_id: &str) -> String {
+    let (_, _, notes) = server
+        .get_json(&format!("/v1/orders/{order_id}/notifications"))
+        .await;
+    let body = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|n| n["status"] == "ready_to_pick_up")
+        .map(|n| n["body"].as_str().unwrap().to_owned())
+        .unwrap();
+    body.split("Abholcode: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect()
+}
+
 async fn step(server: &TestServer, fulfilment: &str, body: Value) -> (u16, Value) {
     let url = format!("{}/v1/fulfilments/{fulfilment}/steps", server.base);
     let (status, body, _) = post(&server.http, &url, &body, None).await;
@@ -354,8 +399,9 @@ async fn step(server: &TestServer, fulfilment: &str, body: Value) -> (u16, Value
 
 /// Click & collect at a store: the first location finds one unit of two,
 /// the missing unit is re-orchestrated elsewhere (never again there), both
-/// parcels are prepared and the order is handed over or shipped; the order
-/// completes, stock leaves the shelves, payments are captured.
+/// parcels are prepared and shipped to the pickup store (ship-to-store),
+/// received there and handed over with the code; the order completes, stock
+/// leaves the shelves, payments are captured at the handover.
 async fn missing_item_rerouted_then_handed_over(db: Db) {
     let server = common::start(db).await;
     let sku = standard_skus(&server, 1).await.remove(0);
@@ -439,6 +485,7 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
     let (_, _, order) = server.get_json(&format!("/v1/orders/{order_id}")).await;
     let fulfilments: Vec<Value> = order["fulfilments"].as_array().unwrap().clone();
     assert_eq!(fulfilments.len(), 2);
+    let at_store = store_device(&server, &store).await;
     for f in &fulfilments {
         let id = f["id"].as_str().unwrap();
         if f["status"] == "awaiting_preparation" {
@@ -455,24 +502,7 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
             )
             .await;
             assert_eq!(status, 409, "a wrong code hands nothing over");
-            let (_, _, notes) = server
-                .get_json(&format!("/v1/orders/{order_id}/notifications"))
-                .await;
-            let body = notes
-                .as_array()
-                .unwrap()
-                .iter()
-                .rev()
-                .find(|n| n["status"] == "ready_to_pick_up")
-                .map(|n| n["body"].as_str().unwrap().to_owned())
-                .unwrap();
-            let code: String = body
-                .split("Abholcode: ")
-                .nth(1)
-                .unwrap()
-                .chars()
-                .take(6)
-                .collect();
+            let code = latest_pickup_code(&server, &order_id).await;
             let (status, done) = step(
                 &server,
                 id,
@@ -492,9 +522,52 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
             assert_eq!(label.status(), 200);
             assert_eq!(label.headers()["content-type"], "application/pdf");
             assert!(label.bytes().await.unwrap().starts_with(b"%PDF-"));
+            // The pickup store's device may not ship the warehouse's parcel.
+            let steps_url = format!("{}/v1/fulfilments/{id}/steps", server.base);
+            let (status, problem, _) =
+                post(&at_store, &steps_url, &json!({"type": "ship"}), None).await;
+            assert_eq!(status, 403, "{problem}");
+            // Shipped to the pickup store: on its way, in the store's queue.
             let (status, done) = step(&server, id, json!({"type": "ship"})).await;
             assert_eq!(status, 200, "{done}");
-            assert_eq!(done["fulfilment"]["status"], "shipped");
+            assert_eq!(done["fulfilment"]["status"], "in_transit_to_store");
+            assert_eq!(done["fulfilment"]["ship_to"], store.as_str());
+            assert_eq!(done["order_status"], "allocated", "not complete yet");
+            let (_, _, queue) = server
+                .get_json(&format!("/v1/locations/{store}/fulfilments"))
+                .await;
+            // (A page's `items`, or a plain list.)
+            let queued = queue["items"].as_array().or(queue.as_array()).unwrap();
+            assert!(queued.iter().any(|f| f["id"] == id), "{queue}");
+            // Not collectable before the store has it; not cancellable on the road.
+            for early in [
+                json!({"type": "hand_over", "pickup_code": "000000"}),
+                json!({"type": "cancel"}),
+            ] {
+                let (status, problem) = step(&server, id, early).await;
+                assert_eq!(status, 409, "{problem}");
+            }
+            // From now on it is the pickup store's: its device receives it
+            // and hands it over.
+            let (status, received, _) = post(
+                &at_store,
+                &steps_url,
+                &json!({"type": "receive_at_store"}),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{received}");
+            assert_eq!(received["fulfilment"]["status"], "ready_for_pickup");
+            let code = latest_pickup_code(&server, &order_id).await;
+            let (status, done, _) = post(
+                &at_store,
+                &steps_url,
+                &json!({"type": "hand_over", "pickup_code": code}),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{done}");
+            assert_eq!(done["fulfilment"]["status"], "picked_up");
         }
     }
     let (_, _, order) = server.get_json(&format!("/v1/orders/{order_id}")).await;
@@ -526,6 +599,7 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
         "order_allocated",
         "preparation_started",
         "items_missing",
+        "received_at_store",
         "order_completed",
     ] {
         assert!(events.contains(&expected), "{expected} in {events:?}");

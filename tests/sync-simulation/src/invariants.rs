@@ -226,7 +226,13 @@ pub async fn check(
                         if let Ok(view) = serde_json::from_value::<oms_api::wire::StepResult>(body)
                         {
                             let expected = match step {
+                                FulfilmentStep::Ship { .. } if view.fulfilment.ship_to.is_some() => {
+                                    Some(FulfilmentStatus::InTransitToStore)
+                                }
                                 FulfilmentStep::Ship { .. } => Some(FulfilmentStatus::Shipped),
+                                FulfilmentStep::ReceiveAtStore => {
+                                    Some(FulfilmentStatus::ReadyForPickup)
+                                }
                                 FulfilmentStep::HandOver { .. } => Some(FulfilmentStatus::PickedUp),
                                 _ => None,
                             };
@@ -304,15 +310,24 @@ pub async fn check(
         for line in &f.lines {
             let key = (f.location.as_str().to_owned(), line.sku.as_str().to_owned());
             let units = i64::from(line.quantity.get());
+            // A ship-to-store parcel's units left its location at shipping.
+            let parcel_left = f.ship_to.is_some()
+                && matches!(
+                    f.status,
+                    FulfilmentStatus::InTransitToStore | FulfilmentStatus::ReadyForPickup
+                );
             match f.status {
                 FulfilmentStatus::Shipped | FulfilmentStatus::PickedUp => {
                     *out.entry(key).or_default() += units
                 }
+                _ if parcel_left => *out.entry(key).or_default() += units,
                 FulfilmentStatus::AwaitingPreparation
                 | FulfilmentStatus::InPreparation
                 | FulfilmentStatus::ReadyForPickup
                 | FulfilmentStatus::ReadyToShip => *open.entry(key).or_default() += units,
-                FulfilmentStatus::Cancelled | FulfilmentStatus::Rejected => {}
+                FulfilmentStatus::InTransitToStore
+                | FulfilmentStatus::Cancelled
+                | FulfilmentStatus::Rejected => {}
             }
         }
     }

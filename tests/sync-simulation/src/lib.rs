@@ -600,6 +600,7 @@ async fn choose(
                         | FulfilmentStatus::InPreparation
                         | FulfilmentStatus::ReadyForPickup
                         | FulfilmentStatus::ReadyToShip
+                        | FulfilmentStatus::InTransitToStore
                 )
             })
             .collect();
@@ -611,6 +612,7 @@ async fn choose(
             FulfilmentStatus::AwaitingPreparation => json!({"type": "start_preparation"}),
             FulfilmentStatus::InPreparation => json!({"type": "mark_ready"}),
             FulfilmentStatus::ReadyToShip => json!({"type": "ship"}),
+            FulfilmentStatus::InTransitToStore => json!({"type": "receive_at_store"}),
             _ => {
                 // The customer shows the code they were sent; one in ten
                 // mistypes it (refused, nothing handed over).

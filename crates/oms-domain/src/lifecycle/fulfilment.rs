@@ -6,6 +6,9 @@
 //! | in_preparation                         | mark_ready       | ready_for_pickup (handover) / ready_to_ship | ready_to_pick_up / ready_to_ship | — |
 //! | ready_for_pickup                       | hand_over        | picked_up                             | picked_up         | capture |
 //! | ready_to_ship                          | ship             | shipped                               | shipped           | capture |
+//! | ready_to_ship (ship-to-store)          | ship             | in_transit_to_store                   | shipped           | —       |
+//! | in_transit_to_store                    | receive_at_store | ready_for_pickup (at the pickup store) | ready_to_pick_up | —       |
+//! | in_transit_to_store, ready_for_pickup (ship-to-store) | cancel, cancel_lines | refused (the units left their location) | — | — |
 //! | awaiting_preparation … ready_to_ship   | cancel           | cancelled                             | cancelled         | —       |
 //! | awaiting_preparation, in_preparation   | reject           | rejected                              | waiting           | —       |
 //! | awaiting_preparation, in_preparation   | report_missing (some found) | in_preparation, lines reduced | —        | —       |
@@ -13,7 +16,10 @@
 //! | awaiting_preparation … ready_to_ship   | cancel_lines (some left) | unchanged, lines removed       | —                 | —       |
 //! | awaiting_preparation … ready_to_ship   | cancel_lines (none left) | cancelled                      | cancelled         | —       |
 //!
-//! Everything else is an error. A capture is the value of the fulfilment's
+//! A click & collect fulfilment served by another location than the pickup
+//! store (`ship_to`) is shipped to that store, received there, and handed
+//! over there; it is captured at the handover (a parcel the customer never
+//! collects is not paid). Everything else is an error. A capture is the value of the fulfilment's
 //! units ([`crate::orchestration::Order::units_amount`] over its unit
 //! ranges); cancelling a fulfilment captures nothing (the order voids what
 //! is left when it completes or is cancelled). The units of a rejected
@@ -47,6 +53,8 @@ pub enum FulfilmentStatus {
     InPreparation,
     ReadyForPickup,
     ReadyToShip,
+    /// Shipped to the pickup store (ship-to-store), not yet received there.
+    InTransitToStore,
     PickedUp,
     Shipped,
     Cancelled,
@@ -55,11 +63,12 @@ pub enum FulfilmentStatus {
 }
 
 impl FulfilmentStatus {
-    pub const ALL: [FulfilmentStatus; 8] = [
+    pub const ALL: [FulfilmentStatus; 9] = [
         FulfilmentStatus::AwaitingPreparation,
         FulfilmentStatus::InPreparation,
         FulfilmentStatus::ReadyForPickup,
         FulfilmentStatus::ReadyToShip,
+        FulfilmentStatus::InTransitToStore,
         FulfilmentStatus::PickedUp,
         FulfilmentStatus::Shipped,
         FulfilmentStatus::Cancelled,
@@ -97,6 +106,8 @@ pub enum FulfilmentEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tracking: Option<String>,
     },
+    /// The pickup store received the parcel shipped to it.
+    ReceiveAtStore,
     Cancel,
     /// The location cannot serve it at all.
     Reject,
@@ -119,6 +130,7 @@ pub enum FulfilmentEventKind {
     MarkReady,
     HandOver,
     Ship,
+    ReceiveAtStore,
     Cancel,
     Reject,
     ReportMissing,
@@ -132,6 +144,7 @@ impl FulfilmentEvent {
             FulfilmentEvent::MarkReady => FulfilmentEventKind::MarkReady,
             FulfilmentEvent::HandOver => FulfilmentEventKind::HandOver,
             FulfilmentEvent::Ship { .. } => FulfilmentEventKind::Ship,
+            FulfilmentEvent::ReceiveAtStore => FulfilmentEventKind::ReceiveAtStore,
             FulfilmentEvent::Cancel => FulfilmentEventKind::Cancel,
             FulfilmentEvent::Reject => FulfilmentEventKind::Reject,
             FulfilmentEvent::ReportMissing { .. } => FulfilmentEventKind::ReportMissing,
@@ -150,6 +163,10 @@ pub struct Fulfilment {
     /// Handed over to the customer at this location (served from the
     /// pickup store's own shelf) rather than shipped.
     pub handover: bool,
+    /// Click & collect served by another location: the pickup store the
+    /// parcel is shipped to, received at and handed over at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_to: Option<LocationId>,
     pub lines: Vec<PlannedLine>,
     pub status: FulfilmentStatus,
 }
@@ -167,16 +184,20 @@ pub struct FulfilmentTransition {
 impl Fulfilment {
     /// A new fulfilment (awaiting preparation) from a planned one.
     pub fn from_plan(id: FulfilmentId, order: &Order, planned: &PlannedFulfilment) -> Self {
-        let handover = matches!(
+        let collected = matches!(
             order.delivery,
             DeliveryMethod::ClickAndCollect | DeliveryMethod::ExpressClickAndCollect
-        ) && order.destination.pickup_store.as_ref() == Some(&planned.location);
+        );
+        let pickup_store = order.destination.pickup_store.as_ref();
+        let handover = collected && pickup_store == Some(&planned.location);
+        let ship_to = pickup_store.filter(|_| collected && !handover).cloned();
         Self {
             id,
             order: order.id.clone(),
             location: planned.location.clone(),
             delivery: order.delivery,
             handover,
+            ship_to,
             lines: planned.lines.clone(),
             status: FulfilmentStatus::AwaitingPreparation,
         }
@@ -194,6 +215,29 @@ impl Fulfilment {
             total = total.checked_add(amount)?;
         }
         Ok(total)
+    }
+
+    /// Where the fulfilment is at now: the pickup store once a ship-to-store
+    /// parcel left its location, else its location. Steps are taken there.
+    pub fn current_location(&self) -> &LocationId {
+        match (&self.ship_to, self.status) {
+            (Some(store), FulfilmentStatus::InTransitToStore | FulfilmentStatus::ReadyForPickup) => {
+                store
+            }
+            _ => &self.location,
+        }
+    }
+
+    /// Whether its units are still reserved at its location (they leave it
+    /// when shipped or handed over).
+    pub fn holds_units(&self) -> bool {
+        match self.status {
+            FulfilmentStatus::AwaitingPreparation
+            | FulfilmentStatus::InPreparation
+            | FulfilmentStatus::ReadyToShip => true,
+            FulfilmentStatus::ReadyForPickup => self.ship_to.is_none(),
+            _ => false,
+        }
     }
 
     /// The report [`crate::orchestration::reorchestrate`] needs when the
@@ -235,13 +279,15 @@ impl Fulfilment {
 
 impl FulfilmentStatus {
     /// The transition table. `handover`: the fulfilment is collected at its
-    /// location rather than shipped; `nothing_left`: the event leaves it
+    /// location rather than shipped; `to_store`: it is shipped to the pickup
+    /// store (ship-to-store); `nothing_left`: the event leaves it
     /// without units (a missing-items report that found none, or every
     /// line cancelled).
     pub fn next(
         self,
         event: &FulfilmentEvent,
         handover: bool,
+        to_store: bool,
         nothing_left: bool,
     ) -> Result<FulfilmentStatus, TransitionError> {
         use FulfilmentEvent as E;
@@ -257,7 +303,12 @@ impl FulfilmentStatus {
             (S::InPreparation, E::MarkReady) if handover => Ok(S::ReadyForPickup),
             (S::InPreparation, E::MarkReady) => Ok(S::ReadyToShip),
             (S::ReadyForPickup, E::HandOver) => Ok(S::PickedUp),
+            (S::ReadyToShip, E::Ship { .. }) if to_store => Ok(S::InTransitToStore),
             (S::ReadyToShip, E::Ship { .. }) => Ok(S::Shipped),
+            (S::InTransitToStore, E::ReceiveAtStore) => Ok(S::ReadyForPickup),
+            // A parcel received from elsewhere is handed over; its units
+            // already left their location's stock.
+            (S::ReadyForPickup, E::Cancel | E::CancelLines { .. }) if to_store => illegal(),
             (
                 S::AwaitingPreparation | S::InPreparation | S::ReadyForPickup | S::ReadyToShip,
                 E::Cancel,
@@ -283,6 +334,7 @@ impl FulfilmentStatus {
                 S::InPreparation
                 | S::ReadyForPickup
                 | S::ReadyToShip
+                | S::InTransitToStore
                 | S::PickedUp
                 | S::Shipped
                 | S::Cancelled
@@ -293,6 +345,7 @@ impl FulfilmentStatus {
                 S::AwaitingPreparation
                 | S::ReadyForPickup
                 | S::ReadyToShip
+                | S::InTransitToStore
                 | S::PickedUp
                 | S::Shipped
                 | S::Cancelled
@@ -303,6 +356,7 @@ impl FulfilmentStatus {
                 S::AwaitingPreparation
                 | S::InPreparation
                 | S::ReadyToShip
+                | S::InTransitToStore
                 | S::PickedUp
                 | S::Shipped
                 | S::Cancelled
@@ -313,6 +367,7 @@ impl FulfilmentStatus {
                 S::AwaitingPreparation
                 | S::InPreparation
                 | S::ReadyForPickup
+                | S::InTransitToStore
                 | S::PickedUp
                 | S::Shipped
                 | S::Cancelled
@@ -320,12 +375,25 @@ impl FulfilmentStatus {
                 E::Ship { .. },
             )
             | (
-                S::PickedUp | S::Shipped | S::Cancelled | S::Rejected,
+                S::AwaitingPreparation
+                | S::InPreparation
+                | S::ReadyForPickup
+                | S::ReadyToShip
+                | S::PickedUp
+                | S::Shipped
+                | S::Cancelled
+                | S::Rejected,
+                E::ReceiveAtStore,
+            )
+            // A parcel on the road is received first, then cancelled.
+            | (
+                S::InTransitToStore | S::PickedUp | S::Shipped | S::Cancelled | S::Rejected,
                 E::Cancel | E::CancelLines { .. },
             )
             | (
                 S::ReadyForPickup
                 | S::ReadyToShip
+                | S::InTransitToStore
                 | S::PickedUp
                 | S::Shipped
                 | S::Cancelled
@@ -349,7 +417,8 @@ pub fn fulfilment_transition(
     }
     let from = fulfilment.status;
     // Refuse an illegal event before looking at its content.
-    from.next(event, fulfilment.handover, false)?;
+    let to_store = fulfilment.ship_to.is_some();
+    from.next(event, fulfilment.handover, to_store, false)?;
     // A missing-items report's outcome (reduced or rejected) depends on
     // what was found.
     let mut lines = fulfilment.lines.clone();
@@ -393,7 +462,7 @@ pub fn fulfilment_transition(
         lines.retain(|l| !cancelled.contains(&l.line));
         nothing_left = lines.is_empty();
     }
-    let to = from.next(event, fulfilment.handover, nothing_left)?;
+    let to = from.next(event, fulfilment.handover, to_store, nothing_left)?;
     if to == FulfilmentStatus::Rejected {
         // Every unit goes back to orchestration; the lines stay as they
         // were planned, for the record.
@@ -409,6 +478,7 @@ pub fn fulfilment_transition(
         FulfilmentEvent::MarkReady => EventKind::ReadyToShip,
         FulfilmentEvent::HandOver => EventKind::PickedUp,
         FulfilmentEvent::Ship { .. } => EventKind::Shipped,
+        FulfilmentEvent::ReceiveAtStore => EventKind::ReceivedAtStore,
         FulfilmentEvent::Cancel => EventKind::FulfilmentCancelled,
         FulfilmentEvent::Reject => EventKind::FulfilmentRejected,
         FulfilmentEvent::ReportMissing { .. } => EventKind::ItemsMissing,
@@ -432,6 +502,8 @@ pub fn fulfilment_transition(
         FulfilmentStatus::ReadyToShip => Some(CustomerStatus::ReadyToShip),
         FulfilmentStatus::PickedUp => Some(CustomerStatus::PickedUp),
         FulfilmentStatus::Shipped => Some(CustomerStatus::Shipped),
+        // On its way to the store; "ready to pick up" follows its arrival.
+        FulfilmentStatus::InTransitToStore => Some(CustomerStatus::Shipped),
         FulfilmentStatus::Cancelled => Some(CustomerStatus::Cancelled),
         // Re-sourced elsewhere: the customer waits a little longer.
         FulfilmentStatus::Rejected => Some(CustomerStatus::Waiting),

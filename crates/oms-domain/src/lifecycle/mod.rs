@@ -82,6 +82,8 @@ pub enum EventKind {
     ReadyToShip,
     PickedUp,
     Shipped,
+    /// A ship-to-store parcel arrived at the pickup store.
+    ReceivedAtStore,
     FulfilmentCancelled,
     FulfilmentRejected,
     ItemsMissing,

@@ -1220,7 +1220,7 @@ fn schemas() -> Value {
         (
             "FulfilmentStatus",
             json!({"type": "string", "enum": ["awaiting_preparation", "in_preparation", "ready_for_pickup",
-            "ready_to_ship", "picked_up", "shipped", "cancelled", "rejected"]}),
+            "ready_to_ship", "in_transit_to_store", "picked_up", "shipped", "cancelled", "rejected"]}),
         ),
         (
             "OrderSummary",
@@ -1290,6 +1290,7 @@ fn schemas() -> Value {
                     "id": string, "order": string, "location": string,
                     "delivery": schema("DeliveryMethod"),
                     "handover": {"type": "boolean", "description": "Handed over at this location rather than shipped."},
+                    "ship_to": {"type": "string", "description": "Click & collect served by another location: the pickup store the parcel is shipped to, received at and handed over at."},
                     "status": schema("FulfilmentStatus"),
                     "lines": {"type": "array", "items": {"type": "object", "required": ["line", "sku", "quantity", "first_unit"],
                         "properties": {"line": {"type": "integer"}, "sku": string, "quantity": quantity, "first_unit": count}}},
@@ -1368,6 +1369,9 @@ fn schemas() -> Value {
                      "properties": {"type": {"const": "ship"}, "tracking": string}},
                     {"type": "object", "additionalProperties": false, "required": ["type", "pickup_code"],
                      "properties": {"type": {"const": "hand_over"}, "pickup_code": string}},
+                    {"type": "object", "additionalProperties": false, "required": ["type"],
+                     "description": "The pickup store received a parcel shipped to it (ship-to-store): a pickup code is sent.",
+                     "properties": {"type": {"const": "receive_at_store"}}},
                     {"type": "object", "additionalProperties": false, "required": ["type"],
                      "properties": {"type": {"const": "cancel"}}}
                 ]

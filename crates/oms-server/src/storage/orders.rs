@@ -359,14 +359,29 @@ pub(crate) async fn insert_fulfilment(
     Ok(())
 }
 
+/// Writes a fulfilment's new state; `location` is where it is handled now
+/// (the pickup store once a ship-to-store parcel left), which the queue,
+/// store scope and store-scoped changes read.
 pub(crate) async fn update_fulfilment(
     tx: &mut Tx,
     id: &str,
     status: &str,
+    location: &str,
     document: &str,
     seq: i64,
 ) -> Result<(), StorageError> {
-    update_document(tx, "fulfilments", id, status, document, seq).await
+    let mut sql = Sql::new("UPDATE fulfilments SET status = ");
+    sql.bind(status.to_owned())
+        .push(", location_id = ")
+        .bind(location.to_owned())
+        .push(", document = ")
+        .bind(document.to_owned())
+        .push(", change_seq = ")
+        .bind(seq)
+        .push(" WHERE id = ")
+        .bind(id.to_owned());
+    sql.execute(&mut **tx).await?;
+    Ok(())
 }
 
 const FULFILMENT_COLUMNS: &str =
