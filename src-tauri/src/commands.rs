@@ -283,7 +283,7 @@ pub async fn place_order(
             "The OMS server is unreachable and this device cannot queue orders.",
         ));
     };
-    let id = device.engine.enqueue(Intent::PlaceOrder(order)).await?;
+    let id = device.engine.enqueue(Intent::PlaceOrder(Box::new(order))).await?;
     Ok(dto::PlaceOutcome::Queued(dto::QueuedAction {
         mutation_id: id,
         reference: aisle_sync::outbox::pending_order_id(id),

@@ -450,6 +450,7 @@ impl Remote {
             delivery,
             destination,
             customer: Customer {
+                id: None,
                 name: input.customer.name.trim().to_owned(),
                 email: non_empty(input.customer.email.as_deref()),
                 phone: non_empty(input.customer.phone.as_deref()),

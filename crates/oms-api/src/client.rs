@@ -202,5 +202,6 @@ async fn decode<T: serde::de::DeserializeOwned>(
 }
 
 // Endpoint groups, each an `impl OmsClient` block in its own file.
+mod customers;
 mod orders;
 mod sync;

@@ -5,6 +5,7 @@
 //! all use these same types, so the two sides cannot drift.
 
 pub mod client;
+mod customers;
 mod orders;
 mod sync;
 pub mod token;

@@ -37,6 +37,11 @@ pub enum Language {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
+    /// The registered customer (`GET /v1/customers`) this order belongs to.
+    /// Without it, a placement links the order to the registered customer
+    /// with the same e-mail address, if any; it never creates one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -282,7 +287,11 @@ pub struct RuleSetVersion {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationView {
     pub id: i64,
-    pub status: CustomerStatus,
+    #[serde(default)]
+    pub kind: crate::customers::NotificationKind,
+    /// The status announced (`kind: status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<CustomerStatus>,
     pub language: Language,
     pub subject: String,
     pub body: String,

@@ -89,8 +89,8 @@ pub struct StoreTask {
 #[serde(tag = "kind", content = "args", rename_all = "snake_case")]
 pub enum Intent {
     /// Endless aisle, click & collect, home delivery… (orchestrated when it
-    /// reaches the core).
-    PlaceOrder(PlaceOrder),
+    /// reaches the core). Boxed: it is by far the largest intent.
+    PlaceOrder(Box<PlaceOrder>),
     /// At the device's store.
     CarryOutSale(CarryOutSale),
     FulfilmentStep {

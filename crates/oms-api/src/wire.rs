@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::customers::*;
 pub use crate::orders::*;
 pub use crate::sync::*;
 

@@ -187,7 +187,7 @@ fn code128_data(tracking: &str) -> String {
 }
 
 /// The barcode's modules (1 = bar, 0 = space), quiet zones excluded.
-fn barcode_modules(tracking: &str) -> Result<Vec<u8>, LabelError> {
+pub(crate) fn barcode_modules(tracking: &str) -> Result<Vec<u8>, LabelError> {
     validate_tracking_number(tracking)?;
     Ok(Code128::new(code128_data(tracking))?.encode())
 }
@@ -302,7 +302,7 @@ fn printable(field: &str, text: &str) -> Result<Vec<u8>, LabelError> {
 }
 
 /// The WinAnsiEncoding byte of a character, if it has one.
-fn win_ansi(ch: char) -> Option<u8> {
+pub(crate) fn win_ansi(ch: char) -> Option<u8> {
     let code = u32::from(ch);
     match code {
         0x20..=0x7E | 0xA0..=0xFF => u8::try_from(code).ok(),
@@ -355,7 +355,7 @@ const HELVETICA_WIDTHS: [u16; 95] = [
 
 /// The width of WinAnsi text in Helvetica at `size`; bytes above ASCII count
 /// as the widest glyph, so the estimate never falls short.
-fn text_width(text: &[u8], size: f32) -> f32 {
+pub(crate) fn text_width(text: &[u8], size: f32) -> f32 {
     let units: u32 = text
         .iter()
         .map(|&b| match b {

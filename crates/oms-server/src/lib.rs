@@ -6,6 +6,7 @@
 //! server this way.
 
 pub mod auth;
+pub mod customers;
 pub mod feed;
 pub mod http;
 pub mod jobs;
@@ -14,6 +15,7 @@ pub mod notify;
 pub mod orders;
 pub mod outbox;
 pub mod payments;
+pub mod receipt;
 pub mod stock_cache;
 pub mod storage;
 pub mod store_returns;

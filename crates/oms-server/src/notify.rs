@@ -3,7 +3,7 @@
 //! outbox holds the message exactly as it will be sent, so a replay sends
 //! the same words).
 
-use oms_api::wire::{CustomerStatus, Language};
+use oms_api::wire::{CustomerStatus, Language, NotificationKind};
 use serde::{Deserialize, Serialize};
 
 /// A rendered notification, as stored in the outbox.
@@ -12,7 +12,12 @@ pub struct RenderedNotification {
     pub order: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fulfilment: Option<String>,
-    pub status: CustomerStatus,
+    /// A status change, or a message sent on request (a receipt).
+    #[serde(default)]
+    pub kind: NotificationKind,
+    /// The status announced (`kind: status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<CustomerStatus>,
     pub language: Language,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_email: Option<String>,
@@ -20,6 +25,17 @@ pub struct RenderedNotification {
     pub to_phone: Option<String>,
     pub subject: String,
     pub body: String,
+    /// Files for the e-mail service to attach (the receipt's PDF).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message, base64-encoded (RFC 4648, with padding).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content_base64: String,
 }
 
 /// What a template may mention besides the order number.

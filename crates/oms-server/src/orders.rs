@@ -251,7 +251,7 @@ fn new_pickup_code() -> String {
     format!("{:06}", n % 1_000_000)
 }
 
-fn check_customer(customer: &Customer) -> Result<Customer, OrderFailure> {
+pub(crate) fn check_customer(customer: &Customer) -> Result<Customer, OrderFailure> {
     let name = customer.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(OrderFailure::Invalid(
@@ -288,7 +288,12 @@ fn check_customer(customer: &Customer) -> Result<Customer, OrderFailure> {
         }
         None => None,
     };
+    let id = match &customer.id {
+        Some(id) => Some(crate::customers::check_id(id).map_err(OrderFailure::Invalid)?),
+        None => None,
+    };
     Ok(Customer {
+        id,
         name: name.to_owned(),
         email,
         phone,
@@ -486,12 +491,14 @@ fn messages_from(
                 .fulfilment
                 .as_ref()
                 .map(|f| f.as_str().to_owned()),
-            status: notification.status,
+            kind: oms_api::wire::NotificationKind::Status,
+            status: Some(notification.status),
             language: doc.customer.language,
             to_email: doc.customer.email.clone(),
             to_phone: doc.customer.phone.clone(),
             subject,
             body,
+            attachments: Vec::new(),
         };
         out.outbox.push((
             "notification",
@@ -553,6 +560,7 @@ async fn prepare(state: &AppState, request: &PlaceOrder) -> Result<Prepared, Ord
         ));
     }
     let customer = check_customer(&request.customer)?;
+    let customer = crate::customers::link(state, customer).await?;
     let now = Timestamp::now();
     let placed_at = match &request.placed_at {
         None => now,

@@ -504,12 +504,14 @@ pub(crate) async fn record_refused_device_order(
         let rendered = RenderedNotification {
             order: origin.reference.clone(),
             fulfilment: None,
-            status: oms_api::wire::CustomerStatus::Cancelled,
+            kind: oms_api::wire::NotificationKind::Status,
+            status: Some(oms_api::wire::CustomerStatus::Cancelled),
             language: customer.language,
             to_email: customer.email.clone(),
             to_phone: customer.phone.clone(),
             subject,
             body,
+            attachments: Vec::new(),
         };
         let payload = serde_json::to_string(&rendered).map_err(internal)?;
         storage::insert_notification(tx, &origin.reference, &payload, now_ms).await?;

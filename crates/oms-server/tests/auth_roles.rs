@@ -135,6 +135,9 @@ async fn every_route_checks_every_role() {
     let sale = json!({"lines": [{"sku": sku, "quantity": 1}]});
     let empty_push = json!({"device_id": "none", "mutations": []});
     let staff = json!({"name": "Inès", "role": "store_associate", "pin": "4821"});
+    // Refused as invalid (422) once the role passes: no contact.
+    let customer = json!({"name": "Ana"});
+    let email_receipt = json!({"to": "ana@example.com"});
     // No lines: refused as invalid (422) once the role and store pass.
     let no_receipt = json!({"lines": [], "refund_method": "cash",
         "approval": {"staff_id": "STAFF-NONE", "pin": "1234"}});
@@ -155,6 +158,16 @@ async fn every_route_checks_every_role() {
         ("GET", "/v1/orders?q=ana".into(), None, EVERYONE),
         ("GET", "/v1/orders/O-NONE".into(), None, EVERYONE),
         ("GET", "/v1/orders/O-NONE/timeline".into(), None, EVERYONE),
+        ("GET", "/v1/orders/O-NONE/receipt".into(), None, EVERYONE),
+        (
+            "POST",
+            "/v1/orders/O-NONE/receipt/email".into(),
+            Some(&email_receipt),
+            EVERYONE,
+        ),
+        ("GET", "/v1/customers?q=ana".into(), None, EVERYONE),
+        ("POST", "/v1/customers".into(), Some(&customer), EVERYONE),
+        ("GET", "/v1/customers/C-NONE".into(), None, EVERYONE),
         (
             "GET",
             "/v1/orders/O-NONE/notifications".into(),

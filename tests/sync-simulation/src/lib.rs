@@ -689,7 +689,7 @@ async fn pickup_code(admin: &OmsClient, order: &str) -> Option<String> {
             return notifications
                 .iter()
                 .rev()
-                .filter(|n| n.status == oms_api::wire::CustomerStatus::ReadyToPickUp)
+                .filter(|n| n.status == Some(oms_api::wire::CustomerStatus::ReadyToPickUp))
                 .find_map(|n| six_digits(&n.body).or_else(|| six_digits(&n.subject)));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

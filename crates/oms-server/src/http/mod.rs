@@ -7,6 +7,7 @@ mod auth;
 mod catalogue;
 mod changes;
 mod cursor;
+mod customers;
 mod extract;
 mod feeds;
 mod network;
@@ -86,6 +87,16 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/changes", get(changes::list))
         .route("/v1/orders", get(orders::search).post(orders::place))
         .route("/v1/orders/{id}", get(orders::get))
+        .route("/v1/orders/{id}/receipt", get(customers::receipt))
+        .route(
+            "/v1/orders/{id}/receipt/email",
+            post(customers::email_receipt),
+        )
+        .route(
+            "/v1/customers",
+            get(customers::search).post(customers::create),
+        )
+        .route("/v1/customers/{id}", get(customers::get))
         .route("/v1/orders/{id}/timeline", get(orders::timeline))
         .route("/v1/orders/{id}/notifications", get(orders::notifications))
         .route(

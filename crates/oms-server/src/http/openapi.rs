@@ -50,6 +50,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/orders"),
     ("GET", "/v1/orders/{id}"),
     ("GET", "/v1/orders/{id}/timeline"),
+    ("GET", "/v1/orders/{id}/receipt"),
+    ("POST", "/v1/orders/{id}/receipt/email"),
+    ("GET", "/v1/customers"),
+    ("POST", "/v1/customers"),
+    ("GET", "/v1/customers/{id}"),
     ("GET", "/v1/orders/{id}/notifications"),
     (
         "POST",
@@ -146,7 +151,8 @@ pub fn document() -> Value {
             {"name": "rule-sets", "description": "Orchestration rules per channel."},
             {"name": "outbox", "description": "Webhooks and notifications waiting or delivered."},
             {"name": "sync", "description": "Store devices: carry-out sales, tasks, exactly-once push of queued mutations."},
-            {"name": "staff", "description": "Store staff and their PIN sign-in on paired devices."}
+            {"name": "staff", "description": "Store staff and their PIN sign-in on paired devices."},
+            {"name": "customers", "description": "The customer register: find or create at the checkout."}
         ],
         "security": [{"bearer": []}],
         "paths": paths,
@@ -335,6 +341,7 @@ impl Op {
 const EXTENDED_PROBLEMS: &[(&str, &str)] = &[
     ("feed-rejected", "FeedRejection"),
     ("cannot-be-served", "OrderRefusal"),
+    ("duplicate-customer", "DuplicateCustomer"),
 ];
 
 fn problem_response(codes: &BTreeSet<&'static str>) -> Value {
@@ -590,6 +597,36 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .roles("everyone; store roles: orders involving their store")
             .not_found()
             .ok(200, "The events, oldest first.", schema("Timeline")),
+        ("GET", "/v1/orders/{id}/receipt") => op("orderReceipt", "orders", "The order's receipt (printable A4 PDF)")
+            .roles("everyone; store roles: orders involving their store")
+            .about("Store, date, the order number as text and as a Code 128 barcode (scanned at returns), lines with quantities and prices, discounts, shipping, total, the delivery method with each part's expected date, and the payment. Store roles may only name their own store.")
+            .query("lang", json!({"type": "string", "enum": ["en", "fr", "de"]}), "Language; default the customer's.")
+            .query("store", string.clone(), "The store printed at the top; default the caller's store, else the pickup store, else the channel.")
+            .not_found()
+            .ok_content(200, "The receipt.", json!({
+                "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}
+            })),
+        ("POST", "/v1/orders/{id}/receipt/email") => op("emailReceipt", "orders", "Send the receipt by e-mail")
+            .roles("everyone; store roles: orders involving their store")
+            .about("Queued to the customer through the notification outbox (topic `notification`, `kind: receipt`, the PDF attached base64-encoded), delivered by the retailer's e-mail service like every notification. 422 `invalid-body` when the order has no e-mail address and the body gives none in `to`, or `to` is not an e-mail address.")
+            .json_body(schema("EmailReceipt"))
+            .not_found()
+            .ok(202, "The message, queued.", schema("NotificationView")),
+        ("GET", "/v1/customers") => op("searchCustomers", "customers", "Find customers")
+            .roles(EVERYONE)
+            .required_query("q", json!({"type": "string", "minLength": 2, "maxLength": 200}), "The start of the name (or of a word of it), of the e-mail address, or phone digits.")
+            .query("limit", limit(50, 20), "Most results.")
+            .ok(200, "Matching customers, by name.", array_of("CustomerView")),
+        ("POST", "/v1/customers") => op("createCustomer", "customers", "Register a customer")
+            .roles(EVERYONE)
+            .about("A name, and an e-mail address or a phone number (checked and normalised as an order's). An e-mail address is one customer: 409 `duplicate-customer` answers the registered customer in `existing`, nothing is written. Orders link to a customer by `customer.id`, or by the e-mail address of a registered customer; placing an order never registers one.")
+            .json_body(schema("NewCustomer"))
+            .err(409, &["duplicate-customer"])
+            .ok(201, "The customer.", schema("CustomerView")),
+        ("GET", "/v1/customers/{id}") => op("getCustomer", "customers", "A registered customer")
+            .roles(EVERYONE)
+            .not_found()
+            .ok(200, "The customer.", schema("CustomerView")),
         ("GET", "/v1/orders/{id}/notifications") => op("orderNotifications", "orders", "Messages sent to the customer")
             .roles("admin, integration; store_manager: orders involving their store")
             .not_found()
@@ -755,6 +792,15 @@ fn schemas() -> Value {
                 "allOf": [schema("Problem")],
                 "required": ["report"],
                 "properties": {"report": schema("FeedReport")}
+            }),
+        ),
+        (
+            "DuplicateCustomer",
+            json!({
+                "description": "409 `duplicate-customer`: the e-mail address is registered; pick `existing` instead. Nothing was written.",
+                "allOf": [schema("Problem")],
+                "required": ["existing"],
+                "properties": {"existing": schema("CustomerView")}
             }),
         ),
         (
@@ -1179,6 +1225,7 @@ fn schemas() -> Value {
                 "type": "object", "additionalProperties": false,
                 "required": ["name"],
                 "properties": {
+                    "id": {"type": "string", "description": "A registered customer (GET /v1/customers). Without it the order links to the registered customer with the same e-mail address, if any."},
                     "name": string, "email": string, "phone": string,
                     "language": {"type": "string", "enum": ["en", "fr", "de"], "default": "en"}
                 }
@@ -1328,14 +1375,52 @@ fn schemas() -> Value {
             "NotificationView",
             json!({
                 "type": "object",
-                "required": ["id", "status", "language", "subject", "body", "delivery"],
+                "required": ["id", "kind", "language", "subject", "body", "delivery"],
                 "properties": {
                     "id": {"type": "integer"},
-                    "status": {"type": "string", "enum": ["waiting", "in_preparation", "ready_to_pick_up", "ready_to_ship",
+                    "kind": {"type": "string", "enum": ["status", "receipt"], "default": "status"},
+                    "status": {"type": "string", "description": "The status announced (`kind: status`).", "enum": ["waiting", "in_preparation", "ready_to_pick_up", "ready_to_ship",
                                                          "picked_up", "shipped", "cancelled", "refunded"]},
                     "language": {"type": "string", "enum": ["en", "fr", "de"]},
                     "subject": string, "body": string, "to_email": string, "to_phone": string,
                     "delivery": {"type": "string", "enum": ["pending", "delivered", "dead"]}
+                }
+            }),
+        ),
+        (
+            "CustomerView",
+            json!({
+                "type": "object",
+                "required": ["id", "name", "language", "created_at"],
+                "properties": {
+                    "id": string, "name": string,
+                    "email": {"type": "string", "description": "Lower-case; unique in the register."},
+                    "phone": {"type": "string", "description": "Digits, with a leading + when given."},
+                    "language": {"type": "string", "enum": ["en", "fr", "de"]},
+                    "created_at": instant
+                }
+            }),
+        ),
+        (
+            "NewCustomer",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "email": string, "phone": string,
+                    "language": {"type": "string", "enum": ["en", "fr", "de"], "default": "en"}
+                }
+            }),
+        ),
+        (
+            "EmailReceipt",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": {
+                    "to": {"type": "string", "description": "Another address than the order's."},
+                    "lang": {"type": "string", "enum": ["en", "fr", "de"]},
+                    "store": string
                 }
             }),
         ),

@@ -238,6 +238,7 @@ fn notification_view(
         .map_err(|e| ApiError::Internal(format!("stored notification: {e}")))?;
     Ok(NotificationView {
         id: record.id,
+        kind: rendered.kind,
         status: rendered.status,
         language: rendered.language,
         subject: rendered.subject,

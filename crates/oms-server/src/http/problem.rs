@@ -3,7 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use oms_api::wire::{FeedRejection, FeedReport, Problem};
+use oms_api::wire::{CustomerView, DuplicateCustomer, FeedRejection, FeedReport, Problem};
 
 use crate::stock_cache::CacheError;
 use crate::storage::StorageError;
@@ -46,6 +46,9 @@ pub enum ApiError {
     /// The request body stopped arriving before its end.
     #[error("{0}")]
     UploadInterrupted(String),
+    /// A customer with this e-mail address is registered already.
+    #[error("a customer with this e-mail address exists: {}", .0.id)]
+    DuplicateCustomer(Box<CustomerView>),
     /// An `Idempotency-Key` came back with a different request body.
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
@@ -99,6 +102,11 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such endpoint"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::DuplicateCustomer(_) => (
+                StatusCode::CONFLICT,
+                "duplicate-customer",
+                "Customer already registered",
+            ),
             ApiError::IdempotencyMismatch => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",
@@ -178,6 +186,15 @@ impl IntoResponse for ApiError {
                 axum::Json(FeedRejection {
                     problem,
                     report: *report,
+                }),
+            )
+                .into_response(),
+            // The registered customer, for the caller to pick instead.
+            ApiError::DuplicateCustomer(existing) => (
+                status,
+                axum::Json(DuplicateCustomer {
+                    problem,
+                    existing: *existing,
                 }),
             )
                 .into_response(),

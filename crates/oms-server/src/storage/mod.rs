@@ -13,6 +13,7 @@
 mod auth;
 mod catalogue;
 mod changes;
+mod customers;
 mod feeds;
 mod group_commit;
 mod network;
@@ -28,6 +29,7 @@ pub(crate) use sync::{
 pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
+pub use customers::{CustomerInsert, CustomerRecord, NewCustomerRow};
 pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
 pub use network::{ChannelPrice, NetworkPart, NetworkWriteError};
 pub use stock::{StockLevel, stock_row};
