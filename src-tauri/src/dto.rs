@@ -379,6 +379,8 @@ pub enum FulfilmentStatus {
     InPreparation,
     ReadyForPickup,
     ReadyToShip,
+    /// Shipped to the pickup store, not received there yet.
+    InTransitToStore,
     PickedUp,
     Shipped,
     Cancelled,
@@ -445,6 +447,8 @@ pub enum StepInput {
     MarkReady,
     Ship,
     HandOver { pickup_code: String },
+    /// A parcel shipped to this store arrived (ship-to-store).
+    ReceiveAtStore,
     Cancel,
 }
 
@@ -467,6 +471,10 @@ pub struct FulfilmentSummary {
     pub location_name: String,
     pub delivery: DeliveryMethod,
     pub handover: bool,
+    /// Click & collect served by another location: the pickup store the
+    /// parcel goes to (received and handed over there), and its name.
+    pub ship_to: Option<String>,
+    pub ship_to_name: Option<String>,
     pub status: FulfilmentStatus,
     pub expected_date: String,
     pub lines: Vec<PickLine>,
@@ -641,4 +649,132 @@ pub fn convert<A: Serialize, B: serde::de::DeserializeOwned>(
                 format!("the server sent a value this app does not know: {e}"),
             )
         })
+}
+
+// --- staff sign-in and returns without receipt --------------------------------
+
+/// A member of this store's staff as the sign-in screen lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct StaffMemberView {
+    pub id: String,
+    pub name: String,
+    pub role: StaffRole,
+    /// Signed in on this device within the offline window, so they may sign
+    /// in again while the core is unreachable.
+    pub offline_ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum StaffRole {
+    StoreManager,
+    StoreAssociate,
+}
+
+/// The store's staff; `offline` when the list is the one kept from the last
+/// time the core answered.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct StaffList {
+    pub members: Vec<StaffMemberView>,
+    pub offline: bool,
+}
+
+/// Who is signed in on this device.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SignedInStaff {
+    pub member: StaffMemberView,
+    /// Signed in against the hash kept on this device (the core was
+    /// unreachable).
+    pub offline: bool,
+}
+
+/// What a PIN did: signed in, or why not.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SignInOutcome {
+    SignedIn {
+        staff: SignedInStaff,
+    },
+    /// Wrong PIN (or unknown member); attempts left before the lock-out
+    /// when the core said.
+    WrongPin {
+        attempts_left: Option<u32>,
+    },
+    /// Too many wrong PINs: wait this many minutes (or ask a manager).
+    LockedOut {
+        minutes: Option<u32>,
+    },
+    /// The core is unreachable and this member has not signed in on this
+    /// device recently: no offline sign-in.
+    OfflineNotAllowed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum RefundMethod {
+    Cash,
+    StoreCredit,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NoReceiptLineInput {
+    pub sku: String,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+}
+
+/// A return without receipt, with the approving manager and their PIN
+/// (checked by the core, never by the app). One idempotency key per
+/// attempt, kept by the UI across retries of the same attempt.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NoReceiptInput {
+    pub lines: Vec<NoReceiptLineInput>,
+    pub refund_method: RefundMethod,
+    pub manager_id: String,
+    pub manager_pin: String,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NoReceiptLineView {
+    pub sku: String,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub condition: ItemCondition,
+    pub refund: Money,
+    pub restocked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NoReceiptReceipt {
+    pub id: String,
+    pub lines: Vec<NoReceiptLineView>,
+    pub total_refund: Money,
+    pub refund_method: RefundMethod,
+    /// The manager who approved, by name.
+    pub approved_by: String,
+    pub received_at: String,
+}
+
+/// What the core did with a return without receipt.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum NoReceiptOutcome {
+    Recorded { receipt: NoReceiptReceipt },
+    WrongPin { attempts_left: Option<u32> },
+    LockedOut { minutes: Option<u32> },
+    /// The approver is not a manager of this store.
+    NotAManager,
 }

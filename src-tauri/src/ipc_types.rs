@@ -23,7 +23,9 @@ fn generate() -> String {
         QueueItem, LineFoundInput, StepInput, UnservableView, FulfilmentSummary, StepOutcome,
         LabelFile, OrderHit, CustomerView, OrderLineDetail, PaymentLine, ReturnReason,
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
-        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction,
+        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, StaffMemberView, StaffRole, StaffList,
+        SignedInStaff, SignInOutcome, RefundMethod, NoReceiptLineInput, NoReceiptInput,
+        NoReceiptLineView, NoReceiptReceipt, NoReceiptOutcome,
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs and error.rs by the Rust test\n\

@@ -11,6 +11,7 @@ mod geo;
 #[cfg(test)]
 mod ipc_types;
 mod remote;
+mod staff;
 
 pub use error::{AppError, ErrorCode};
 
@@ -31,6 +32,7 @@ pub fn run() {
             app.manage(LogGuard(guard));
             tracing::info!(data_dir = %data_dir.display(), "Aisle starting");
             app.manage(Backend::start(data_dir));
+            app.manage(staff::Session::default());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -51,6 +53,11 @@ pub fn run() {
             commands::fulfilment_detail,
             commands::fulfilment_step,
             commands::open_label,
+            staff::staff_list,
+            staff::current_staff,
+            staff::staff_sign_in,
+            staff::staff_sign_out,
+            staff::return_without_receipt,
         ])
         .build(tauri::generate_context!());
     let app = match app {

@@ -712,6 +712,11 @@ impl Remote {
             location_name: self.location_name(view.location.as_str()),
             delivery: convert(&view.delivery)?,
             handover: view.handover,
+            ship_to: view.ship_to.as_ref().map(|s| s.as_str().to_owned()),
+            ship_to_name: view
+                .ship_to
+                .as_ref()
+                .map(|s| self.location_name(s.as_str())),
             status: convert(&view.status)?,
             expected_date: view.expected_date.clone(),
             lines: self.pick_lines(view).await,
@@ -745,6 +750,7 @@ impl Remote {
                 }
             }
             dto::StepInput::Cancel => FulfilmentStep::Cancel,
+            dto::StepInput::ReceiveAtStore => FulfilmentStep::ReceiveAtStore,
         };
         let result = match self.client().fulfilment_step(id, &wire_step).await {
             Err(oms_api::ClientError::Problem(problem))

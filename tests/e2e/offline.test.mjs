@@ -21,6 +21,7 @@ describe("offline story", () => {
 
   before(async () => {
     session = await AppSession.start({ dataDir: freshDataDir("offline"), env: { AISLE_NO_OPEN: "1" } });
+    await session.signIn();
     await session.waitForText('[data-testid="store-name"]', new RegExp(STORE_NAME), 90_000);
     api = session.sidecarApi();
   });

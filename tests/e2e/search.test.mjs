@@ -8,6 +8,8 @@ test("searching the demo catalogue from the real window", async () => {
   const session = await AppSession.start({ dataDir: freshDataDir("search") });
   let sidecar;
   try {
+    // The first start seeds the demo database; then an associate signs in.
+    await session.signIn();
     const input = await session.waitForElement('[data-testid="search-input"]');
     await session.type(input, "oak table lamp");
 

@@ -7,10 +7,11 @@
 // (b) Click & collect: a web-fr order for pickup here appears in the queue →
 //     picked with one item missing → the re-routed line is shown → the rest
 //     is ready → handed over with the customer's code (a wrong one first).
-// (c) A return with its refund.
+// (c) A return with its refund; (c') a return without receipt, approved by
+//     the store manager's PIN (a wrong one first), the unit back on hand.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AppSession, freshDataDir, waitFor, waitForSidecarExit } from "./webdriver.mjs";
+import { AppSession, DEMO_PINS, freshDataDir, waitFor, waitForSidecarExit } from "./webdriver.mjs";
 
 /** The store the app works for (the first store of the demo network). */
 const STORE = "ST-FR-001";
@@ -22,7 +23,8 @@ describe("store associate stories", () => {
 
   before(async () => {
     session = await AppSession.start({ dataDir: freshDataDir("stories"), env: { AISLE_NO_OPEN: "1" } });
-    // The first start seeds the demo database.
+    // The first start seeds the demo database; then an associate signs in.
+    await session.signIn({ screenshot: "sign-in" });
     await session.waitForText('[data-testid="store-name"]', new RegExp(STORE_NAME), 90_000);
     api = session.sidecarApi();
   });
@@ -195,6 +197,38 @@ describe("store associate stories", () => {
       await shot("return");
     } catch (error) {
       await shot("failure-return");
+      throw error;
+    }
+  });
+
+  test("(c') a return without receipt, approved by the manager's PIN", async () => {
+    try {
+      const sku = "SKU-000042";
+      const onHand = async () => {
+        const stock = await api.call("GET", `/v1/stock/${sku}`);
+        return stock.levels.find((l) => l.location === STORE)?.on_hand ?? 0;
+      };
+      const before = await onHand();
+      await go("orders");
+      await session.clickOn('[data-testid="no-receipt-open"]');
+      await session.fill('[data-testid="no-receipt-query"]', sku);
+      await session.clickOn('[data-testid="no-receipt-search"]');
+      await session.clickOn(`[data-testid="no-receipt-hit"][data-sku="${sku}"]`, 20_000);
+      await session.select('[data-testid="no-receipt-reason"]', "does_not_fit");
+      await session.clickOn('[data-testid="refund-store_credit"]');
+      await session.clickOn('[data-testid="no-receipt-approve"]');
+      // A wrong PIN is refused by the core, which says what is left.
+      for (const digit of "0000") await session.clickOn(`[data-testid="pin-key-${digit}"]`);
+      await session.clickOn('[data-testid="pin-submit"]');
+      await session.waitForText('[data-testid="pin-refused"]', /4 attempt\(s\) left/, 20_000);
+      for (const digit of DEMO_PINS.manager) await session.clickOn(`[data-testid="pin-key-${digit}"]`);
+      await session.clickOn('[data-testid="pin-submit"]');
+      const receipt = await session.waitForText('[data-testid="no-receipt-receipt"]', /approved by/, 20_000);
+      assert.match(receipt, /back in stock here/);
+      await shot("return-no-receipt");
+      await waitFor("the unit back on hand here", async () => (await onHand()) === before + 1, 20_000);
+    } catch (error) {
+      await shot("failure-return-no-receipt");
       throw error;
     }
   });

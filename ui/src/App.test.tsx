@@ -16,6 +16,11 @@ const info = () => ({
   backend: "embedded",
   stores: [{ id: "ST-FR-001", name: "Aisle Paris Rivoli" }],
 });
+/** Someone is signed in (the sign-in gate has its own tests). */
+const signedIn = () => ({
+  member: { id: "STAFF-ST-FR-001-A", name: "Inès Moreau", role: "store_associate", offline_ok: true },
+  offline: false,
+});
 const online = () => ({ connectivity: "online", last_sync_at: "2026-11-26T22:00:00Z", pending: 0, refused: 0, last_error: null });
 
 /** Types like a keyboard-wedge scanner: fast keys, then Enter. */
@@ -27,7 +32,7 @@ function wedge(code: string) {
 
 describe("App shell", () => {
   it("shows the store and the sync status", async () => {
-    mockCommands({ app_info: info, sync_status: online });
+    mockCommands({ current_staff: signedIn, app_info: info, sync_status: online });
     render(<App />);
     await waitFor(() => expect(screen.getByTestId("store-name").textContent).toBe("Aisle Paris Rivoli"));
     await waitFor(() => expect(screen.getByTestId("sync-status").dataset.state).toBe("online"));
@@ -35,6 +40,7 @@ describe("App shell", () => {
 
   it("shows offline in the status bar", async () => {
     mockCommands({
+      current_staff: signedIn,
       app_info: info,
       sync_status: () => ({ connectivity: "offline", last_sync_at: null, pending: 2, refused: 1, last_error: "unreachable" }),
     });
@@ -46,6 +52,7 @@ describe("App shell", () => {
 
   it("lists refused actions with their reason, and shows the device's notice", async () => {
     mockCommands({
+      current_staff: signedIn,
       app_info: info,
       sync_status: () => ({
         connectivity: "online",
@@ -66,15 +73,15 @@ describe("App shell", () => {
   });
 
   it("reports offline when the status command itself fails", async () => {
-    mockCommands({ app_info: info, sync_status: offline });
+    mockCommands({ current_staff: signedIn, app_info: info, sync_status: offline });
     render(<App />);
     await waitFor(() => expect(screen.getByTestId("sync-status").dataset.state).toBe("offline"));
   });
 
   it("switches language", async () => {
-    mockCommands({ app_info: info, sync_status: online });
+    mockCommands({ current_staff: signedIn, app_info: info, sync_status: online });
     render(<App />);
-    expect(screen.getByTestId("nav-queue").textContent).toBe("Store queue");
+    expect((await screen.findByTestId("nav-queue")).textContent).toBe("Store queue");
     fireEvent.change(screen.getByTestId("lang-select"), { target: { value: "de" } });
     expect(screen.getByTestId("nav-queue").textContent).toBe("Filial-Warteschlange");
     fireEvent.change(screen.getByTestId("lang-select"), { target: { value: "fr" } });
@@ -84,6 +91,7 @@ describe("App shell", () => {
 
   it("opens the product a scanner reads anywhere", async () => {
     mockCommands({
+      current_staff: signedIn,
       app_info: info,
       sync_status: online,
       search_products: () => ({ items: [lamp], next_cursor: null }),
@@ -91,13 +99,14 @@ describe("App shell", () => {
       product_atp: () => ({ channel: "stores", methods: [] }),
     });
     render(<App />);
-    fireEvent.click(screen.getByTestId("nav-queue"));
+    fireEvent.click(await screen.findByTestId("nav-queue"));
     wedge("2000000000008");
     expect(await screen.findByTestId("product")).toBeTruthy();
   });
 
   it("opens the product typed into the scan field", async () => {
     mockCommands({
+      current_staff: signedIn,
       app_info: info,
       sync_status: online,
       search_products: () => ({ items: [lamp], next_cursor: null }),
@@ -106,7 +115,7 @@ describe("App shell", () => {
       store_queue: () => [],
     });
     render(<App />);
-    fireEvent.input(screen.getByTestId("scan-input"), { target: { value: "2000000000008" } });
+    fireEvent.input(await screen.findByTestId("scan-input"), { target: { value: "2000000000008" } });
     fireEvent.submit(screen.getByTestId("scan-input"));
     expect(await screen.findByTestId("product")).toBeTruthy();
   });

@@ -130,6 +130,9 @@ const en = {
   "ful.label": "Open label",
   "ful.labelSaved": "Label saved to {path}",
   "ful.ship": "Hand to carrier",
+  "ful.shipTo": "Click & collect: prepared at {from}, collected at {to}.",
+  "ful.receive": "Parcel received",
+  "ful.receiveHint": "When the parcel arrives, scan or check it and mark it received: the customer gets their pickup code.",
   "ful.pickupCode": "Pickup code",
   "ful.handOver": "Hand over",
   "ful.codeWrong": "The pickup code does not match. Ask the customer for the code they received.",
@@ -292,6 +295,9 @@ const fr: Dict = {
   "ful.label": "Ouvrir l'étiquette",
   "ful.labelSaved": "Étiquette enregistrée : {path}",
   "ful.ship": "Remettre au transporteur",
+  "ful.shipTo": "Click & collect : préparé à {from}, retiré à {to}.",
+  "ful.receive": "Colis reçu",
+  "ful.receiveHint": "À l’arrivée du colis, vérifiez-le et marquez-le reçu : le client reçoit son code de retrait.",
   "ful.pickupCode": "Code de retrait",
   "ful.handOver": "Remettre au client",
   "ful.codeWrong": "Le code de retrait ne correspond pas. Demandez au client le code reçu.",
@@ -451,6 +457,9 @@ const de: Dict = {
   "ful.label": "Etikett öffnen",
   "ful.labelSaved": "Etikett gespeichert unter {path}",
   "ful.ship": "An Paketdienst übergeben",
+  "ful.shipTo": "Click & Collect: vorbereitet in {from}, abgeholt in {to}.",
+  "ful.receive": "Paket erhalten",
+  "ful.receiveHint": "Wenn das Paket ankommt, prüfen und als erhalten markieren: die Kundin oder der Kunde erhält den Abholcode.",
   "ful.pickupCode": "Abholcode",
   "ful.handOver": "Übergeben",
   "ful.codeWrong": "Der Abholcode stimmt nicht. Den Kunden nach dem erhaltenen Code fragen.",
@@ -581,15 +590,18 @@ const orderStatuses: Record<Lang, Record<OrderStatus, string>> = {
 const fulfilmentStatuses: Record<Lang, Record<FulfilmentStatus, string>> = {
   en: {
     awaiting_preparation: "To prepare", in_preparation: "Being picked", ready_for_pickup: "Ready for pickup",
-    ready_to_ship: "Ready to ship", picked_up: "Collected", shipped: "Shipped", cancelled: "Cancelled", rejected: "Re-routed",
+    ready_to_ship: "Ready to ship", in_transit_to_store: "On its way to the store", picked_up: "Collected", shipped: "Shipped",
+    cancelled: "Cancelled", rejected: "Re-routed",
   },
   fr: {
     awaiting_preparation: "À préparer", in_preparation: "En préparation", ready_for_pickup: "Prêt au retrait",
-    ready_to_ship: "Prêt à expédier", picked_up: "Retiré", shipped: "Expédié", cancelled: "Annulé", rejected: "Réorienté",
+    ready_to_ship: "Prêt à expédier", in_transit_to_store: "En route vers le magasin", picked_up: "Retiré", shipped: "Expédié",
+    cancelled: "Annulé", rejected: "Réorienté",
   },
   de: {
     awaiting_preparation: "Vorzubereiten", in_preparation: "In Kommissionierung", ready_for_pickup: "Abholbereit",
-    ready_to_ship: "Versandbereit", picked_up: "Abgeholt", shipped: "Versandt", cancelled: "Storniert", rejected: "Umgeleitet",
+    ready_to_ship: "Versandbereit", in_transit_to_store: "Unterwegs zur Filiale", picked_up: "Abgeholt", shipped: "Versandt",
+    cancelled: "Storniert", rejected: "Umgeleitet",
   },
 };
 

@@ -45,6 +45,8 @@ export const pickFulfilment: FulfilmentDetail = {
   location_name: "Aisle Paris Rivoli",
   delivery: "express_click_and_collect",
   handover: true,
+  ship_to: null,
+  ship_to_name: null,
   status: "in_preparation",
   due_at: "2026-11-27T10:00:00Z",
   expected_date: "2026-11-27",

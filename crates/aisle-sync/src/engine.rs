@@ -182,6 +182,12 @@ impl SyncEngine {
         &self.inner.device
     }
 
+    /// The client authenticated with this device's token (for online-only
+    /// calls that must come from the paired device, e.g. staff sign-in).
+    pub fn client(&self) -> &OmsClient {
+        &self.inner.client
+    }
+
     /// The sync state, updated as it changes.
     pub fn status(&self) -> watch::Receiver<SyncStatus> {
         self.inner.status.subscribe()

@@ -228,3 +228,39 @@ export type RefusedAction = { mutation_id: number,
  * `place_order`, `carry_out_sale`, …
  */
 kind: string, reason: string, created_at: string, };
+
+export type StaffMemberView = { id: string, name: string, role: StaffRole, 
+/**
+ * Signed in on this device within the offline window, so they may sign
+ * in again while the core is unreachable.
+ */
+offline_ok: boolean, };
+
+export type StaffRole = "store_manager" | "store_associate";
+
+export type StaffList = { members: Array<StaffMemberView>, offline: boolean, };
+
+export type SignedInStaff = { member: StaffMemberView, 
+/**
+ * Signed in against the hash kept on this device (the core was
+ * unreachable).
+ */
+offline: boolean, };
+
+export type SignInOutcome = { "outcome": "signed_in", staff: SignedInStaff, } | { "outcome": "wrong_pin", attempts_left: number | null, } | { "outcome": "locked_out", minutes: number | null, } | { "outcome": "offline_not_allowed" };
+
+export type RefundMethod = "cash" | "store_credit";
+
+export type NoReceiptLineInput = { sku: string, quantity: number, reason: ReturnReason, condition: ItemCondition, };
+
+export type NoReceiptInput = { lines: Array<NoReceiptLineInput>, refund_method: RefundMethod, manager_id: string, manager_pin: string, idempotency_key: string, };
+
+export type NoReceiptLineView = { sku: string, quantity: number, reason: ReturnReason, condition: ItemCondition, refund: Money, restocked: boolean, };
+
+export type NoReceiptReceipt = { id: string, lines: Array<NoReceiptLineView>, total_refund: Money, refund_method: RefundMethod, 
+/**
+ * The manager who approved, by name.
+ */
+approved_by: string, received_at: string, };
+
+export type NoReceiptOutcome = { "outcome": "recorded", receipt: NoReceiptReceipt, } | { "outcome": "wrong_pin", attempts_left: number | null, } | { "outcome": "locked_out", minutes: number | null, } | { "outcome": "not_a_manager" };

@@ -136,6 +136,36 @@ describe("Fulfilment screen", () => {
     expect(steps).toEqual([{ type: "ship" }]);
   });
 
+  it("receives a parcel shipped to this store, which then waits for its customer", async () => {
+    const steps: unknown[] = [];
+    const parcel = {
+      ...pickFulfilment,
+      location: "WH-FR-1",
+      location_name: "Warehouse Lyon",
+      handover: false,
+      delivery: "click_and_collect" as const,
+      ship_to: "ST-FR-001",
+      ship_to_name: "Aisle Paris Rivoli",
+      status: "in_transit_to_store" as const,
+      tracking: "AIS123",
+    };
+    mockCommands({
+      fulfilment_detail: () => parcel,
+      fulfilment_step: (args) => {
+        steps.push(args.step);
+        return { fulfilment: { ...parcel, status: "ready_for_pickup" }, order_status: "allocated", rerouted: [], unservable: [], explanation: [] };
+      },
+    });
+    render(<Fulfilment id="O-ABCD2345-1" onBack={noop} />);
+    expect((await screen.findByTestId("ship-to")).textContent).toBe(
+      "Click & collect: prepared at Warehouse Lyon, collected at Aisle Paris Rivoli.",
+    );
+    fireEvent.click(screen.getByTestId("receive-at-store"));
+    await waitFor(() => expect(screen.getByTestId("fulfilment").dataset.status).toBe("ready_for_pickup"));
+    expect(steps).toEqual([{ type: "receive_at_store" }]);
+    expect(screen.getByTestId("pickup-code")).toBeTruthy();
+  });
+
   it("ignores scans of other products", async () => {
     mockCommands({ fulfilment_detail: () => pickFulfilment });
     const { ui, scan } = withScans(<Fulfilment id="O-ABCD2345-1" onBack={noop} />);

@@ -108,6 +108,20 @@ export function Fulfilment({ id, onBack }: { id: string; onBack: () => void }) {
       <p class="status-pill" data-testid="fulfilment-status">
         {fulfilmentStatus(detail.status)}
       </p>
+      {detail.ship_to_name && (
+        <p class="muted" data-testid="ship-to">
+          {t("ful.shipTo", { from: detail.location_name, to: detail.ship_to_name })}
+        </p>
+      )}
+
+      {detail.status === "in_transit_to_store" && (
+        <div class="row">
+          <p class="muted">{t("ful.receiveHint")}</p>
+          <button type="button" data-testid="receive-at-store" disabled={busy} onClick={() => step({ type: "receive_at_store" })}>
+            {t("ful.receive")}
+          </button>
+        </div>
+      )}
 
       {detail.status === "awaiting_preparation" && (
         <button type="button" data-testid="start-picking" disabled={busy} onClick={() => step({ type: "start_preparation" })}>

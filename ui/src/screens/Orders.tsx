@@ -1,10 +1,18 @@
-// Order lookup by number, e-mail, phone or name.
+// Order lookup by number, e-mail, phone or name, through the OMS core (any
+// channel's order: returns come from the whole chain). A scanned receipt
+// barcode (Code 128 of the order number) opens that order while this screen
+// is shown; a return without receipt starts from here too.
 import { useState } from "preact/hooks";
 import { searchOrders } from "../ipc";
+import { useScanHandler } from "../scan";
+import { NoReceipt } from "./NoReceipt";
 import { useI18n } from "../i18n";
 import { formatTime } from "../format";
 import type { AppError, OrderHit } from "../generated/ipc";
 import { ErrorMessage, Loading, Paged } from "../components/common";
+
+/** What an order number looks like (`O-` and letters or digits). */
+const ORDER_NUMBER = /^O-[A-Z0-9]{4,40}$/i;
 
 export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
   const { t, lang, orderStatus } = useI18n();
@@ -13,9 +21,10 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
     { kind: "idle" } | { kind: "loading" } | { kind: "ready"; hits: OrderHit[] } | { kind: "error"; error: AppError }
   >({ kind: "idle" });
   const [short, setShort] = useState(false);
+  const [noReceipt, setNoReceipt] = useState(false);
 
-  const search = () => {
-    const q = query.trim();
+  const search = (text: string = query) => {
+    const q = text.trim();
     if (q.length < 2) {
       setShort(true);
       return;
@@ -30,6 +39,16 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
       (error: AppError) => setState({ kind: "error", error }),
     );
   };
+
+  // A receipt's barcode is the order number: find it and open it.
+  useScanHandler((code) => {
+    if (noReceipt || !ORDER_NUMBER.test(code.trim())) return false;
+    setQuery(code.trim());
+    search(code);
+    return true;
+  });
+
+  if (noReceipt) return <NoReceipt onBack={() => setNoReceipt(false)} />;
 
   return (
     <section aria-labelledby="orders-title" data-testid="orders">
@@ -50,8 +69,13 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
         </button>
       </form>
       {short && <p class="muted">{t("orders.short")}</p>}
+      <p>
+        <button type="button" class="secondary" data-testid="no-receipt-open" onClick={() => setNoReceipt(true)}>
+          {t("noreceipt.open")}
+        </button>
+      </p>
       {state.kind === "loading" && <Loading testId="orders-loading" />}
-      {state.kind === "error" && <ErrorMessage error={state.error} testId="orders-error" onRetry={search} />}
+      {state.kind === "error" && <ErrorMessage error={state.error} testId="orders-error" onRetry={() => search()} />}
       {state.kind === "ready" && state.hits.length === 0 && (
         <p class="muted" data-testid="orders-empty">
           {t("orders.none")}
