@@ -19,6 +19,9 @@ function required(name) {
   return value;
 }
 
+/** The demo staff's PINs (README "Demo staff"). */
+export const DEMO_PINS = { manager: "1234", associate: "4321" };
+
 export function freshDataDir(name) {
   mkdirSync(TMP, { recursive: true });
   return mkdtempSync(join(TMP, `${name}-`));
@@ -188,6 +191,20 @@ export class AppSession {
       script: "document.querySelector(arguments[0])?.scrollIntoView({ block: 'center' });",
       args: [css],
     });
+  }
+
+  /** Signs a member of the demo store's staff in on the sign-in screen
+   *  (the app shows it once its backend is ready): `associate` (PIN 4321)
+   *  or `manager` (1234), by the PIN pad, then waits for the app's screens. */
+  async signIn({ as = "associate", timeoutMs = 90_000, screenshot } = {}) {
+    const suffix = as === "manager" ? "-M" : "-A";
+    const pin = as === "manager" ? DEMO_PINS.manager : DEMO_PINS.associate;
+    await this.clickOn(`[data-testid="staff-member"][data-id$="${suffix}"]`, timeoutMs);
+    await this.waitForElement('[data-testid="pin-entry"]');
+    for (const digit of pin) await this.clickOn(`[data-testid="pin-key-${digit}"]`);
+    if (screenshot) await this.screenshot(screenshot);
+    await this.clickOn('[data-testid="pin-submit"]');
+    await this.waitForElement('[data-testid="staff-badge"]', 30_000);
   }
 
   /** Chooses an option of a <select>. */

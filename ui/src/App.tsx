@@ -14,6 +14,7 @@ import { Fulfilment } from "./screens/Fulfilment";
 import { Orders } from "./screens/Orders";
 import { OrderView } from "./screens/OrderView";
 import { StatusBar } from "./components/StatusBar";
+import { SignInGate, StaffBadge } from "./components/SignIn";
 
 export type Route =
   | { name: "search"; query?: string }
@@ -119,6 +120,7 @@ export function App() {
   return (
     <I18nContext.Provider value={i18n}>
       <ScanContext.Provider value={registry}>
+        <SignInGate setLang={setLang}>
         <div class="app">
           <header class="topbar">
             <span class="brand">Aisle</span>
@@ -173,6 +175,7 @@ export function App() {
                 ))}
               </select>
             </label>
+            <StaffBadge />
           </header>
           <main class="content">
             {route.name === "search" && (
@@ -196,6 +199,7 @@ export function App() {
           </main>
           <StatusBar />
         </div>
+        </SignInGate>
       </ScanContext.Provider>
     </I18nContext.Provider>
   );

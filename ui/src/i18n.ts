@@ -13,8 +13,10 @@ import type {
   UnavailableReason,
   UnservableReason,
 } from "./generated/ipc";
+import { staffDe, staffEn, staffFr } from "./i18n-staff";
 
 const en = {
+  ...staffEn,
   "nav.search": "Products",
   "nav.cart": "Cart",
   "nav.queue": "Store queue",
@@ -180,6 +182,7 @@ export type Key = keyof typeof en;
 type Dict = Record<Key, string>;
 
 const fr: Dict = {
+  ...staffFr,
   "nav.search": "Produits",
   "nav.cart": "Panier",
   "nav.queue": "File du magasin",
@@ -342,6 +345,7 @@ const fr: Dict = {
 };
 
 const de: Dict = {
+  ...staffDe,
   "nav.search": "Produkte",
   "nav.cart": "Warenkorb",
   "nav.queue": "Filial-Warteschlange",

@@ -26,6 +26,11 @@ import type {
   StepInput,
   StepOutcome,
   SyncStatus,
+  NoReceiptInput,
+  NoReceiptOutcome,
+  SignedInStaff,
+  SignInOutcome,
+  StaffList,
 } from "./generated/ipc";
 
 const ERROR_CODES: Record<ErrorCode, true> = {
@@ -101,3 +106,14 @@ export const fulfilmentStep = (id: string, step: StepInput, lang: Lang) =>
   call<StepOutcome>("fulfilment_step", { id, step, lang });
 
 export const openLabel = (id: string) => call<LabelFile>("open_label", { id });
+
+/** This store's staff for the sign-in screen (kept list when offline). */
+export const staffList = () => call<StaffList>("staff_list");
+/** Who is signed in on this device, if anyone. */
+export const currentStaff = () => call<SignedInStaff | null>("current_staff");
+/** Checks a PIN with the OMS core (offline: the hash kept on this device). */
+export const staffSignIn = (staffId: string, pin: string) => call<SignInOutcome>("staff_sign_in", { staffId, pin });
+export const staffSignOut = () => call<null>("staff_sign_out");
+/** A return without receipt, approved by a manager's PIN checked by the core. */
+export const returnWithoutReceipt = (request: NoReceiptInput) =>
+  call<NoReceiptOutcome>("return_without_receipt", { request });
