@@ -1,9 +1,11 @@
 //! Which OMS core the app talks to, and its startup.
 //!
-//! `AISLE_SERVER_URL` (or `server_url` in `config.json` in the app data
-//! directory) points the app at a central server. Without it the app starts
+//! The choice is made on the pairing screen and kept in `config.json` in the
+//! app data directory (`pairing.rs`): a central server (`server_url`, the
+//! device token in the OS keyring; `AISLE_SERVER_URL` overrides the URL), or
 //! the bundled `oms-server` sidecar on loopback with a demo database in its
-//! data directory (DESIGN.md "Embedded default").
+//! data directory (DESIGN.md "Embedded default"). Until then the backend
+//! waits in [`BackendStatus::NeedsPairing`].
 //!
 //! `store` (or `AISLE_STORE`) names the store this device works for (default:
 //! the first store of the store channel) and `channel` the channel in-store
@@ -12,10 +14,9 @@
 use crate::device::{self, Device};
 use crate::dto;
 use crate::error::{AppError, ErrorCode};
+use crate::pairing::{self, CentralFailure, Decision};
 use crate::remote::{Placement, Remote};
 use aisle_sync::sidecar::{self, Sidecar, SidecarOptions};
-use oms_api::OmsClient;
-use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -28,6 +29,12 @@ const READY_WAIT: Duration = Duration::from_secs(30);
 /// The state of the connection to the OMS core.
 #[derive(Debug, Clone)]
 pub enum BackendStatus {
+    /// Nothing chosen yet, or the kept pairing no longer works: the pairing
+    /// screen, with why (and the server URL to pair with, if known).
+    NeedsPairing {
+        message: Option<String>,
+        server_url: Option<String>,
+    },
     Starting,
     Ready(Arc<Remote>),
     Failed(String),
@@ -42,31 +49,191 @@ pub struct Backend {
     device: Arc<OnceLock<Device>>,
     /// Set once the device is set up, or could not be (central mode: at once).
     device_settled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// Optional settings file in the app data directory.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    server_url: Option<String>,
-    store: Option<String>,
-    channel: Option<String>,
+    sender: Arc<watch::Sender<BackendStatus>>,
+    data_dir: PathBuf,
+    /// The central server this device is paired with (none: embedded).
+    central_url: Arc<std::sync::Mutex<Option<String>>>,
+    /// One pairing attempt at a time.
+    pairing: Arc<Mutex<()>>,
 }
 
 impl Backend {
-    /// Starts connecting in the background and returns at once.
+    /// Starts connecting in the background (or waits for the pairing screen
+    /// on first start) and returns at once.
     pub fn start(data_dir: PathBuf) -> Self {
         let (sender, status) = watch::channel(BackendStatus::Starting);
-        let sidecar = Arc::new(Mutex::new(None));
-        let device = Arc::new(OnceLock::new());
-        let slot = sidecar.clone();
-        let device_slot = device.clone();
-        let device_settled = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let settled = device_settled.clone();
+        let backend = Self {
+            status,
+            sidecar: Arc::new(Mutex::new(None)),
+            device: Arc::new(OnceLock::new()),
+            device_settled: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            sender: Arc::new(sender),
+            data_dir: data_dir.clone(),
+            central_url: Arc::new(std::sync::Mutex::new(None)),
+            pairing: Arc::new(Mutex::new(())),
+        };
+        let env_url = std::env::var("AISLE_SERVER_URL").ok();
+        match pairing::decide(&data_dir, env_url.as_deref()) {
+            Ok(Decision::FirstStart) => backend.needs_pairing(None, None),
+            Ok(Decision::Embedded(placement)) => backend.start_embedded(placement),
+            Ok(Decision::Central(url, placement)) => {
+                let started = backend.clone();
+                tauri::async_runtime::spawn(async move {
+                    started.start_central(url, placement).await;
+                });
+            }
+            Err(error) => {
+                tracing::error!(%error, "the app's configuration is not usable");
+                backend.settle();
+                let _ = backend.sender.send(BackendStatus::Failed(error.message));
+            }
+        }
+        backend
+    }
+
+    fn settle(&self) {
+        self.device_settled
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn needs_pairing(&self, message: Option<String>, server_url: Option<String>) {
+        let _ = self.sender.send(BackendStatus::NeedsPairing {
+            message,
+            server_url,
+        });
+    }
+
+    /// Central mode with the kept pairing (at start).
+    async fn start_central(&self, url: String, placement: Placement) {
+        tracing::info!(%url, "using the central OMS server");
+        let tokens = pairing::keyring().await;
+        match pairing::start_central(&self.data_dir, tokens, &url, &placement, None).await {
+            Ok((remote, device)) => self.ready_central(url, remote, device),
+            Err(CentralFailure::NeedsPairing(message)) => {
+                tracing::warn!(%message, "this device needs pairing");
+                self.needs_pairing(Some(message), Some(url));
+            }
+            Err(CentralFailure::Failed(error)) => {
+                tracing::error!(%error, "OMS core unavailable");
+                self.settle();
+                let _ = self.sender.send(BackendStatus::Failed(error.message));
+            }
+        }
+    }
+
+    fn ready_central(&self, url: String, remote: Remote, device: Device) {
+        tracing::info!(device = %device.engine.device().device_id, "sync started");
+        *self.central_url.lock().unwrap_or_else(|p| p.into_inner()) = Some(url);
+        let _ = self.device.set(device);
+        self.settle();
+        let _ = self.sender.send(BackendStatus::Ready(Arc::new(remote)));
+    }
+
+    /// The pairing screen: pairs with a central server and starts the
+    /// device (only while the backend waits for pairing).
+    pub async fn pair_central(
+        &self,
+        url: &str,
+        code: &str,
+        label: &str,
+    ) -> Result<dto::AppInfo, AppError> {
+        let _one = self.pairing.lock().await;
+        self.check_waiting()?;
+        let placement = match pairing::decide(&self.data_dir, None) {
+            Ok(Decision::Central(_, placement) | Decision::Embedded(placement)) => placement,
+            _ => Placement::default(),
+        };
+        let tokens = pairing::keyring().await;
+        let (remote, device) =
+            pairing::pair_central(&self.data_dir, tokens, url, code, label, &placement).await?;
+        let info = remote.info();
+        let url = pairing::server_url(url)?;
+        self.ready_central(url, remote, device);
+        Ok(info)
+    }
+
+    /// The pairing screen: use the bundled demo server.
+    pub async fn choose_embedded(&self) -> Result<(), AppError> {
+        let _one = self.pairing.lock().await;
+        self.check_waiting()?;
+        pairing::choose_embedded(&self.data_dir)?;
+        let _ = self.sender.send(BackendStatus::Starting);
+        self.start_embedded(Placement::default());
+        Ok(())
+    }
+
+    fn check_waiting(&self) -> Result<(), AppError> {
+        if matches!(*self.status.borrow(), BackendStatus::NeedsPairing { .. }) {
+            Ok(())
+        } else {
+            Err(AppError::new(
+                ErrorCode::Conflict,
+                "This device is already set up; forget it first to pair it again.",
+            ))
+        }
+    }
+
+    /// Forgets this device's pairing, cache and choice (the caller restarts
+    /// the app, which then shows the pairing screen).
+    pub async fn forget(&self) -> Result<(), AppError> {
+        let _one = self.pairing.lock().await;
+        let url = self
+            .central_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        self.shutdown().await;
+        pairing::forget(&self.data_dir, url.as_deref()).await
+    }
+
+    /// The pairing screen's state.
+    pub fn pairing_state(&self) -> dto::PairingState {
+        let central_url = self
+            .central_url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let (phase, message, server_url) = match &*self.status.borrow() {
+            BackendStatus::NeedsPairing {
+                message,
+                server_url,
+            } => (
+                dto::PairingPhase::NeedsPairing,
+                message.clone(),
+                server_url.clone(),
+            ),
+            BackendStatus::Starting => (dto::PairingPhase::Starting, None, central_url),
+            BackendStatus::Ready(_) => (dto::PairingPhase::Ready, None, central_url),
+            BackendStatus::Failed(message) => (
+                dto::PairingPhase::Failed,
+                Some(message.clone()),
+                central_url,
+            ),
+        };
+        dto::PairingState {
+            phase,
+            message,
+            mode: if server_url.is_some() {
+                dto::BackendKind::Central
+            } else {
+                dto::BackendKind::Embedded
+            },
+            server_url,
+        }
+    }
+
+    /// The embedded default: starts the sidecar, pairs this device with it
+    /// and supervises it, in the background.
+    fn start_embedded(&self, placement: Placement) {
+        let data_dir = self.data_dir.clone();
+        let slot = self.sidecar.clone();
+        let device_slot = self.device.clone();
+        let settled = self.device_settled.clone();
+        let sender = self.sender.clone();
         tauri::async_runtime::spawn(async move {
-            let outcome = connect(&data_dir, &slot).await;
+            let outcome = connect(&data_dir, &slot, &placement).await;
             let (status, embedded) = match outcome {
-                Ok((remote, embedded)) => (BackendStatus::Ready(Arc::new(remote)), embedded),
+                Ok((remote, embedded)) => (BackendStatus::Ready(Arc::new(remote)), Some(embedded)),
                 Err(error) => {
                     tracing::error!(%error, "OMS core unavailable");
                     (BackendStatus::Failed(error.message), None)
@@ -92,12 +259,6 @@ impl Backend {
             }
             supervise(options, data_dir, slot, remote, device_slot).await;
         });
-        Self {
-            status,
-            sidecar,
-            device,
-            device_settled,
-        }
     }
 
     /// Whether this device is still being paired and its sync started (so
@@ -126,7 +287,7 @@ impl Backend {
     /// Without waiting: `None` while starting, or the failure.
     pub fn current(&self) -> Result<Option<Arc<Remote>>, String> {
         match &*self.status.borrow() {
-            BackendStatus::Starting => Ok(None),
+            BackendStatus::Starting | BackendStatus::NeedsPairing { .. } => Ok(None),
             BackendStatus::Ready(remote) => Ok(Some(remote.clone())),
             BackendStatus::Failed(message) => Err(message.clone()),
         }
@@ -148,6 +309,10 @@ impl Backend {
             Ok(Err(_)) => Err(AppError::new(ErrorCode::Internal, "backend task ended")),
             Ok(Ok(status)) => match &*status {
                 BackendStatus::Ready(remote) => Ok(remote.clone()),
+                BackendStatus::NeedsPairing { .. } => Err(AppError::new(
+                    ErrorCode::NotPaired,
+                    "This device is not paired with an OMS server yet.",
+                )),
                 BackendStatus::Failed(message) => Err(AppError::new(
                     ErrorCode::BackendUnavailable,
                     message.clone(),
@@ -255,30 +420,13 @@ fn write_sidecar_files(data_dir: &Path, sidecar: &Sidecar) {
     }
 }
 
-/// The remote and, in sidecar mode, how the sidecar was started (to restart
-/// it).
+/// Starts the sidecar: the remote and how the sidecar was started (to
+/// restart it).
 async fn connect(
     data_dir: &Path,
     slot: &Mutex<Option<Sidecar>>,
-) -> Result<(Remote, Option<SidecarOptions>), AppError> {
-    let config = file_config(data_dir)?;
-    let mut placement = Placement {
-        store: config.store.clone().filter(|s| !s.trim().is_empty()),
-        channel: config.channel.clone().filter(|s| !s.trim().is_empty()),
-    };
-    if let Ok(store) = std::env::var("AISLE_STORE")
-        && !store.trim().is_empty()
-    {
-        placement.store = Some(store.trim().to_owned());
-    }
-    if let Some(url) = central_server_url(&config) {
-        tracing::info!(%url, "using the central OMS server");
-        let client = OmsClient::new(&url)?;
-        client.health().await?;
-        let remote =
-            Remote::connect(client, dto::BackendKind::Central, &placement, data_dir).await?;
-        return Ok((remote, None));
-    }
+    placement: &Placement,
+) -> Result<(Remote, SidecarOptions), AppError> {
     let executable = std::env::current_exe()
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot locate the app: {e}")))?;
     let options = SidecarOptions {
@@ -295,37 +443,6 @@ async fn connect(
     write_sidecar_files(data_dir, &started);
     let client = started.client().clone();
     *slot.lock().await = Some(started);
-    let remote = Remote::connect(client, dto::BackendKind::Embedded, &placement, data_dir).await?;
-    Ok((remote, Some(options)))
-}
-
-fn central_server_url(config: &FileConfig) -> Option<String> {
-    if let Ok(url) = std::env::var("AISLE_SERVER_URL")
-        && !url.trim().is_empty()
-    {
-        return Some(url.trim().to_owned());
-    }
-    config
-        .server_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .map(str::to_owned)
-}
-
-fn file_config(data_dir: &Path) -> Result<FileConfig, AppError> {
-    let path = data_dir.join("config.json");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            AppError::new(
-                ErrorCode::Internal,
-                format!("{} is not valid: {e}", path.display()),
-            )
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
-        Err(e) => Err(AppError::new(
-            ErrorCode::Internal,
-            format!("cannot read {}: {e}", path.display()),
-        )),
-    }
+    let remote = Remote::connect(client, dto::BackendKind::Embedded, placement, data_dir).await?;
+    Ok((remote, options))
 }

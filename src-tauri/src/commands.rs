@@ -50,6 +50,39 @@ pub async fn app_info(backend: State<'_>) -> Result<dto::AppInfo, AppError> {
     Ok(backend.remote().await?.info())
 }
 
+/// Whether this device is paired (the pairing screen's gate). Never waits.
+#[tauri::command]
+pub fn pairing_state(backend: State<'_>) -> dto::PairingState {
+    backend.pairing_state()
+}
+
+/// Pairs this device with a central OMS server with a pairing code (token
+/// into the OS keyring, `config.json` written) and starts it.
+#[tauri::command]
+pub async fn pair_device(
+    backend: State<'_>,
+    pairing: dto::PairingInput,
+) -> Result<dto::AppInfo, AppError> {
+    backend
+        .pair_central(&pairing.server_url, &pairing.code, &pairing.device_label)
+        .await
+}
+
+/// Uses the built-in demo server (the embedded default).
+#[tauri::command]
+pub async fn use_embedded_server(backend: State<'_>) -> Result<(), AppError> {
+    backend.choose_embedded().await
+}
+
+/// Forgets this device (token, cache with its unsent actions, choice) and
+/// restarts the app on the pairing screen.
+#[tauri::command]
+pub async fn forget_device(app: tauri::AppHandle, backend: State<'_>) -> Result<(), AppError> {
+    backend.forget().await?;
+    tracing::info!("this device was forgotten; restarting on the pairing screen");
+    app.restart()
+}
+
 /// Online/offline, last sync, pending and refused intents. Never waits for
 /// a starting backend.
 #[tauri::command]
@@ -283,7 +316,10 @@ pub async fn place_order(
             "The OMS server is unreachable and this device cannot queue orders.",
         ));
     };
-    let id = device.engine.enqueue(Intent::PlaceOrder(Box::new(order))).await?;
+    let id = device
+        .engine
+        .enqueue(Intent::PlaceOrder(Box::new(order)))
+        .await?;
     Ok(dto::PlaceOutcome::Queued(dto::QueuedAction {
         mutation_id: id,
         reference: aisle_sync::outbox::pending_order_id(id),

@@ -76,6 +76,34 @@ async fn token_store() -> (Arc<dyn TokenStore>, Option<String>) {
     }
 }
 
+/// The OS keyring, or why there is none (central mode: no fallback, a token
+/// in memory would be lost at the next start).
+pub async fn keyring_store() -> Result<Arc<dyn TokenStore>, String> {
+    let keyring = KeyringTokenStore::new();
+    let probe = keyring.clone();
+    match tokio::task::spawn_blocking(move || probe.check_available()).await {
+        Ok(Ok(())) => Ok(Arc::new(keyring)),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(error) => Err(format!("the keyring check failed: {error}")),
+    }
+}
+
+/// Opens the sync engine on `cache` with the device's authenticated
+/// `client` and starts its loop.
+pub async fn run(
+    cache: Cache,
+    client: OmsClient,
+    notice: Option<String>,
+) -> Result<Device, AppError> {
+    let engine = SyncEngine::new(cache, client, SyncConfig::default()).await?;
+    let running = engine.start()?;
+    Ok(Device {
+        engine,
+        notice,
+        _running: running,
+    })
+}
+
 /// Sidecar mode: pairs this device with `store` through the sidecar's admin
 /// client (or reuses the pairing kept from a previous run), opens the cache
 /// in `data_dir` and starts the sync loop.
@@ -107,13 +135,7 @@ pub async fn start_embedded(
         aisle_sync::pair(&server_url, &code.code, DEVICE_LABEL, &cache, &tokens).await?;
     }
     let (_device, client) = aisle_sync::device_client(&cache, &tokens).await?;
-    let engine = SyncEngine::new(cache, client, SyncConfig::default()).await?;
-    let running = engine.start()?;
-    Ok(Device {
-        engine,
-        notice,
-        _running: running,
-    })
+    run(cache, client, notice).await
 }
 
 #[cfg(test)]

@@ -62,6 +62,41 @@ pub enum BackendKind {
     Central,
 }
 
+/// Where the device is in its setup (the pairing screen's gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum PairingPhase {
+    /// First start, or the kept pairing no longer works: pair (or choose
+    /// the built-in demo server).
+    NeedsPairing,
+    Starting,
+    Ready,
+    /// The OMS core could not be started or reached (`message` says why).
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PairingState {
+    pub phase: PairingPhase,
+    /// Why pairing is needed (revoked, not in the keyring…) or why it failed.
+    pub message: Option<String>,
+    /// The central server paired with, or to pair with (e.g. from
+    /// `AISLE_SERVER_URL`); none for the built-in server.
+    pub server_url: Option<String>,
+    pub mode: BackendKind,
+}
+
+/// What the pairing screen sends to pair with a central server.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PairingInput {
+    pub server_url: String,
+    pub code: String,
+    pub device_label: String,
+}
+
 /// Connection and sync state: the sync engine's (`aisle_sync::SyncStatus`;
 /// `From` below) once this device is paired, before that the OMS core's
 /// reachability with nothing queued.
@@ -443,10 +478,14 @@ pub struct LineFoundInput {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StepInput {
     StartPreparation,
-    ReportMissing { lines: Vec<LineFoundInput> },
+    ReportMissing {
+        lines: Vec<LineFoundInput>,
+    },
     MarkReady,
     Ship,
-    HandOver { pickup_code: String },
+    HandOver {
+        pickup_code: String,
+    },
     /// A parcel shipped to this store arrived (ship-to-store).
     ReceiveAtStore,
     Cancel,
@@ -772,9 +811,15 @@ pub struct NoReceiptReceipt {
 #[cfg_attr(test, derive(TS))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum NoReceiptOutcome {
-    Recorded { receipt: NoReceiptReceipt },
-    WrongPin { attempts_left: Option<u32> },
-    LockedOut { minutes: Option<u32> },
+    Recorded {
+        receipt: NoReceiptReceipt,
+    },
+    WrongPin {
+        attempts_left: Option<u32>,
+    },
+    LockedOut {
+        minutes: Option<u32>,
+    },
     /// The approver is not a manager of this store.
     NotAManager,
 }

@@ -25,6 +25,11 @@ pub enum ErrorCode {
     PickupCodeMismatch,
     /// This device's role or store may not do this.
     Forbidden,
+    /// This device is not paired with its server, or the server no longer
+    /// accepts its token (revoked): the UI shows the pairing screen.
+    NotPaired,
+    /// No OS keyring to keep the device token in (central mode needs one).
+    NoKeyring,
     /// Anything else: a bug or an environment problem; see the log file.
     Internal,
 }
@@ -56,7 +61,8 @@ impl From<oms_api::ClientError> for AppError {
                 ("not-found", _) => ErrorCode::NotFound,
                 ("cannot-be-served", _) => ErrorCode::CannotBeServed,
                 ("conflict" | "idempotency-key-reused", _) => ErrorCode::Conflict,
-                ("forbidden" | "unauthenticated", _) => ErrorCode::Forbidden,
+                ("unauthenticated", _) | (_, 401) => ErrorCode::NotPaired,
+                ("forbidden", _) => ErrorCode::Forbidden,
                 ("busy", _) => ErrorCode::BackendUnavailable,
                 (_, 400..=499) => ErrorCode::InvalidInput,
                 _ => ErrorCode::Internal,

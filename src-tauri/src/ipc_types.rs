@@ -23,7 +23,8 @@ fn generate() -> String {
         QueueItem, LineFoundInput, StepInput, UnservableView, FulfilmentSummary, StepOutcome,
         LabelFile, OrderHit, CustomerView, OrderLineDetail, PaymentLine, ReturnReason,
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
-        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, StaffMemberView, StaffRole, StaffList,
+        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, PairingPhase, PairingState,
+        PairingInput, StaffMemberView, StaffRole, StaffList,
         SignedInStaff, SignInOutcome, RefundMethod, NoReceiptLineInput, NoReceiptInput,
         NoReceiptLineView, NoReceiptReceipt, NoReceiptOutcome,
     ];

@@ -10,6 +10,7 @@ mod error;
 mod geo;
 #[cfg(test)]
 mod ipc_types;
+mod pairing;
 mod remote;
 mod staff;
 
@@ -37,6 +38,10 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::pairing_state,
+            commands::pair_device,
+            commands::use_embedded_server,
+            commands::forget_device,
             commands::sync_status,
             commands::sync_now,
             commands::carry_out_sale,

@@ -22,9 +22,34 @@ function required(name) {
 /** The demo staff's PINs (README "Demo staff"). */
 export const DEMO_PINS = { manager: "1234", associate: "4321" };
 
-export function freshDataDir(name) {
+/** A new app data directory. The stories use the built-in demo server, as
+ *  if chosen on the pairing screen (`config.json`); `{ firstStart: true }`
+ *  leaves it empty, so the app shows the pairing screen. */
+/** The demo staff's PINs (README "Demo staff"). */
+export const DEMO_PINS = { manager: "1234", associate: "4321" };
+
+export function freshDataDir(name, { firstStart = false } = {}) {
   mkdirSync(TMP, { recursive: true });
-  return mkdtempSync(join(TMP, `${name}-`));
+  const dir = mkdtempSync(join(TMP, `${name}-`));
+  if (!firstStart) writeFileSync(join(dir, "config.json"), JSON.stringify({ mode: "embedded" }));
+  return dir;
+}
+
+/** The shell command that runs `argv` inside a private D-Bus session with an
+ *  unlocked GNOME Keyring (a Secret Service), as the aisle-sync keyring test
+ *  does: the keyring's files live in `$HOME`, so two sessions with the same
+ *  HOME see the same keyring. */
+function inKeyringSession(argv) {
+  return [
+    "dbus-run-session",
+    [
+      "--",
+      "sh",
+      "-c",
+      'printf aisle-test | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null && exec "$0" "$@"',
+      ...argv,
+    ],
+  ];
 }
 
 async function freePort() {
@@ -83,13 +108,21 @@ export function isAlive(pid) {
 
 /** A WebDriver session on a freshly started Aisle app. */
 export class AppSession {
-  static async start({ dataDir, env = {} }) {
+  /** `keyringHome`: run the app with an OS keyring (a private D-Bus session
+   *  and GNOME Keyring whose files are in that directory). */
+  static async start({ dataDir, env = {}, keyringHome }) {
     const port = await freePort();
     const nativePort = await freePort();
-    const driver = spawn(TAURI_DRIVER, ["--port", String(port), "--native-port", String(nativePort)], {
-      env: { ...process.env, AISLE_DATA_DIR: dataDir, ...env },
+    const argv = [TAURI_DRIVER, "--port", String(port), "--native-port", String(nativePort)];
+    const [command, args] = keyringHome ? inKeyringSession(argv) : [argv[0], argv.slice(1)];
+    const keyringEnv = keyringHome ? { HOME: keyringHome, XDG_RUNTIME_DIR: keyringHome, GNOME_KEYRING_CONTROL: "" } : {};
+    const driver = spawn(command, args, {
+      env: { ...process.env, AISLE_DATA_DIR: dataDir, ...keyringEnv, ...env },
       stdio: ["ignore", "inherit", "inherit"],
+      // Its own process group: closing stops the D-Bus session with it.
+      detached: Boolean(keyringHome),
     });
+    driver.group = Boolean(keyringHome);
     try {
       await waitForPort(port, 15_000);
       const base = `http://127.0.0.1:${port}`;
@@ -100,7 +133,12 @@ export class AppSession {
       });
       return new AppSession(base, created.sessionId, driver, dataDir);
     } catch (error) {
-      driver.kill("SIGKILL");
+      try {
+        if (driver.group) process.kill(-driver.pid, "SIGKILL");
+        else driver.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
       throw error;
     }
   }
@@ -268,11 +306,19 @@ export class AppSession {
       await request(this.base, "DELETE", `/session/${this.id}`);
       if (app) await waitFor("the app to exit with its session", () => !isAlive(app), 5_000).catch(() => undefined);
     } finally {
-      this.driver.kill("SIGTERM");
+      const stop = (signal) => {
+        try {
+          if (this.driver.group) process.kill(-this.driver.pid, signal);
+          else this.driver.kill(signal);
+        } catch {
+          // Already gone.
+        }
+      };
+      stop("SIGTERM");
       await new Promise((resolve) => {
         if (this.driver.exitCode !== null) return resolve();
         this.driver.once("exit", resolve);
-        setTimeout(() => { this.driver.kill("SIGKILL"); resolve(); }, 5_000);
+        setTimeout(() => { stop("SIGKILL"); resolve(); }, 5_000);
       });
       if (app && isAlive(app)) {
         console.warn(`# the app (pid ${app}) outlived its WebDriver session: killing it`);

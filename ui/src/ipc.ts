@@ -15,6 +15,8 @@ import type {
   Lang,
   OrderDetail,
   OrderHit,
+  PairingInput,
+  PairingState,
   PlaceOutcome,
   QueuedAction,
   RefusedAction,
@@ -42,8 +44,14 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   cannot_be_served: true,
   pickup_code_mismatch: true,
   forbidden: true,
+  not_paired: true,
+  no_keyring: true,
   internal: true,
 };
+
+/** Dispatched on `window` when a command answers `not_paired` (the server no
+ *  longer accepts this device): the pairing gate listens. */
+export const NOT_PAIRED_EVENT = "aisle:not-paired";
 
 export function toAppError(error: unknown): AppError {
   if (typeof error === "object" && error !== null && "code" in error && "message" in error) {
@@ -59,11 +67,24 @@ async function call<T>(command: string, args: Record<string, unknown> = {}): Pro
   try {
     return await invoke<T>(command, args);
   } catch (error) {
-    throw toAppError(error);
+    const appError = toAppError(error);
+    if (appError.code === "not_paired" && typeof window !== "undefined") {
+      window.dispatchEvent(new CustomEvent(NOT_PAIRED_EVENT, { detail: appError }));
+    }
+    throw appError;
   }
 }
 
 export const appInfo = () => call<AppInfo>("app_info");
+
+/** Whether this device is paired (never waits). */
+export const pairingState = () => call<PairingState>("pairing_state");
+/** Pairs with a central OMS server; answers the store, once the device runs. */
+export const pairDevice = (pairing: PairingInput) => call<AppInfo>("pair_device", { pairing });
+/** Uses the built-in demo server (the embedded default). */
+export const chooseEmbeddedServer = () => call<null>("use_embedded_server");
+/** Forgets this device; the app restarts on the pairing screen. */
+export const forgetDevice = () => call<null>("forget_device");
 export const syncStatus = () => call<SyncStatus>("sync_status");
 
 export function searchProducts(query: string, cursor?: string): Promise<ProductPage> {

@@ -6,6 +6,7 @@ import { refusedActions, syncStatus } from "../ipc";
 import { useI18n } from "../i18n";
 import { formatTime } from "../format";
 import type { RefusedAction, SyncStatus } from "../generated/ipc";
+import { DeviceMenu } from "./DeviceMenu";
 
 export const STATUS_POLL_MS = 5000;
 /** While starting or offline, look again sooner. */
@@ -71,6 +72,7 @@ export function StatusBar() {
           {status.notice}
         </span>
       )}
+      <DeviceMenu pending={status?.pending ?? 0} />
     </div>
   );
 }

@@ -2,7 +2,7 @@
 // `ipc_types_are_up_to_date`. Do not edit: change the Rust types, then run
 // `AISLE_UPDATE_IPC_TYPES=1 cargo test -p aisle ipc_types`.
 
-export type ErrorCode = "backend_starting" | "backend_unavailable" | "invalid_input" | "not_found" | "conflict" | "cannot_be_served" | "pickup_code_mismatch" | "forbidden" | "internal";
+export type ErrorCode = "backend_starting" | "backend_unavailable" | "invalid_input" | "not_found" | "conflict" | "cannot_be_served" | "pickup_code_mismatch" | "forbidden" | "not_paired" | "no_keyring" | "internal";
 
 export type AppError = { code: ErrorCode, message: string, };
 
@@ -138,7 +138,7 @@ idempotency_key: string, };
 
 export type OrderStatus = "placed" | "partially_allocated" | "allocated" | "completed" | "cancelled";
 
-export type FulfilmentStatus = "awaiting_preparation" | "in_preparation" | "ready_for_pickup" | "ready_to_ship" | "picked_up" | "shipped" | "cancelled" | "rejected";
+export type FulfilmentStatus = "awaiting_preparation" | "in_preparation" | "ready_for_pickup" | "ready_to_ship" | "in_transit_to_store" | "picked_up" | "shipped" | "cancelled" | "rejected";
 
 export type PickLine = { line: number, sku: string, name: string, barcodes: Array<string>, quantity: number, };
 
@@ -152,11 +152,16 @@ export type QueueItem = { id: string, order_id: string, delivery: DeliveryMethod
 
 export type LineFoundInput = { line: number, found: number, };
 
-export type StepInput = { "type": "start_preparation" } | { "type": "report_missing", lines: Array<LineFoundInput>, } | { "type": "mark_ready" } | { "type": "ship" } | { "type": "hand_over", pickup_code: string, } | { "type": "cancel" };
+export type StepInput = { "type": "start_preparation" } | { "type": "report_missing", lines: Array<LineFoundInput>, } | { "type": "mark_ready" } | { "type": "ship" } | { "type": "hand_over", pickup_code: string, } | { "type": "receive_at_store" } | { "type": "cancel" };
 
 export type UnservableView = { line: number, sku: string, missing: number, reason: UnservableReason, };
 
-export type FulfilmentSummary = { id: string, location: string, location_name: string, delivery: DeliveryMethod, handover: boolean, status: FulfilmentStatus, expected_date: string, lines: Array<PickLine>, };
+export type FulfilmentSummary = { id: string, location: string, location_name: string, delivery: DeliveryMethod, handover: boolean, 
+/**
+ * Click & collect served by another location: the pickup store the
+ * parcel goes to (received and handed over there), and its name.
+ */
+ship_to: string | null, ship_to_name: string | null, status: FulfilmentStatus, expected_date: string, lines: Array<PickLine>, };
 
 export type StepOutcome = { fulfilment: FulfilmentDetail, order_status: OrderStatus, 
 /**
@@ -228,6 +233,21 @@ export type RefusedAction = { mutation_id: number,
  * `place_order`, `carry_out_sale`, …
  */
 kind: string, reason: string, created_at: string, };
+
+export type PairingPhase = "needs_pairing" | "starting" | "ready" | "failed";
+
+export type PairingState = { phase: PairingPhase, 
+/**
+ * Why pairing is needed (revoked, not in the keyring…) or why it failed.
+ */
+message: string | null, 
+/**
+ * The central server paired with, or to pair with (e.g. from
+ * `AISLE_SERVER_URL`); none for the built-in server.
+ */
+server_url: string | null, mode: BackendKind, };
+
+export type PairingInput = { server_url: string, code: string, device_label: string, };
 
 export type StaffMemberView = { id: string, name: string, role: StaffRole, 
 /**

@@ -1,0 +1,111 @@
+// Story: a store's new till is set up against the retailer's central OMS
+// server. An admin creates a pairing code for the store; the associate opens
+// Aisle for the first time (no configuration), sees the pairing screen,
+// enters the server's address and the code, and lands on the search screen
+// of that store, where a search finds a product. At the next start the app
+// goes straight to the store: the pairing is kept (token in the OS keyring,
+// here a private GNOME Keyring; URL and store in config.json, no token).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { APP, AppSession, ServerApi, freshDataDir, waitFor } from "./webdriver.mjs";
+
+/** A real oms-server (the demo retailer, small) on a free loopback port,
+ *  with a bootstrap admin token; it exits when this test's pipe closes. */
+async function startServer(dir) {
+  const token = randomBytes(32).toString("hex");
+  const child = spawn(
+    join(dirname(APP), "oms-server"),
+    ["--listen", "127.0.0.1:0", "--database", join(dir, "oms.sqlite"), "--demo", "small", "--exit-on-stdin-eof"],
+    { env: { ...process.env, OMS_BOOTSTRAP_ADMIN_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("oms-server did not start in 120 s")), 120_000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const line = out.split("\n").find((l) => l.startsWith("OMS_SERVER_READY "));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line.split(" ")[1]);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`oms-server exited (${code}) before it was ready`)));
+  });
+  child.stdout.resume();
+  return { child, api: new ServerApi(url, token), url };
+}
+
+test("pairing a new device with a central OMS server, kept across a restart", async () => {
+  const serverDir = freshDataDir("pairing-server", { firstStart: true });
+  const server = await startServer(serverDir);
+  const keyringHome = mkdtempSync(join(serverDir, "home-"));
+  const dataDir = freshDataDir("pairing", { firstStart: true });
+  let session;
+  try {
+    const locations = await server.api.call("GET", "/v1/locations");
+    const store = locations.items.find((l) => l.kind === "store");
+    assert.ok(store, "the demo network has a store");
+    const code = await server.api.call("POST", "/v1/pairing-codes", { store: store.id, role: "store_manager" });
+
+    session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
+    // First start: the pairing screen, not the app.
+    await session.waitForElement('[data-testid="pairing"]', 60_000);
+    assert.equal((await session.findAll('[data-testid="search-input"]')).length, 0);
+    await session.screenshot("pairing");
+
+    // Plain http to another computer is refused, with the reason.
+    await session.type(await session.find('[data-testid="pairing-url"]'), "http://oms.example.com");
+    await session.type(await session.find('[data-testid="pairing-code"]'), code.code);
+    await session.click(await session.find('[data-testid="pairing-submit"]'));
+    const refused = await session.waitForElement('[data-testid="pairing-error"]');
+    assert.match(await session.text(refused), /https/);
+
+    const urlInput = await session.find('[data-testid="pairing-url"]');
+    await session.call("POST", `/element/${urlInput}/clear`, {});
+    await session.type(urlInput, server.url);
+    await session.click(await session.find('[data-testid="pairing-submit"]'));
+
+    // Paired: the search screen of that store.
+    await waitFor(
+      "the store's name in the top bar",
+      async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
+      60_000,
+    );
+    const input = await session.waitForElement('[data-testid="search-input"]');
+    await session.type(input, "oak table lamp");
+    await waitFor(
+      "search results from the central server's catalogue",
+      async () => (await session.findAll('[data-testid="search-result"]')).length > 0,
+      60_000,
+    );
+
+    // What was kept: the URL and store, never the token.
+    const config = JSON.parse(readFileSync(join(dataDir, "config.json"), "utf8"));
+    assert.equal(config.server_url, server.url.replace(/\/$/, ""));
+    assert.equal(config.store, store.id);
+    assert.ok(!JSON.stringify(config).includes("token"));
+    assert.ok(!existsSync(join(dataDir, "sidecar.pid")), "no sidecar in central mode");
+    await session.close();
+    session = undefined;
+
+    // Next start: straight to the app, with the kept pairing.
+    session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
+    await waitFor(
+      "the store's name after a restart",
+      async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
+      60_000,
+    );
+    assert.equal((await session.findAll('[data-testid="pairing"]')).length, 0, "no pairing screen at the next start");
+  } catch (error) {
+    await session?.screenshot("failure-pairing");
+    throw error;
+  } finally {
+    await session?.close();
+    server.child.stdin.end();
+    server.child.kill("SIGTERM");
+  }
+});
