@@ -429,12 +429,14 @@ async fn connect(
 ) -> Result<(Remote, SidecarOptions), AppError> {
     let executable = std::env::current_exe()
         .map_err(|e| AppError::new(ErrorCode::Internal, format!("cannot locate the app: {e}")))?;
+    let demo = demo_size()?;
     let options = SidecarOptions {
         binary: sidecar::binary_beside(&executable),
         database: data_dir.join("oms-embedded.sqlite"),
-        demo: Some("small".to_owned()),
+        // Seeding the large demo takes minutes (BENCHMARKS.md).
+        start_timeout: Duration::from_secs(if demo == "large" { 1_800 } else { 60 }),
+        demo: Some(demo),
         seed: 1,
-        start_timeout: Duration::from_secs(60),
     };
     tracing::info!(binary = %options.binary.display(), "starting the bundled OMS server");
     let started = Sidecar::start(&options)
@@ -445,4 +447,20 @@ async fn connect(
     *slot.lock().await = Some(started);
     let remote = Remote::connect(client, dto::BackendKind::Embedded, placement, data_dir).await?;
     Ok((remote, options))
+}
+
+/// The embedded demo's size: `AISLE_DEMO=small` (default: 10,000 SKUs) or
+/// `large` (100,000 SKUs, for `cargo xtask bench app`).
+fn demo_size() -> Result<String, AppError> {
+    match std::env::var("AISLE_DEMO") {
+        Err(_) => Ok("small".to_owned()),
+        Ok(size) if size.trim().is_empty() => Ok("small".to_owned()),
+        Ok(size) => match size.trim() {
+            size @ ("small" | "large") => Ok(size.to_owned()),
+            other => Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("AISLE_DEMO is `{other}`: expected `small` or `large`"),
+            )),
+        },
+    }
 }

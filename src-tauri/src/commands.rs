@@ -182,25 +182,145 @@ pub async fn refused_actions(backend: State<'_>) -> Result<Vec<dto::RefusedActio
         .collect())
 }
 
-/// Searches the catalogue by name, brand, SKU or barcode.
+/// Results per search page.
+const SEARCH_PAGE: u32 = 50;
+/// A cursor into the cache's results (an offset); the core's cursors are
+/// opaque and never start so.
+const CACHE_CURSOR: &str = "cache:";
+
+/// The device's cache once its first full pull is complete (a caught-up
+/// pull is recorded): from then on searches answer from it.
+async fn filled_cache(backend: &Backend) -> Option<(aisle_sync::Cache, Option<String>)> {
+    let device = backend.device()?;
+    let cache = device.engine.cache();
+    match cache.position().await {
+        Ok(position) if position.last_pull_at.is_some() => {
+            Some((cache.clone(), device.engine.device().store.clone()))
+        }
+        _ => None,
+    }
+}
+
+fn check_filters(filters: &dto::SearchFilters) -> Result<(), AppError> {
+    for value in [&filters.brand, &filters.product_type]
+        .into_iter()
+        .flatten()
+    {
+        check_query(value)?;
+    }
+    if let Some(product_type) = &filters.product_type
+        && product_type
+            .parse::<oms_domain::model::ProductType>()
+            .is_err()
+    {
+        return Err(invalid(format!("`{product_type}` is not a product type.")));
+    }
+    Ok(())
+}
+
+/// One page from the cache; `cursor` is `cache:<offset>` or none.
+async fn search_cache(
+    cache: &aisle_sync::Cache,
+    store: Option<String>,
+    query: &str,
+    cursor: Option<&str>,
+    filters: &dto::SearchFilters,
+) -> Result<dto::ProductPage, AppError> {
+    let offset = match cursor {
+        None => 0,
+        Some(cursor) => cursor
+            .strip_prefix(CACHE_CURSOR)
+            .and_then(|n| n.parse::<u32>().ok())
+            .ok_or_else(|| invalid("This list cannot be continued; search again."))?,
+    };
+    let filter = aisle_sync::ProductFilter {
+        brand: filters.brand.clone(),
+        product_type: filters.product_type.clone(),
+        in_stock_at: if filters.in_stock_here {
+            Some(store.ok_or_else(|| invalid("This device works for no store."))?)
+        } else {
+            None
+        },
+    };
+    let page = cache
+        .search_page(query, &filter, offset, SEARCH_PAGE)
+        .await?;
+    Ok(dto::ProductPage {
+        items: page.items.into_iter().map(crate::remote::product).collect(),
+        next_cursor: page.next_offset.map(|n| format!("{CACHE_CURSOR}{n}")),
+    })
+}
+
+/// Searches the catalogue by name, brand, SKU or barcode, with filters,
+/// one page at a time (pass `next_cursor` back for the next one).
+///
+/// Once this device's first full pull is complete the cache answers (about
+/// a millisecond, online or not: that is what makes search instant). Before
+/// that, and in central mode without a device, the OMS core answers (same
+/// filters); while it is unreachable the partly filled cache does. A page
+/// continues from the source that answered the first one.
 #[tauri::command]
 pub async fn search_products(
     backend: State<'_>,
     query: String,
     cursor: Option<String>,
+    filters: Option<dto::SearchFilters>,
 ) -> Result<dto::ProductPage, AppError> {
     check_query(&query)?;
+    let filters = filters.unwrap_or_default();
+    check_filters(&filters)?;
+    let from_cache = cursor
+        .as_deref()
+        .is_none_or(|c| c.starts_with(CACHE_CURSOR));
+    if from_cache && let Some((cache, store)) = filled_cache(&backend).await {
+        return search_cache(&cache, store, &query, cursor.as_deref(), &filters).await;
+    }
     let remote = backend.remote().await?;
-    match remote.search(query.clone(), cursor).await {
+    let core_cursor = cursor.clone().filter(|c| !c.starts_with(CACHE_CURSOR));
+    match remote.search(query.clone(), core_cursor, &filters).await {
         Err(error) if error.code == ErrorCode::BackendUnavailable => {
-            // Offline: the cached catalogue answers.
+            // Offline: the cached catalogue answers, however far it got.
             let Some(device) = backend.device() else {
                 return Err(error);
             };
-            let found = device.engine.cache().search_products(&query, 50).await?;
-            Ok(dto::ProductPage {
-                items: found.into_iter().map(crate::remote::product).collect(),
-                next_cursor: None,
+            let store = device.engine.device().store.clone();
+            let cursor = cursor.filter(|c| c.starts_with(CACHE_CURSOR));
+            search_cache(
+                device.engine.cache(),
+                store,
+                &query,
+                cursor.as_deref(),
+                &filters,
+            )
+            .await
+        }
+        other => other,
+    }
+}
+
+/// The brands and product types the search filters offer: from the cache
+/// once it is filled, from the core before that.
+#[tauri::command]
+pub async fn search_filter_values(backend: State<'_>) -> Result<dto::SearchFilterValues, AppError> {
+    if let Some((cache, _)) = filled_cache(&backend).await {
+        let facets = cache.product_facets().await?;
+        return Ok(dto::SearchFilterValues {
+            brands: facets.brands,
+            product_types: facets.product_types,
+            from_cache: true,
+        });
+    }
+    match backend.remote().await?.product_facets().await {
+        // Offline before the first full pull: what the cache has so far.
+        Err(error) if error.code == ErrorCode::BackendUnavailable => {
+            let Some(device) = backend.device() else {
+                return Err(error);
+            };
+            let facets = device.engine.cache().product_facets().await?;
+            Ok(dto::SearchFilterValues {
+                brands: facets.brands,
+                product_types: facets.product_types,
+                from_cache: true,
             })
         }
         other => other,

@@ -202,6 +202,30 @@ pub struct ProductPage {
     pub next_cursor: Option<String>,
 }
 
+/// What a product search keeps (every filter set must hold).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SearchFilters {
+    /// Exactly this brand.
+    pub brand: Option<String>,
+    /// Exactly this product type (`standard`, `bulky`, `fragile`).
+    pub product_type: Option<String>,
+    /// Only products with units available in this store (its cached stock
+    /// with the effect of actions queued here).
+    pub in_stock_here: bool,
+}
+
+/// The values the search filters offer.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SearchFilterValues {
+    pub brands: Vec<String>,
+    pub product_types: Vec<String>,
+    /// Whether the search answers from this device's cache (filled by its
+    /// first full pull); if not, from the OMS core.
+    pub from_cache: bool,
+}
+
 /// A product with its stock here, nearby and in the whole network.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]

@@ -16,7 +16,7 @@ fn generate() -> String {
     let cfg = Config::new().with_large_int("number");
     let decls = declarations![&cfg;
         ErrorCode, AppError, Money, Lang, AppInfo, StoreRef, BackendKind, SyncStatus, Connectivity,
-        ProductSummary, ProductPage, ProductDetail, StockHere, NearbyStock, ChannelStock,
+        ProductSummary, ProductPage, SearchFilters, SearchFilterValues, ProductDetail, StockHere, NearbyStock, ChannelStock,
         DestinationInput, DeliveryMethod, UnavailableReason, UnservableReason, Availability,
         MethodAvailability, ShipmentView, CartLineInput, CheckoutDelivery, PaymentChoice,
         CustomerInput, CheckoutInput, OrderStatus, FulfilmentStatus, PickLine, FulfilmentDetail,

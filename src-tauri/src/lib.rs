@@ -47,6 +47,7 @@ pub fn run() {
             commands::carry_out_sale,
             commands::refused_actions,
             commands::search_products,
+            commands::search_filter_values,
             commands::product_detail,
             commands::product_atp,
             commands::cart_atp,

@@ -202,6 +202,7 @@ impl Remote {
         &self,
         query: String,
         cursor: Option<String>,
+        filters: &dto::SearchFilters,
     ) -> Result<dto::ProductPage, AppError> {
         let page = self.answered(
             self.client()
@@ -209,6 +210,9 @@ impl Remote {
                     q: Some(query),
                     limit: Some(50),
                     cursor,
+                    brand: filters.brand.clone(),
+                    product_type: filters.product_type.clone(),
+                    in_stock_at: filters.in_stock_here.then(|| self.store_id().to_owned()),
                 })
                 .await,
         )?;
@@ -221,6 +225,16 @@ impl Remote {
         Ok(dto::ProductPage {
             items,
             next_cursor: page.next_cursor,
+        })
+    }
+
+    /// The brands and product types the core's catalogue holds.
+    pub async fn product_facets(&self) -> Result<dto::SearchFilterValues, AppError> {
+        let facets = self.answered(self.client().product_facets().await)?;
+        Ok(dto::SearchFilterValues {
+            brands: facets.brands,
+            product_types: facets.product_types,
+            from_cache: false,
         })
     }
 

@@ -126,12 +126,16 @@ export class AppSession {
     try {
       await waitForPort(port, 15_000);
       const base = `http://127.0.0.1:${port}`;
+      // The app is launched by this request (the app bench times from here).
+      const launchedAt = Date.now();
       const created = await request(base, "POST", "/session", {
         capabilities: {
           alwaysMatch: { browserName: "wry", "tauri:options": { application: APP } },
         },
       });
-      return new AppSession(base, created.sessionId, driver, dataDir);
+      const session = new AppSession(base, created.sessionId, driver, dataDir);
+      session.launchedAt = launchedAt;
+      return session;
     } catch (error) {
       try {
         if (driver.group) process.kill(-driver.pid, "SIGKILL");

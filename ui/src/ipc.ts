@@ -25,6 +25,8 @@ import type {
   QueueItem,
   ReturnInput,
   ReturnReceipt,
+  SearchFilters,
+  SearchFilterValues,
   StepInput,
   StepOutcome,
   SyncStatus,
@@ -87,9 +89,12 @@ export const chooseEmbeddedServer = () => call<null>("use_embedded_server");
 export const forgetDevice = () => call<null>("forget_device");
 export const syncStatus = () => call<SyncStatus>("sync_status");
 
-export function searchProducts(query: string, cursor?: string): Promise<ProductPage> {
-  return call<ProductPage>("search_products", { query, cursor: cursor ?? null });
+export function searchProducts(query: string, cursor?: string, filters?: SearchFilters): Promise<ProductPage> {
+  return call<ProductPage>("search_products", { query, cursor: cursor ?? null, filters: filters ?? null });
 }
+
+/** The brands and product types the search filters offer. */
+export const searchFilterValues = () => call<SearchFilterValues>("search_filter_values");
 
 export const productDetail = (sku: string) => call<ProductDetail>("product_detail", { sku });
 

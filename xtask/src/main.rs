@@ -20,7 +20,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--headless|--xvfb]   build and start the app (--headless: the OMS server alone)
   test                      every check: fmt, clippy, architecture, UI, Rust tests, e2e
-  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders, sync (BENCHMARKS.md)
+  bench <name>              run a benchmark: atp, orchestrate, atp-http, feed, orders, sync, app (BENCHMARKS.md)
+                            (app [--debug]: the app window's cold start, search keystroke and memory)
   soak [--seeds N | --seed S]  the sync simulation on N new seeds (default 20), or replay seed S
   setup                     install missing system and npm packages, then stop";
 
@@ -281,6 +282,56 @@ mod commands {
         run(&mut command)
     }
 
+    /// `bench app [--debug]`: the app's performance targets (issue 8) on
+    /// the real window over WebDriver, under Xvfb (`tests/perf/app.mjs`).
+    /// Release build by default (what users run); `--debug` reuses the
+    /// development build.
+    fn bench_app(args: &[String]) -> Result<(), Failure> {
+        let debug = match args {
+            [] => false,
+            [flag] if flag == "--debug" => true,
+            _ => return Err(Failure::Usage(USAGE.to_owned())),
+        };
+        let tools = setup::ensure_all()?;
+        let root = repo_root();
+        step("UI bundle (tsc + vite build)");
+        run(Command::new("npm")
+            .args(["run", "--silent", "build"])
+            .current_dir(root.join("ui")))?;
+        let profile = if debug { "debug" } else { "release" };
+        step(&format!(
+            "cargo build ({profile}): the app and its sidecar, side by side"
+        ));
+        let mut build = cargo();
+        build.args(["build", "--package", "aisle", "--package", "oms-server"]);
+        if !debug {
+            build.arg("--release");
+        }
+        run(&mut build)?;
+        let target = util::target_dir();
+        let out = target.join("bench-app");
+        // A seeded large demo (seed 1): the sync bench's if there is one,
+        // else this bench's own (made by its first run).
+        let shared = target.join("bench-sync/large-seed-1.sqlite");
+        let template = if shared.is_file() {
+            shared
+        } else {
+            out.join("large-seed-1.sqlite")
+        };
+        step(&format!(
+            "benchmark: the app ({profile}): cold start, idle memory, search keystroke on the large demo"
+        ));
+        run(Command::new(&tools.xvfb_run)
+            .args(["-a", "-s", "-screen 0 1280x800x24"])
+            .args(["node", "tests/perf/app.mjs"])
+            .env("AISLE_APP", target.join(profile).join("aisle"))
+            .env("TAURI_DRIVER", &tools.tauri_driver)
+            .env("AISLE_E2E_TMP", out.join("tmp"))
+            .env("AISLE_BENCH_LARGE_TEMPLATE", template)
+            .env("AISLE_BENCH_OUT", out.join(format!("{profile}.json")))
+            .current_dir(&root))
+    }
+
     pub fn bench(args: &[String]) -> Result<(), Failure> {
         match args.first().map(String::as_str) {
             Some("atp") => {
@@ -328,6 +379,7 @@ mod commands {
                 ]))?;
                 run(cargo().args(["bench", "--package", "aisle-sync", "--bench", "sync"]))
             }
+            Some("app") => bench_app(&args[1..]),
             Some(other) => Err(Failure::Usage(format!(
                 "unknown benchmark `{other}`\n\n{USAGE}"
             ))),

@@ -1,8 +1,8 @@
 //! A typed client for oms-server.
 
 use crate::wire::{
-    FeedQuery, FeedRejection, FeedReport, Health, Job, Page, Problem, Product, ProductQuery,
-    UnifiedStockExport,
+    FeedQuery, FeedRejection, FeedReport, Health, Job, Page, Problem, Product, ProductFacets,
+    ProductQuery, UnifiedStockExport,
 };
 use reqwest::Url;
 use std::time::Duration;
@@ -108,6 +108,16 @@ impl OmsClient {
         let response = self
             .get(self.url("/v1/products")?)
             .query(query)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `GET /v1/product-facets`: the brands and product types to filter on.
+    pub async fn product_facets(&self) -> Result<ProductFacets, ClientError> {
+        let response = self
+            .get(self.url("/v1/product-facets")?)
             .send()
             .await
             .map_err(ClientError::Transport)?;

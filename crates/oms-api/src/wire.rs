@@ -119,6 +119,25 @@ pub struct ProductQuery {
     pub limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// Only this brand (exact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// Only this product type (`standard`, `bulky`, `fragile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_type: Option<String>,
+    /// Only products with units on hand beyond those reserved at this
+    /// location (store roles: their own store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_stock_at: Option<String>,
+}
+
+/// `GET /v1/product-facets`: the values a product search can filter on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductFacets {
+    /// Every brand of the catalogue, sorted.
+    pub brands: Vec<String>,
+    /// Every product type in use, sorted.
+    pub product_types: Vec<String>,
 }
 
 /// Largest page a list endpoint returns.

@@ -251,6 +251,19 @@ async fn every_route_checks_every_role() {
         ),
         ("POST", "/v1/tokens".into(), Some(&token), &[Admin]),
         ("GET", "/v1/products?q=lamp".into(), None, EVERYONE),
+        (
+            "GET",
+            format!("/v1/products?q=lamp&in_stock_at={a}"),
+            None,
+            EVERYONE,
+        ),
+        (
+            "GET",
+            format!("/v1/products?q=lamp&in_stock_at={b}"),
+            None,
+            &[Admin, Integration],
+        ),
+        ("GET", "/v1/product-facets".into(), None, EVERYONE),
         ("GET", format!("/v1/products/{sku}"), None, EVERYONE),
         (
             "PUT",

@@ -17,17 +17,27 @@ fn query(q: &str, limit: u32, cursor: Option<String>) -> ProductQuery {
         q: Some(q.to_owned()),
         limit: Some(limit),
         cursor,
+        ..ProductQuery::default()
     }
 }
 
 /// Every page of a search, following cursors.
 async fn all_pages(server: &TestServer, q: &str, limit: u32) -> Vec<Product> {
+    filtered_pages(server, &query(q, limit, None)).await
+}
+
+/// Every page of a search with filters, following cursors.
+async fn filtered_pages(server: &TestServer, first: &ProductQuery) -> Vec<Product> {
+    let limit = first.limit.unwrap_or(50);
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
         let page: Page<Product> = server
             .client
-            .products(&query(q, limit, cursor))
+            .products(&ProductQuery {
+                cursor,
+                ..first.clone()
+            })
             .await
             .unwrap();
         assert!(page.items.len() <= limit as usize);
@@ -287,6 +297,91 @@ async fn the_change_sequence_delivers_everything_once(db: Db) {
     assert_eq!(stock, network.stock_rows().count());
 }
 
+async fn filters_keep_brand_type_and_stock_here_and_facets_list_them(db: Db) {
+    let server = start(db).await;
+    let network = demo::network(SEED, DemoSize::Small);
+    let catalogue = demo::catalogue(SEED, DemoSize::Small);
+
+    let facets = server.client.product_facets().await.unwrap();
+    let brands: BTreeSet<String> = catalogue.iter().map(|p| p.brand.clone()).collect();
+    let types: BTreeSet<String> = catalogue
+        .iter()
+        .map(|p| p.product_type.to_owned())
+        .collect();
+    assert_eq!(facets.brands, brands.into_iter().collect::<Vec<_>>());
+    assert_eq!(facets.product_types, types.into_iter().collect::<Vec<_>>());
+
+    // Brand and type, with a text.
+    let brand = facets.brands[0].clone();
+    let found = filtered_pages(
+        &server,
+        &ProductQuery {
+            brand: Some(brand.clone()),
+            product_type: Some("fragile".into()),
+            ..query("lamp", 200, None)
+        },
+    )
+    .await;
+    let expected: BTreeSet<String> = catalogue
+        .iter()
+        .filter(|p| {
+            p.brand == brand
+                && p.product_type == "fragile"
+                && p.name.to_lowercase().contains("lamp")
+        })
+        .map(|p| p.sku.clone())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        found.into_iter().map(|p| p.sku).collect::<BTreeSet<_>>(),
+        expected
+    );
+
+    // In stock at a store: units on hand beyond those reserved.
+    let store = network
+        .network
+        .locations
+        .iter()
+        .find(|l| l.id.as_str().starts_with("ST-"))
+        .unwrap()
+        .id
+        .as_str()
+        .to_owned();
+    let expected: BTreeSet<String> = network
+        .stock_rows()
+        .filter(|r| r.location.as_str() == store && r.on_hand - i64::from(r.reserved.get()) > 0)
+        .map(|r| r.sku.as_str().to_owned())
+        .filter(|sku| {
+            catalogue
+                .iter()
+                .any(|p| &p.sku == sku && p.name.to_lowercase().contains("oak"))
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    let found = filtered_pages(
+        &server,
+        &ProductQuery {
+            in_stock_at: Some(store.clone()),
+            ..query("oak", 200, None)
+        },
+    )
+    .await;
+    assert_eq!(
+        found.into_iter().map(|p| p.sku).collect::<BTreeSet<_>>(),
+        expected
+    );
+
+    // Bad filters are refused.
+    for path in [
+        "/v1/products?product_type=huge",
+        "/v1/products?in_stock_at=",
+    ] {
+        let (status, _, body) = get_json(&server, path).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(body["type"], "invalid-query", "{path}");
+    }
+}
+
 on_both_databases! {
     health => health_reports_version_and_a_stable_instance_id,
     search => search_pages_through_exactly_the_matching_demo_products,
@@ -294,6 +389,7 @@ on_both_databases! {
     bad_input => bad_input_is_a_problem_json_error,
     network_and_stock => network_and_stock_match_the_demo,
     changes => the_change_sequence_delivers_everything_once,
+    filters_and_facets => filters_keep_brand_type_and_stock_here_and_facets_list_them,
 }
 
 #[tokio::test]

@@ -62,6 +62,28 @@ product_type: string, barcodes: Array<string>, price: Money, };
 
 export type ProductPage = { items: Array<ProductSummary>, next_cursor: string | null, };
 
+export type SearchFilters = { 
+/**
+ * Exactly this brand.
+ */
+brand: string | null, 
+/**
+ * Exactly this product type (`standard`, `bulky`, `fragile`).
+ */
+product_type: string | null, 
+/**
+ * Only products with units available in this store (its cached stock
+ * with the effect of actions queued here).
+ */
+in_stock_here: boolean, };
+
+export type SearchFilterValues = { brands: Array<string>, product_types: Array<string>, 
+/**
+ * Whether the search answers from this device's cache (filled by its
+ * first full pull); if not, from the OMS core.
+ */
+from_cache: boolean, };
+
 export type ProductDetail = { product: ProductSummary, 
 /**
  * This store's shelf.

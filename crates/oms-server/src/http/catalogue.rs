@@ -2,14 +2,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use oms_api::wire::{ChannelPrice, Currency, Money, Page, Product, ProductQuery, ProductWrite};
+use oms_api::wire::{
+    ChannelPrice, Currency, Money, Page, Product, ProductFacets, ProductQuery, ProductWrite,
+};
 use oms_domain::model::{ProductType, Sku};
 
 use super::extract::{ApiJson, ApiQuery};
 use super::{ApiError, auth, cursor};
 use crate::AppState;
 use crate::auth::Role;
-use crate::storage::ProductWriteError;
+use crate::storage::{ProductFilter, ProductWriteError};
 
 /// Longest accepted search text, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -29,14 +31,69 @@ pub async fn list(
             "q must be at most {MAX_QUERY_CHARS} characters"
         )));
     }
+    let filter = product_filter(&caller, &query)?;
     let after = query.cursor.as_deref().map(cursor::decode).transpose()?;
     // One extra row tells whether a next page exists without a count query.
     let items = state
         .storage
-        .search_products(text, limit + 1, after.as_deref())
+        .search_products(text, &filter, limit + 1, after.as_deref())
         .await?;
     let (items, next_cursor) = cursor::paginate(items, limit, |p| &p.sku);
     Ok(Json(Page { items, next_cursor }))
+}
+
+/// The search filters of `query`, checked: a known product type, a brand
+/// of sensible length, and (store roles) their own store's stock only.
+fn product_filter(
+    caller: &crate::auth::Caller,
+    query: &ProductQuery,
+) -> Result<ProductFilter, ApiError> {
+    let brand = query
+        .brand
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    if let Some(brand) = brand
+        && brand.chars().count() > MAX_TEXT_CHARS
+    {
+        return Err(ApiError::InvalidQuery(format!(
+            "brand must be at most {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    let product_type = query
+        .product_type
+        .as_deref()
+        .map(|t| {
+            t.parse::<ProductType>().map_err(|_| {
+                ApiError::InvalidQuery(format!(
+                    "product_type `{t}` is not one of standard, bulky, fragile"
+                ))
+            })
+        })
+        .transpose()?;
+    let in_stock_at = query.in_stock_at.as_deref().map(str::trim);
+    if let Some(location) = in_stock_at {
+        if location.is_empty() || location.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::InvalidQuery(
+                "in_stock_at must be a location id".to_owned(),
+            ));
+        }
+        auth::require_store(caller, location)?;
+    }
+    Ok(ProductFilter {
+        brand: brand.map(str::to_owned),
+        product_type: product_type.map(|t| t.as_str().to_owned()),
+        in_stock_at: in_stock_at.map(str::to_owned),
+    })
+}
+
+/// `GET /v1/product-facets`: the catalogue's brands and product types.
+pub async fn facets(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> Result<Json<ProductFacets>, ApiError> {
+    auth::require(&caller, auth::EVERYONE)?;
+    Ok(Json(state.storage.product_facets().await?))
 }
 
 pub async fn get(

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/pairing-codes", post(auth::create_pairing_code))
         .route("/v1/tokens", post(auth::create_token))
         .route("/v1/products", get(catalogue::list))
+        .route("/v1/product-facets", get(catalogue::facets))
         .route(
             "/v1/products/{sku}",
             get(catalogue::get).put(catalogue::put),

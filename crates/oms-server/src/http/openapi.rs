@@ -22,6 +22,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/pairing-codes"),
     ("POST", "/v1/tokens"),
     ("GET", "/v1/products"),
+    ("GET", "/v1/product-facets"),
     ("GET", "/v1/products/{sku}"),
     ("PUT", "/v1/products/{sku}"),
     ("GET", "/v1/network"),
@@ -450,7 +451,13 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .query("q", string.clone(), "Matches name, brand (case-insensitive substrings), SKU or barcode.")
             .query("limit", limit(200, 50), "Page size.")
             .query("cursor", string.clone(), "`next_cursor` of the previous page.")
+            .query("brand", string.clone(), "Only this brand (exact).")
+            .query("product_type", json!({"type": "string", "enum": ["standard", "bulky", "fragile"]}), "Only this product type.")
+            .query("in_stock_at", string.clone(), "Only products with units on hand beyond those reserved at this location; store roles: their own store (else 403).")
             .ok(200, "One page of products, in SKU order.", page_of("Product")),
+        ("GET", "/v1/product-facets") => op("productFacets", "catalogue", "The brands and product types to filter products on")
+            .roles(EVERYONE)
+            .ok(200, "Each sorted.", schema("ProductFacets")),
         ("GET", "/v1/products/{sku}") => op("getProduct", "catalogue", "A product")
             .roles(EVERYONE)
             .not_found()
@@ -915,6 +922,17 @@ fn schemas() -> Value {
                     "product_type": {"type": "string", "enum": ["standard", "bulky", "fragile"]},
                     "barcodes": {"type": "array", "items": string},
                     "price": schema("Money")
+                }
+            }),
+        ),
+        (
+            "ProductFacets",
+            json!({
+                "type": "object",
+                "required": ["brands", "product_types"],
+                "properties": {
+                    "brands": {"type": "array", "items": string},
+                    "product_types": {"type": "array", "items": string}
                 }
             }),
         ),

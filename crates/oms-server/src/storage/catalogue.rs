@@ -2,7 +2,7 @@
 
 use super::sql::Sql;
 use super::{Backend, SeedRecord, Storage, StorageError, next_change_seqs, write_seed_record};
-use oms_api::wire::{Currency, Money, Product};
+use oms_api::wire::{Currency, Money, Product, ProductFacets};
 use oms_domain::demo::DemoProduct;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -14,6 +14,15 @@ const MAX_SEARCH_TERMS: usize = 8;
 /// Rows per multi-row INSERT: well under SQLite's 32,766 and PostgreSQL's
 /// 65,535 bound parameters.
 pub(crate) const INSERT_CHUNK: usize = 1_000;
+
+/// What a product search keeps, checked by the handler.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductFilter {
+    pub brand: Option<String>,
+    pub product_type: Option<String>,
+    /// Only products with `on_hand - reserved > 0` at this location.
+    pub in_stock_at: Option<String>,
+}
 
 /// A product with its change sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +90,7 @@ impl Storage {
     pub async fn search_products(
         &self,
         query: Option<&str>,
+        filter: &ProductFilter,
         limit: u32,
         after: Option<&str>,
     ) -> Result<Vec<Product>, StorageError> {
@@ -106,12 +116,44 @@ impl Storage {
                 .bind(term.to_owned())
                 .push("))");
         }
+        if let Some(brand) = &filter.brand {
+            sql.push(" AND p.brand = ").bind(brand.clone());
+        }
+        if let Some(product_type) = &filter.product_type {
+            sql.push(" AND p.product_type = ")
+                .bind(product_type.clone());
+        }
+        if let Some(location) = &filter.in_stock_at {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM stock_levels s WHERE s.sku = p.sku AND s.location_id = ",
+            )
+            .bind(location.clone())
+            .push(" AND s.on_hand - s.reserved > 0)");
+        }
         if let Some(after) = after {
             sql.push(" AND p.sku > ").bind(after.to_owned());
         }
         sql.push(" ORDER BY p.sku LIMIT ").bind(i64::from(limit));
         let rows = sql.fetch_all(self.pool()).await?;
         rows.iter().map(product_from_row).collect()
+    }
+
+    /// The catalogue's brands and product types, each sorted.
+    pub async fn product_facets(&self) -> Result<ProductFacets, StorageError> {
+        let mut facets = ProductFacets::default();
+        for row in Sql::new("SELECT DISTINCT brand FROM products ORDER BY brand")
+            .fetch_all(self.pool())
+            .await?
+        {
+            facets.brands.push(row.try_get("brand")?);
+        }
+        for row in Sql::new("SELECT DISTINCT product_type FROM products ORDER BY product_type")
+            .fetch_all(self.pool())
+            .await?
+        {
+            facets.product_types.push(row.try_get("product_type")?);
+        }
+        Ok(facets)
     }
 
     /// One product by SKU.

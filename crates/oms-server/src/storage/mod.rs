@@ -27,7 +27,7 @@ pub(crate) use sync::{
 };
 
 pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
-pub use catalogue::{ProductRecord, ProductWriteError};
+pub use catalogue::{ProductFilter, ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use customers::{CustomerInsert, CustomerRecord, NewCustomerRow};
 pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
