@@ -87,7 +87,10 @@ fn is_valid_pin(pin: &str) -> bool {
 fn device_client(backend: &Backend) -> Result<(OmsClient, String), AppError> {
     let device = backend.require_device()?;
     let store = device.engine.device().store.clone().ok_or_else(|| {
-        AppError::new(ErrorCode::Forbidden, "This device is not paired with a store.")
+        AppError::new(
+            ErrorCode::Forbidden,
+            "This device is not paired with a store.",
+        )
     })?;
     Ok((device.engine.client().clone(), store))
 }

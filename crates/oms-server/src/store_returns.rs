@@ -168,7 +168,7 @@ pub async fn record(
     }
     let now = Timestamp::now();
     let now_ms = now.as_millisecond();
-    let id = format!("RET-{}", uuid::Uuid::new_v4().simple());
+    let id = format!("RET-{}", crate::auth::readable_code(10));
     let view = UnreceiptedReturnView {
         id: id.clone(),
         location: location.clone(),

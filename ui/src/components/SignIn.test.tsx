@@ -82,6 +82,7 @@ describe("Staff sign-in", () => {
     expect(await screen.findByTestId("app-screens")).toBeTruthy();
     expect(calls).toEqual([{ staffId: ines.id, pin: "4321" }]);
     expect(screen.getByTestId("staff-name").textContent).toBe("Signed in: Inès Moreau");
+    expect(screen.getByTestId("staff-name").title).toBe("Signed in: Inès Moreau");
     fireEvent.click(screen.getByTestId("sign-out"));
     expect(await screen.findByTestId("signin")).toBeTruthy();
   });

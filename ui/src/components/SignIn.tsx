@@ -33,7 +33,10 @@ export function StaffBadge() {
   if (!staff) return null;
   return (
     <span class="staff-badge" data-testid="staff-badge">
-      <span data-testid="staff-name">{t("signin.signedIn", { name: staff.member.name })}</span>
+      <span data-testid="staff-name" title={t("signin.signedIn", { name: staff.member.name })}>
+        <span class="visually-hidden">{t("signin.signedIn", { name: "" })}</span>
+        {staff.member.name}
+      </span>
       {staff.offline && <span class="muted"> · {t("signin.offlineBadge")}</span>}
       <button type="button" class="secondary" data-testid="sign-out" onClick={signOut}>
         {t("signin.signOut")}
@@ -132,7 +135,7 @@ export function SignIn({ setLang, onSignedIn }: { setLang: (lang: Lang) => void;
             <button
               type="button"
               key={l}
-              class={l === lang ? "choice active" : "choice"}
+              class={l === lang ? "secondary lang-choice active" : "secondary lang-choice"}
               aria-pressed={l === lang}
               data-testid={`signin-lang-${l}`}
               onClick={() => setLang(l)}

@@ -123,6 +123,8 @@ export function NoReceipt({ onBack }: { onBack: () => void }) {
         case "recorded":
           setReceipt(outcome.receipt);
           setLines([]);
+          setFound({ kind: "idle" });
+          setQuery("");
           setApproving(false);
           setAttemptKey(crypto.randomUUID());
           return undefined;
