@@ -244,6 +244,7 @@ export class AppSession {
     await this.clickOn(`[data-testid="staff-member"][data-id$="${suffix}"]`, timeoutMs);
     await this.waitForElement('[data-testid="pin-entry"]');
     for (const digit of pin) await this.clickOn(`[data-testid="pin-key-${digit}"]`);
+    await this.waitForElement(`[data-testid="pin-dots"][data-length="${pin.length}"]`);
     if (screenshot) await this.screenshot(screenshot);
     await this.clickOn('[data-testid="pin-submit"]');
     await this.waitForElement('[data-testid="staff-badge"]', 30_000);
