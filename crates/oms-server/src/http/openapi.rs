@@ -785,7 +785,7 @@ fn schemas() -> Value {
                                  "unsupported-media-type", "not-found", "no-route", "unauthenticated",
                                  "forbidden", "conflict", "feed-rejected", "upload-interrupted",
                                  "idempotency-key-reused", "busy", "internal", "cannot-be-served",
-                                 "mutation-gap", "locked-out"]},
+                                 "mutation-gap", "locked-out", "wrong-pin"]},
                     "title": string,
                     "status": {"type": "integer"},
                     "detail": {"type": "string", "description": "For people; absent on 5xx."}
