@@ -288,13 +288,41 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// Prunes the outbox at most once an hour (applied mutations kept a
+    /// week, dismissed refusals a month: enough to answer "did it go?").
+    async fn prune_if_due(&self, last: &mut Option<std::time::Instant>) {
+        const EVERY: Duration = Duration::from_secs(3600);
+        if last.is_some_and(|at| at.elapsed() < EVERY) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+        let now = jiff::Timestamp::now();
+        let days_ago = |days: i64| {
+            now.checked_sub(jiff::SignedDuration::from_hours(24 * days))
+                .unwrap_or(now)
+                .to_string()
+        };
+        match self
+            .inner
+            .cache
+            .prune_outbox(&days_ago(7), &days_ago(30))
+            .await
+        {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "sync: old outbox rows pruned"),
+            Err(error) => tracing::warn!(%error, "sync: outbox pruning failed"),
+        }
+    }
+
     async fn run(self) {
         let config = self.inner.config.clone();
         let mut failures: u32 = 0;
+        let mut pruned_at = None;
         loop {
             let wait = match self.sync_once().await {
                 Ok(_) => {
                     failures = 0;
+                    self.prune_if_due(&mut pruned_at).await;
                     config.interval
                 }
                 Err(error) => {

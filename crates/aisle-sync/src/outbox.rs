@@ -296,6 +296,31 @@ impl Cache {
         Ok(())
     }
 
+    /// Forgets answered mutations this device no longer needs, so that the
+    /// outbox of a busy store (hundreds of actions a day) does not grow for
+    /// ever: applied ones answered before `applied_before` whose optimistic
+    /// stock effect is gone (a pull showed it), and refusals staff dismissed
+    /// before `dismissed_before`. Pending rows and refusals nobody looked at
+    /// stay; mutation ids go on counting (`outbox_devices`). Instants are
+    /// RFC 3339 in UTC, as the outbox stores them. Returns the rows removed.
+    pub async fn prune_outbox(
+        &self,
+        applied_before: &str,
+        dismissed_before: &str,
+    ) -> Result<u64, SyncError> {
+        let (_guard, mut tx) = self.begin_write().await?;
+        let removed = sqlx::query(
+            "DELETE FROM outbox WHERE              (status = 'applied' AND answered_at < ?1               AND NOT EXISTS (SELECT 1 FROM stock_pending p WHERE p.mutation_id = outbox.mutation_id))              OR (status = 'refused' AND dismissed_at IS NOT NULL AND dismissed_at < ?2)",
+        )
+        .bind(applied_before)
+        .bind(dismissed_before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(removed)
+    }
+
     /// The outbox, newest first (at most `limit` rows), e.g. for a "queued
     /// actions" screen.
     pub async fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>, SyncError> {

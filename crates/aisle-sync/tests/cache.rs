@@ -133,3 +133,56 @@ async fn optimistic_stock_stays_on_top_until_the_core_includes_it() {
         assert_eq!(found.len(), 1, "{query}");
     }
 }
+
+#[tokio::test]
+async fn answered_mutations_are_pruned_but_ids_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = cache(&dir).await;
+    cache.apply_page(&page("c1", false, 0, 10)).await.unwrap();
+    for units in [1, 2, 3] {
+        cache.enqueue(sale(units)).await.unwrap();
+    }
+    // 1 applied and shown by a caught-up pull, 2 refused, 3 still pending.
+    cache
+        .record_results(
+            "dev-1",
+            &[
+                MutationResult {
+                    id: 1,
+                    status: 201,
+                    body: serde_json::json!({}),
+                },
+                MutationResult {
+                    id: 2,
+                    status: 422,
+                    body: serde_json::json!({"type": "invalid-body", "title": "Invalid body", "status": 422, "detail": "no"}),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    cache.apply_page(&page("c2", false, 1, 9)).await.unwrap();
+    let later = "2999-01-01T00:00:00Z";
+    let earlier = "2000-01-01T00:00:00Z";
+
+    // Nothing answered before the cut-off: nothing goes.
+    assert_eq!(cache.prune_outbox(earlier, earlier).await.unwrap(), 0);
+    // The applied one goes; the undismissed refusal and the pending one stay.
+    assert_eq!(cache.prune_outbox(later, later).await.unwrap(), 1);
+    let left: Vec<u64> = cache
+        .outbox(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.mutation_id)
+        .collect();
+    assert_eq!(left, vec![3, 2]);
+    // Once staff dismissed the refusal it goes too.
+    cache.dismiss_refusal("dev-1", 2).await.unwrap();
+    assert_eq!(cache.prune_outbox(later, later).await.unwrap(), 1);
+    assert_eq!(cache.counts().await.unwrap().outbox_pending, 1);
+    // Stock still counts the pending sale; ids are never reused.
+    let stock = cache.stock("SKU-1", STORE).await.unwrap().unwrap();
+    assert_eq!((stock.on_hand, stock.pending_delta), (6, -3));
+    assert_eq!(cache.enqueue(sale(1)).await.unwrap(), 4);
+}
