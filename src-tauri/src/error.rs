@@ -60,6 +60,7 @@ impl From<oms_api::ClientError> for AppError {
             ClientError::Problem(problem) => match (problem.kind.as_str(), problem.status) {
                 ("not-found", _) => ErrorCode::NotFound,
                 ("cannot-be-served", _) => ErrorCode::CannotBeServed,
+                ("pickup-code-mismatch", _) => ErrorCode::PickupCodeMismatch,
                 ("conflict" | "idempotency-key-reused", _) => ErrorCode::Conflict,
                 ("unauthenticated", _) | (_, 401) => ErrorCode::NotPaired,
                 ("forbidden", _) => ErrorCode::Forbidden,

@@ -766,29 +766,9 @@ impl Remote {
             dto::StepInput::Cancel => FulfilmentStep::Cancel,
             dto::StepInput::ReceiveAtStore => FulfilmentStep::ReceiveAtStore,
         };
-        let result = match self.client().fulfilment_step(id, &wire_step).await {
-            Err(oms_api::ClientError::Problem(problem))
-                if problem.kind == "conflict"
-                    && matches!(step, dto::StepInput::HandOver { .. }) =>
-            {
-                // The server refuses a wrong code and an illegal step alike
-                // (409 conflict): a fulfilment waiting for pickup only
-                // refuses the code.
-                let waiting = matches!(
-                    self.client().fulfilment(id).await.map(|f| f.status),
-                    Ok(FulfilmentStatus::ReadyForPickup)
-                );
-                return Err(if waiting {
-                    AppError::new(
-                        ErrorCode::PickupCodeMismatch,
-                        problem.detail.unwrap_or(problem.title),
-                    )
-                } else {
-                    oms_api::ClientError::Problem(problem).into()
-                });
-            }
-            other => self.answered(other)?,
-        };
+        // A wrong pickup code is the core's 409 `pickup-code-mismatch`
+        // (error.rs maps it to its own code for the UI).
+        let result = self.answered(self.client().fulfilment_step(id, &wire_step).await)?;
         let mut rerouted = Vec::with_capacity(result.rerouted.len());
         for f in &result.rerouted {
             rerouted.push(self.fulfilment_summary(f).await?);

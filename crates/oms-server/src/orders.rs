@@ -74,6 +74,9 @@ pub enum OrderFailure {
     /// The request contradicts the order's state (an illegal step…).
     #[error("{0}")]
     Conflict(String),
+    /// A handover with a code other than the one the customer was sent.
+    #[error("the pickup code does not match: nothing was handed over")]
+    PickupCodeMismatch,
     /// The same Idempotency-Key came with another body.
     #[error("this Idempotency-Key was used with a different request body")]
     IdempotencyMismatch,
@@ -1405,9 +1408,7 @@ async fn try_step(
             if fulfilments[at].fulfilment.status == FulfilmentStatus::ReadyForPickup
                 && expected != Some(hash_secret(code).as_str())
             {
-                return Err(OrderFailure::Conflict(
-                    "the pickup code does not match: nothing was handed over".into(),
-                ));
+                return Err(OrderFailure::PickupCodeMismatch);
             }
             FulfilmentEvent::HandOver
         }

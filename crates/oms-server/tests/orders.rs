@@ -558,6 +558,15 @@ async fn missing_item_rerouted_then_handed_over(db: Db) {
             .await;
             assert_eq!(status, 200, "{received}");
             assert_eq!(received["fulfilment"]["status"], "ready_for_pickup");
+            let (status, problem, _) = post(
+                &at_store,
+                &steps_url,
+                &json!({"type": "hand_over", "pickup_code": "000000x"}),
+                None,
+            )
+            .await;
+            assert_eq!(status, 409, "a wrong code hands nothing over");
+            assert_eq!(problem["type"], "pickup-code-mismatch", "{problem}");
             let code = latest_pickup_code(&server, &order_id).await;
             let (status, done, _) = post(
                 &at_store,

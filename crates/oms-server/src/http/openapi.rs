@@ -664,11 +664,11 @@ fn operation(method: &str, path: &str) -> Option<Op> {
             .ok(200, "The fulfilment.", schema("FulfilmentView")),
         ("POST", "/v1/fulfilments/{id}/steps") => op("fulfilmentStep", "fulfilments", "Move a fulfilment on")
             .roles("admin, integration; store roles for their own store")
-            .about("An illegal transition is 409 `conflict` and changes nothing. `report_missing` corrects the stock and re-orchestrates the missing units.")
+            .about("An illegal transition is 409 `conflict` and changes nothing; a handover with another code than the customer's is 409 `pickup-code-mismatch`. `report_missing` corrects the stock and re-orchestrates the missing units.")
             .query("lang", json!({"type": "string", "enum": ["en", "fr", "de"]}), "Language of the explanation; default the customer's.")
             .json_body(schema("FulfilmentStep"))
             .not_found()
-            .err(409, &["conflict"])
+            .err(409, &["conflict", "pickup-code-mismatch"])
             .err(503, &["busy"])
             .ok(200, "The fulfilment after the step.", schema("StepResult")),
         ("GET", "/v1/fulfilments/{id}/label") => op("fulfilmentLabel", "fulfilments", "The shipping label (4×6 in PDF)")
@@ -785,7 +785,7 @@ fn schemas() -> Value {
                                  "unsupported-media-type", "not-found", "no-route", "unauthenticated",
                                  "forbidden", "conflict", "feed-rejected", "upload-interrupted",
                                  "idempotency-key-reused", "busy", "internal", "cannot-be-served",
-                                 "mutation-gap", "locked-out", "wrong-pin"]},
+                                 "mutation-gap", "locked-out", "wrong-pin", "pickup-code-mismatch"]},
                     "title": string,
                     "status": {"type": "integer"},
                     "detail": {"type": "string", "description": "For people; absent on 5xx."}

@@ -575,6 +575,9 @@ impl From<OrderFailure> for ApiError {
             OrderFailure::NotFound { kind, id } => ApiError::NotFound { kind, id },
             OrderFailure::Forbidden(message) => ApiError::Forbidden(message),
             OrderFailure::Conflict(message) => ApiError::Conflict(message),
+            OrderFailure::PickupCodeMismatch => {
+                ApiError::PickupCodeMismatch(OrderFailure::PickupCodeMismatch.to_string())
+            }
             OrderFailure::IdempotencyMismatch => ApiError::IdempotencyMismatch,
             OrderFailure::Contention => ApiError::Busy(OrderFailure::Contention.to_string()),
             OrderFailure::Storage(error) => ApiError::Storage(error),

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// The request is valid but contradicts the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A handover's pickup code is not the one the customer was sent.
+    #[error("{0}")]
+    PickupCodeMismatch(String),
     /// A stock feed had refused rows and was not applied.
     #[error("the feed was rejected: {} refused row(s), nothing was applied", .0.refused_total)]
     FeedRejected(Box<FeedReport>),
@@ -102,6 +105,11 @@ impl ApiError {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such endpoint"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::PickupCodeMismatch(_) => (
+                StatusCode::CONFLICT,
+                "pickup-code-mismatch",
+                "Pickup code does not match",
+            ),
             ApiError::DuplicateCustomer(_) => (
                 StatusCode::CONFLICT,
                 "duplicate-customer",
