@@ -186,8 +186,18 @@ async fn returns_without_receipt(db: common::Db) {
             .unwrap_err(),
     );
     assert_eq!((status, kind.as_str()), (422, "idempotency-key-reused"));
+    // Two identical requests at once (a double tap, a retry racing the
+    // first): one return, both answered with it.
+    let twice = request(&lines[..1], &manager.id, "1234");
+    let (first, second) = tokio::join!(
+        till.return_without_receipt(&a, &twice, "k-race"),
+        till.return_without_receipt(&a, &twice, "k-race"),
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.id, second.id);
+    assert_eq!(on_hand(&server, &kept, &a).await, kept_before + 4);
     let recorded = server.state.storage.store_returns_of(&a).await.unwrap();
-    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded.len(), 2);
     assert!(recorded[0].contains(&view.id) && !recorded[0].contains("\"pin\""));
 
     // Five wrong PINs in a row lock the manager out, right PIN or not.
@@ -227,7 +237,7 @@ async fn returns_without_receipt(db: common::Db) {
         .unwrap_err(),
     );
     assert_eq!(status, 429);
-    assert_eq!(on_hand(&server, &kept, &a).await, kept_before + 2);
+    assert_eq!(on_hand(&server, &kept, &a).await, kept_before + 4);
 
     // Bad requests never cost an attempt: no lines, no key.
     let (status, _, _) = problem(

@@ -158,9 +158,29 @@ pub async fn return_without_receipt(
         &request.approval.pin,
     )
     .await?;
-    let view =
+    let recorded =
         crate::store_returns::record(&state, &caller, &location, &request, manager, slot.as_ref())
-            .await?;
+            .await;
+    let view = match recorded {
+        Ok(view) => view,
+        Err(failure) => {
+            // A concurrent request with the same key committed first: its
+            // kept answer is this one's (nothing of this one was written).
+            if let Some(slot) = &slot
+                && let Some(kept) = state
+                    .storage
+                    .stored_answer_of(&slot.scope, &slot.key)
+                    .await?
+                && kept.request_hash == slot.request_hash
+            {
+                return Ok(super::orders::kept_answer_response(
+                    kept.status,
+                    kept.response,
+                ));
+            }
+            return Err(failure.into());
+        }
+    };
     let body = serde_json::to_string(&view).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(super::orders::kept_answer_response(201, body))
 }
