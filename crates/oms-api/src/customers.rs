@@ -109,4 +109,6 @@ pub enum NotificationKind {
     Status,
     /// The receipt, sent on request (the PDF is attached).
     Receipt,
+    /// The payment gateway's link where the customer pays the order.
+    PaymentLink,
 }

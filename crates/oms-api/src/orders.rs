@@ -138,6 +138,13 @@ pub struct PaymentView {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_reference: Option<String>,
+    /// Where the customer pays: a pay-by-link gateway's page, sent to the
+    /// customer once the gateway answered the authorisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// Why it is not done yet (e.g. no payment gateway configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// An order with everything customer service needs.

@@ -170,6 +170,29 @@ pub fn render(
     (subject, format!("{greeting}\n\n{line}\n"))
 }
 
+/// Subject and body of the message sending a pay-by-link gateway's page.
+pub fn render_payment_link(
+    language: Language,
+    order: &str,
+    customer_name: &str,
+    url: &str,
+) -> (String, String) {
+    match language {
+        Language::En => (
+            format!("Pay for order {order}"),
+            format!("Hello {customer_name},\n\nPay for your order {order} here: {url}\n"),
+        ),
+        Language::Fr => (
+            format!("Paiement de la commande {order}"),
+            format!("Bonjour {customer_name},\n\nRéglez votre commande {order} ici : {url}\n"),
+        ),
+        Language::De => (
+            format!("Zahlung für Bestellung {order}"),
+            format!("Hallo {customer_name},\n\nBezahlen Sie Ihre Bestellung {order} hier: {url}\n"),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

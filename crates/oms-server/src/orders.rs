@@ -1094,6 +1094,8 @@ fn payment_view_new(payment: &NewPayment) -> PaymentView {
         reference: payment.reference.clone(),
         status: payment.status.to_owned(),
         provider_reference: payment.provider_reference.clone(),
+        link: None,
+        last_error: None,
     }
 }
 
@@ -1260,6 +1262,17 @@ pub async fn load_view_with(
             reference: p.reference.clone(),
             status: p.status.clone(),
             provider_reference: p.provider_reference.clone(),
+            link: p.payment_url.clone(),
+            // Only while it is not done: why it waits. Without a gateway
+            // nothing ever tries, so the server says so itself.
+            last_error: (p.status == "pending")
+                .then(|| {
+                    p.last_error.clone().or_else(|| {
+                        (!state.outbox.has_payment_provider())
+                            .then(|| crate::outbox::NO_GATEWAY.to_owned())
+                    })
+                })
+                .flatten(),
         })
         .collect();
     Ok(order_view(

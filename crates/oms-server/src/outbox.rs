@@ -195,6 +195,12 @@ impl Outbox {
         })
     }
 
+    /// Whether gateway payments can be carried out (a gateway or provider
+    /// is set up); without one they wait with [`NO_GATEWAY`].
+    pub fn has_payment_provider(&self) -> bool {
+        self.payments.is_some()
+    }
+
     /// Uses `provider` for payments instead of the configured gateway.
     pub fn with_payment_provider(mut self, provider: Arc<dyn PaymentProvider>) -> Self {
         self.payments = Some(provider);
@@ -530,9 +536,23 @@ async fn execute(storage: &Storage, outbox: &Outbox, payment: &ClaimedPayment) -
         authorisation,
     };
     match provider.execute(kind, &request).await {
-        Ok(outcome) => PaymentResult::Succeeded {
-            provider_reference: outcome.provider_reference,
-        },
+        Ok(outcome) => {
+            let link = match outcome.payment_url {
+                Some(url) if kind == PaymentKind::Authorise => {
+                    match payment_link_message(storage, &payment.order_id, &url).await {
+                        Ok(message) => Some((url, message)),
+                        // Done at the gateway: the same key answers the same
+                        // link on the next attempt.
+                        Err(error) => return retry_later(format!("payment link: {error}"), false),
+                    }
+                }
+                _ => None,
+            };
+            PaymentResult::Succeeded {
+                provider_reference: outcome.provider_reference,
+                link,
+            }
+        }
         Err(error @ PaymentError::Declined { .. }) => PaymentResult::Refused {
             status: "declined",
             error: error.to_string(),
@@ -548,6 +568,36 @@ async fn execute(storage: &Storage, outbox: &Outbox, payment: &ClaimedPayment) -
             retry_later(error.to_string(), true)
         }
     }
+}
+
+/// The notification that sends a payment link to the order's customer.
+async fn payment_link_message(
+    storage: &Storage,
+    order_id: &str,
+    url: &str,
+) -> Result<String, String> {
+    let record = storage
+        .order(order_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("order {order_id} is missing"))?;
+    let doc = crate::orders::parse_order(&record.document).map_err(|e| e.to_string())?;
+    let customer = &doc.customer;
+    let (subject, body) =
+        crate::notify::render_payment_link(customer.language, order_id, &customer.name, url);
+    let rendered = crate::notify::RenderedNotification {
+        order: order_id.to_owned(),
+        fulfilment: None,
+        kind: oms_api::wire::NotificationKind::PaymentLink,
+        status: None,
+        language: customer.language,
+        to_email: customer.email.clone(),
+        to_phone: customer.phone.clone(),
+        subject,
+        body,
+        attachments: Vec::new(),
+    };
+    serde_json::to_string(&rendered).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -104,6 +104,8 @@ pub struct PaymentOutcome {
     /// The provider answered from its idempotency record: the operation had
     /// already been done (by an earlier attempt or call with the same key).
     pub replayed: bool,
+    /// Where the customer pays (pay-by-link gateways, on `authorise`).
+    pub payment_url: Option<String>,
 }
 
 /// Why an operation did not succeed.
@@ -195,6 +197,7 @@ impl PaymentProvider for PaidInStore {
                 kind,
                 provider_reference: format!("in-store:{}", request.idempotency_key),
                 replayed: false,
+                payment_url: None,
             })
         })
     }
@@ -265,6 +268,32 @@ struct GatewayRequest<'a> {
 #[derive(Debug, Deserialize)]
 struct GatewayAnswer {
     reference: String,
+    /// Pay-by-link gateways answer an authorisation with the page where the
+    /// customer pays (sent to the customer through the notification outbox).
+    #[serde(default)]
+    payment_url: Option<String>,
+}
+
+/// The longest payment link kept.
+pub const MAX_PAYMENT_URL_LEN: usize = 2000;
+
+/// A gateway's payment link, if it is an absolute http(s) URL of a sane
+/// length; anything else is dropped (with a warning), never shown.
+fn payment_link(url: Option<String>) -> Option<String> {
+    let url = url?;
+    let parsed = Url::parse(url.trim()).ok();
+    let valid = url.len() <= MAX_PAYMENT_URL_LEN
+        && parsed
+            .as_ref()
+            .is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if valid {
+        parsed.map(String::from)
+    } else {
+        tracing::warn!(
+            "the payment gateway answered a payment link that is not an http(s) URL: ignored"
+        );
+        None
+    }
 }
 
 /// Its refusal answer (any field may be absent).
@@ -457,6 +486,7 @@ impl HttpGateway {
                 kind,
                 provider_reference: answer.reference,
                 replayed,
+                payment_url: payment_link(answer.payment_url),
             });
         }
         let retry_after = response

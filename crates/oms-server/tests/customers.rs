@@ -61,10 +61,19 @@ async fn stocked_sku(server: &TestServer) -> String {
 }
 
 async fn place(server: &TestServer, sku: &str, customer: Value) -> (u16, Value) {
+    place_paid(server, sku, customer, "in_store").await
+}
+
+async fn place_paid(
+    server: &TestServer,
+    sku: &str,
+    customer: Value,
+    payment: &str,
+) -> (u16, Value) {
     let order = json!({"channel": "web-fr", "delivery": "home_delivery",
         "destination": serde_json::from_str::<Value>(PARIS).unwrap(),
         "customer": customer, "lines": [{"sku": sku, "quantity": 2}],
-        "payment": "in_store"});
+        "payment": payment});
     let response = server
         .http
         .post(format!("{}/v1/orders", server.base))
@@ -519,7 +528,145 @@ async fn receipts(db: Db) {
     }
 }
 
+/// A pay-by-link gateway on 127.0.0.1: authorisations answer a link.
+async fn start_link_gateway() -> String {
+    async fn operate(
+        axum::extract::Path(operation): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> axum::Json<Value> {
+        let key = headers["idempotency-key"].to_str().unwrap().to_owned();
+        let order = key.split(':').next().unwrap().to_owned();
+        axum::Json(if operation == "authorise" {
+            json!({"reference": format!("gw-{key}"),
+                   "payment_url": format!("https://pay.example.test/l/{order}")})
+        } else {
+            json!({"reference": format!("gw-{key}")})
+        })
+    }
+    let app = axum::Router::new().route("/v1/payments/{operation}", post(operate));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    format!("http://{address}")
+}
+
+/// Waits (at most 30 s) until the order's authorisation is no longer pending.
+async fn authorisation(server: &TestServer, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, order) = server.get_json(&format!("/v1/orders/{id}")).await;
+        let auth = order["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["kind"] == "authorise")
+            .cloned()
+            .unwrap();
+        if done(&auth) {
+            return auth;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "authorisation stuck: {auth}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn payment_links(db: Db) {
+    // Without a gateway the authorisation waits, and says why.
+    let plain = common::start_with_config(
+        db,
+        OutboxConfig {
+            poll_interval: Duration::from_millis(50),
+            ..OutboxConfig::default()
+        },
+    )
+    .await;
+    let sku = stocked_sku(&plain).await;
+    let (status, order) = place_paid(
+        &plain,
+        &sku,
+        json!({"name": "Ana", "email": "ana@example.com"}),
+        "gateway",
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let auth = authorisation(&plain, order["id"].as_str().unwrap(), |a| {
+        a.get("last_error").is_some()
+    })
+    .await;
+    assert_eq!(auth["status"], "pending");
+    assert_eq!(auth["last_error"], "no payment gateway configured");
+    assert!(auth.get("link").is_none());
+    drop(plain);
+
+    // A pay-by-link gateway: the link is kept and sent to the customer.
+    let (delivered, url) = start_sink().await;
+    let server = common::start_with_config(
+        db,
+        OutboxConfig {
+            notification_url: Some(url),
+            payment_gateway_url: Some(start_link_gateway().await),
+            poll_interval: Duration::from_millis(50),
+            ..OutboxConfig::default()
+        },
+    )
+    .await;
+    let sku = stocked_sku(&server).await;
+    let (status, order) = place_paid(
+        &server,
+        &sku,
+        json!({"name": "Zoë", "email": "zoe@example.com", "language": "de"}),
+        "gateway",
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    let link = format!("https://pay.example.test/l/{id}");
+    let auth = authorisation(&server, &id, |a| a["status"] != "pending").await;
+    assert_eq!(auth["status"], "succeeded");
+    assert_eq!(auth["link"], link.as_str());
+    assert!(auth.get("last_error").is_none());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        let found = delivered
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m["kind"] == "payment_link")
+            .cloned();
+        if let Some(message) = found {
+            break message;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the payment link was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(message["order"], id.as_str());
+    assert_eq!(message["to_email"], "zoe@example.com");
+    assert_eq!(message["language"], "de");
+    assert!(
+        message["body"].as_str().unwrap().contains(&link),
+        "{message}"
+    );
+    let notifications = server.client.order_notifications(&id).await.unwrap();
+    assert_eq!(
+        notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::PaymentLink)
+            .count(),
+        1,
+        "sent once"
+    );
+}
+
 on_both_databases! {
     customers => customers_find_or_create,
     receipt => receipts,
+    payment_link => payment_links,
 }

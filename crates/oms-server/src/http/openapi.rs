@@ -1327,7 +1327,9 @@ fn schemas() -> Value {
                             "amount": schema("Amount"),
                             "reference": string,
                             "status": {"type": "string", "enum": ["pending", "succeeded", "declined", "failed"]},
-                            "provider_reference": string
+                            "provider_reference": string,
+                            "link": {"type": "string", "format": "uri", "description": "Where the customer pays: a pay-by-link gateway's page (answered with the authorisation), sent to the customer as a `payment_link` notification."},
+                            "last_error": {"type": "string", "description": "While pending: why (e.g. no payment gateway configured)."}
                         }}},
                     "returns": array_of("ReturnView")
                 }
@@ -1396,7 +1398,7 @@ fn schemas() -> Value {
                 "required": ["id", "kind", "language", "subject", "body", "delivery"],
                 "properties": {
                     "id": {"type": "integer"},
-                    "kind": {"type": "string", "enum": ["status", "receipt"], "default": "status"},
+                    "kind": {"type": "string", "enum": ["status", "receipt", "payment_link"], "default": "status"},
                     "status": {"type": "string", "description": "The status announced (`kind: status`).", "enum": ["waiting", "in_preparation", "ready_to_pick_up", "ready_to_ship",
                                                          "picked_up", "shipped", "cancelled", "refunded"]},
                     "language": {"type": "string", "enum": ["en", "fr", "de"]},

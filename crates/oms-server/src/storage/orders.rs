@@ -74,6 +74,9 @@ pub struct PaymentRecord {
     pub status: String,
     pub provider_reference: Option<String>,
     pub attempts: i64,
+    pub last_error: Option<String>,
+    /// A pay-by-link gateway's page for the customer (authorisations).
+    pub payment_url: Option<String>,
 }
 
 /// A rule set version as stored.
@@ -748,7 +751,8 @@ impl Storage {
     pub async fn payments_of(&self, order_id: &str) -> Result<Vec<PaymentRecord>, StorageError> {
         let mut sql = Sql::new(
             "SELECT id, order_id, kind, amount_minor, currency, reference, idempotency_key, \
-             status, provider_reference, attempts FROM payments WHERE order_id = ",
+             status, provider_reference, attempts, last_error, payment_url FROM payments \
+             WHERE order_id = ",
         );
         sql.bind(order_id.to_owned()).push(" ORDER BY id");
         sql.fetch_all(self.pool())
@@ -803,6 +807,8 @@ pub(crate) fn payment_from_row(row: &AnyRow) -> Result<PaymentRecord, StorageErr
         status: row.try_get("status")?,
         provider_reference: row.try_get("provider_reference")?,
         attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        payment_url: row.try_get("payment_url")?,
     })
 }
 

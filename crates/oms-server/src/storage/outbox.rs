@@ -97,12 +97,12 @@ pub enum Replay {
 pub enum PaymentResult {
     Succeeded {
         provider_reference: String,
+        /// A pay-by-link gateway's page for the customer, with the rendered
+        /// notification that sends it (queued in the same transaction).
+        link: Option<(String, String)>,
     },
     /// A final refusal: `declined` (the provider said no) or `failed`.
-    Refused {
-        status: &'static str,
-        error: String,
-    },
+    Refused { status: &'static str, error: String },
     /// Try again at `next_attempt_at_ms`.
     Retry {
         error: String,
@@ -413,12 +413,18 @@ impl Storage {
         let mut sql = Sql::new("UPDATE payments SET updated_at_ms = ");
         sql.bind(now_ms);
         match result {
-            PaymentResult::Succeeded { provider_reference } => {
+            PaymentResult::Succeeded {
+                provider_reference,
+                link,
+            } => {
                 sql.push(
                     ", status = 'succeeded', attempts = attempts + 1, last_error = NULL, \
                      provider_reference = ",
                 )
                 .bind(provider_reference.clone());
+                if let Some((url, _)) = link {
+                    sql.push(", payment_url = ").bind(url.clone());
+                }
             }
             PaymentResult::Refused { status, error } => {
                 sql.push(", attempts = attempts + 1, status = ")
@@ -444,6 +450,31 @@ impl Storage {
             .bind(payment.id)
             .push(" AND status = 'pending' AND next_attempt_at_ms = ")
             .bind(payment.lease_until_ms);
-        Ok(sql.execute(self.pool()).await?.rows_affected() == 1)
+        let Some(message) = (match result {
+            PaymentResult::Succeeded {
+                link: Some((_, message)),
+                ..
+            } => Some(message),
+            _ => None,
+        }) else {
+            return Ok(sql.execute(self.pool()).await?.rows_affected() == 1);
+        };
+        // The link and the message that sends it, together: a crash between
+        // them would lose the customer's way to pay.
+        let mut tx = self.begin_write().await?;
+        if sql.execute(&mut **tx).await?.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let mut insert = Sql::new("");
+        super::orders::push_insert_outbox(
+            &mut insert,
+            &payment.order_id,
+            &[("notification", message.clone())],
+            now_ms,
+        );
+        insert.execute(&mut **tx).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
