@@ -404,6 +404,15 @@ pub async fn place_order(
     if uuid::Uuid::parse_str(&checkout.idempotency_key).is_err() {
         return Err(invalid("The checkout attempt has no valid key."));
     }
+    if let Some(id) = checkout.customer.id.as_deref().map(str::trim)
+        && !id.is_empty()
+        && !(id.len() <= 40
+            && id.strip_prefix("C-").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+            }))
+    {
+        return Err(invalid("The chosen customer is not a customer of the register."));
+    }
     let name = checkout.customer.name.trim();
     if name.is_empty() || name.chars().count() > MAX_QUERY_CHARS {
         return Err(invalid("The customer's name is required."));

@@ -398,6 +398,9 @@ pub enum PaymentChoice {
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct CustomerInput {
+    /// A customer picked from the register (`search_customers`); none for
+    /// details entered for this order only (offline, or a guest).
+    pub id: Option<String>,
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
@@ -564,6 +567,50 @@ pub struct LabelFile {
     pub opened: bool,
 }
 
+// --- customers and receipts -------------------------------------------------
+
+/// A customer of the register, as the picker lists it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CustomerHit {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Lang,
+}
+
+/// A new customer for the register: a name and an e-mail or a phone.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct NewCustomerInput {
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub language: Lang,
+}
+
+/// The customer to use after "save customer".
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CustomerSaved {
+    pub customer: CustomerHit,
+    /// The e-mail address was registered already: this is that customer and
+    /// nothing was created.
+    pub existing: bool,
+}
+
+/// A receipt queued to the customer by e-mail.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReceiptSent {
+    pub to: String,
+    /// `pending` (queued in the core's outbox) or `delivered`.
+    pub delivery: String,
+}
+
+/// A page of order search results, newest first.
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct OrderHit {
@@ -602,6 +649,11 @@ pub struct PaymentLine {
     pub kind: String,
     pub amount: Money,
     pub status: String,
+    /// Where the customer pays (a payment link the gateway made; the core
+    /// sent it to the customer).
+    pub link: Option<String>,
+    /// While pending, why, in the core's words (shown as a detail only).
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

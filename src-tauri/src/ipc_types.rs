@@ -23,6 +23,7 @@ fn generate() -> String {
         QueueItem, LineFoundInput, StepInput, UnservableView, FulfilmentSummary, StepOutcome,
         LabelFile, OrderHit, CustomerView, OrderLineDetail, PaymentLine, ReturnReason,
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
+        CustomerHit, NewCustomerInput, CustomerSaved, ReceiptSent,
         ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, PairingPhase, PairingState,
         PairingInput, StaffMemberView, StaffRole, StaffList,
         SignedInStaff, SignInOutcome, RefundMethod, NoReceiptLineInput, NoReceiptInput,

@@ -3,6 +3,7 @@
 //! this stays thin.
 
 mod backend;
+mod checkout;
 mod commands;
 mod device;
 mod dto;
@@ -59,6 +60,10 @@ pub fn run() {
             commands::fulfilment_detail,
             commands::fulfilment_step,
             commands::open_label,
+            checkout::search_customers,
+            checkout::create_customer,
+            checkout::open_receipt,
+            checkout::email_receipt,
             staff::staff_list,
             staff::current_staff,
             staff::staff_sign_in,

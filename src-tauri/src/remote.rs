@@ -3,6 +3,8 @@
 //! the server: the offline cache and outbox (aisle-sync) will answer the same
 //! questions behind the same functions.
 
+mod receipts;
+
 use crate::dto::{self, convert};
 use crate::error::{AppError, ErrorCode};
 use crate::geo;
@@ -464,7 +466,13 @@ impl Remote {
             delivery,
             destination,
             customer: Customer {
-                id: None,
+                id: input
+                    .customer
+                    .id
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(str::to_owned),
                 name: input.customer.name.trim().to_owned(),
                 email: non_empty(input.customer.email.as_deref()),
                 phone: non_empty(input.customer.phone.as_deref()),
@@ -610,6 +618,8 @@ impl Remote {
                         .unwrap_or_default(),
                     amount: money(p.amount),
                     status: p.status.clone(),
+                    link: p.link.clone(),
+                    detail: p.last_error.clone(),
                 })
                 .collect(),
             returns: view

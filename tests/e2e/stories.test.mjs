@@ -2,8 +2,9 @@
 // server with the demo retailer. One app session runs them in order (one
 // demo seed); each story saves screenshots of its main screens.
 //
-// (a) Endless aisle: search → product → ATP → home delivery served from
-//     another location → confirmation.
+// (a) Endless aisle: search → product → ATP → a new customer saved to the
+//     register → home delivery served from another location → confirmation
+//     → the receipt (PDF saved and opened, and by e-mail).
 // (b) Click & collect: a web-fr order for pickup here appears in the queue →
 //     picked with one item missing → the re-routed line is shown → the rest
 //     is ready → handed over with the customer's code (a wrong one first).
@@ -11,6 +12,7 @@
 //     the store manager's PIN (a wrong one first), the unit back on hand.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { AppSession, DEMO_PINS, freshDataDir, waitFor, waitForSidecarExit } from "./webdriver.mjs";
 
 /** The store the app works for (the first store of the demo network). */
@@ -75,8 +77,15 @@ describe("store associate stories", () => {
 
       await session.clickOn('[data-testid="add-to-cart"]');
       await go("cart");
-      await session.fill('[data-testid="customer-name"]', "Camille Martin");
-      await session.fill('[data-testid="customer-email"]', "camille.martin@example.com");
+      // Find or create: nobody yet, so a new customer goes to the register.
+      await session.fill('[data-testid="customer-search"]', "camille.martin@example.com");
+      await session.waitForElement('[data-testid="customer-none"]', 30_000);
+      await session.clickOn('[data-testid="customer-new"]');
+      await session.fill('[data-testid="new-customer-name"]', "Camille Martin");
+      await session.clickOn('[data-testid="customer-save"]');
+      const chosen = await session.waitForElement('[data-testid="customer-chosen"]', 30_000);
+      const customerId = await session.call("GET", `/element/${chosen}/attribute/data-customer-id`);
+      assert.match(customerId, /^C-/);
       await session.clickOn('[data-testid="delivery-home_delivery"]');
       await session.fill('[data-testid="checkout-postal"]', "75011");
       await shot("checkout");
@@ -90,6 +99,26 @@ describe("store associate stories", () => {
       const order = await api.call("GET", `/v1/orders/${number}`);
       assert.equal(order.delivery, "home_delivery");
       assert.ok(order.fulfilments.every((f) => f.location !== STORE));
+      assert.equal(order.customer.id, customerId, "the order is linked to the registered customer");
+
+      // The receipt: a PDF saved in the data directory (the viewer is not
+      // started under test), and the same receipt queued by e-mail.
+      await session.clickOn('[data-testid="receipt-print"]');
+      const printed = await session.waitForElement('[data-testid="receipt-printed"]', 30_000);
+      const path = await session.call("GET", `/element/${printed}/attribute/data-path`);
+      assert.ok(path.startsWith(session.dataDir), `saved in the app data directory: ${path}`);
+      const pdf = readFileSync(path);
+      assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
+      assert.ok(pdf.includes(`(${number})`), "the receipt carries the order number");
+      await session.clickOn('[data-testid="receipt-email"]');
+      await session.waitForText('[data-testid="receipt-sent"]', /camille\.martin@example\.com/, 30_000);
+      await session.scrollTo('[data-testid="receipt-actions"]');
+      await shot("receipt");
+      const messages = await api.call("GET", `/v1/orders/${number}/notifications`);
+      assert.ok(
+        messages.some((m) => m.kind === "receipt" && m.to_email === "camille.martin@example.com"),
+        "the receipt is in the core's notification outbox",
+      );
     } catch (error) {
       await shot("failure-endless-aisle");
       throw error;

@@ -14,8 +14,10 @@ import type {
   UnservableReason,
 } from "./generated/ipc";
 import { staffDe, staffEn, staffFr } from "./i18n-staff";
+import { checkoutDe, checkoutEn, checkoutFr } from "./i18n-checkout";
 
 const en = {
+  ...checkoutEn,
   ...staffEn,
   "nav.search": "Products",
   "nav.cart": "Cart",
@@ -225,6 +227,7 @@ export type Key = keyof typeof en;
 type Dict = Record<Key, string>;
 
 const fr: Dict = {
+  ...checkoutFr,
   ...staffFr,
   "nav.search": "Produits",
   "nav.cart": "Panier",
@@ -431,6 +434,7 @@ const fr: Dict = {
 };
 
 const de: Dict = {
+  ...checkoutDe,
   ...staffDe,
   "nav.search": "Produkte",
   "nav.cart": "Warenkorb",

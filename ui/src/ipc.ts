@@ -35,6 +35,10 @@ import type {
   SignedInStaff,
   SignInOutcome,
   StaffList,
+  CustomerHit,
+  CustomerSaved,
+  NewCustomerInput,
+  ReceiptSent,
 } from "./generated/ipc";
 
 const ERROR_CODES: Record<ErrorCode, true> = {
@@ -132,6 +136,17 @@ export const fulfilmentStep = (id: string, step: StepInput, lang: Lang) =>
   call<StepOutcome>("fulfilment_step", { id, step, lang });
 
 export const openLabel = (id: string) => call<LabelFile>("open_label", { id });
+
+/** Customers of the register by name, e-mail or phone (at least 2 characters). */
+export const searchCustomers = (query: string) => call<CustomerHit[]>("search_customers", { query });
+/** Registers a customer, or answers the one with the same e-mail (`existing`). */
+export const createCustomer = (customer: NewCustomerInput) => call<CustomerSaved>("create_customer", { customer });
+/** Saves the order's receipt PDF and opens it in the system viewer. */
+export const openReceipt = (order: string, lang: Lang) => call<LabelFile>("open_receipt", { order, lang });
+/** Queues the receipt by e-mail to the order's address, or to `to`. */
+export const emailReceipt = (order: string, to: string | null, lang: Lang) =>
+  call<ReceiptSent>("email_receipt", { order, to, lang });
+
 
 /** This store's staff for the sign-in screen (kept list when offline). */
 export const staffList = () => call<StaffList>("staff_list");

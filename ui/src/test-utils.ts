@@ -79,6 +79,6 @@ export const order: OrderDetail = {
   ],
   unservable: [],
   explanation: ["Aisle Paris Rivoli was chosen: it is the pickup store and holds every unit."],
-  payments: [{ kind: "capture", amount: { amount_minor: 9998, currency: "EUR" }, status: "succeeded" }],
+  payments: [{ kind: "capture", amount: { amount_minor: 9998, currency: "EUR" }, status: "succeeded", link: null, detail: null }],
   returns: [],
 };

@@ -149,7 +149,12 @@ export type CheckoutDelivery = "carry_out" | "home_delivery" | "click_and_collec
 
 export type PaymentChoice = "in_store" | "gateway";
 
-export type CustomerInput = { name: string, email: string | null, phone: string | null, language: Lang, };
+export type CustomerInput = { 
+/**
+ * A customer picked from the register (`search_customers`); none for
+ * details entered for this order only (offline, or a guest).
+ */
+id: string | null, name: string, email: string | null, phone: string | null, language: Lang, };
 
 export type CheckoutInput = { lines: Array<CartLineInput>, customer: CustomerInput, delivery: CheckoutDelivery, destination: DestinationInput, payment: PaymentChoice, 
 /**
@@ -215,7 +220,16 @@ export type PaymentLine = {
 /**
  * `authorise`, `capture`, `void`, `refund`…
  */
-kind: string, amount: Money, status: string, };
+kind: string, amount: Money, status: string, 
+/**
+ * Where the customer pays (a payment link the gateway made; the core
+ * sent it to the customer).
+ */
+link: string | null, 
+/**
+ * While pending, why, in the core's words (shown as a detail only).
+ */
+detail: string | null, };
 
 export type ReturnReason = "changed_mind" | "does_not_fit" | "defective" | "damaged_in_transit" | "not_as_described" | "wrong_item" | "arrived_late" | "other";
 
@@ -235,6 +249,23 @@ export type OrderDetail = { id: string, status: OrderStatus, channel: string, de
 explanation: Array<string>, payments: Array<PaymentLine>, returns: Array<ReturnReceipt>, };
 
 export type ReturnLineInput = { line: number, quantity: number, reason: ReturnReason, condition: ItemCondition, };
+
+export type CustomerHit = { id: string, name: string, email: string | null, phone: string | null, language: Lang, };
+
+export type NewCustomerInput = { name: string, email: string | null, phone: string | null, language: Lang, };
+
+export type CustomerSaved = { customer: CustomerHit, 
+/**
+ * The e-mail address was registered already: this is that customer and
+ * nothing was created.
+ */
+existing: boolean, };
+
+export type ReceiptSent = { to: string, 
+/**
+ * `pending` (queued in the core's outbox) or `delivered`.
+ */
+delivery: string, };
 
 export type ReturnInput = { order_id: string, lines: Array<ReturnLineInput>, };
 

@@ -181,4 +181,50 @@ describe("Cart screen", () => {
     await screen.findByTestId("confirmation");
     expect(sent[0]).toMatchObject({ delivery: "carry_out", payment: "in_store" });
   });
+  it("places the order for a customer picked from the register", async () => {
+    const sent: CheckoutInput[] = [];
+    mockCommands({
+      search_customers: () => [{ id: "C-7KQ2MX9A", name: "Ana Martin", email: "ana@example.com", phone: null, language: "de" }],
+      place_order: (args) => {
+        sent.push(args.checkout as CheckoutInput);
+        return order;
+      },
+    });
+    render(<Harness initial={[{ product: lamp, quantity: 1 }]} />);
+    fireEvent.input(screen.getByTestId("customer-search"), { target: { value: "ana" } });
+    fireEvent.click(await screen.findByTestId("customer-hit"));
+    expect(screen.getByTestId("customer-chosen").textContent).toContain("Ana Martin");
+    fireEvent.input(screen.getByTestId("checkout-postal"), { target: { value: "75011" } });
+    fireEvent.click(screen.getByTestId("place-order"));
+    await screen.findByTestId("order-number");
+    expect(sent[0]?.customer).toEqual({ id: "C-7KQ2MX9A", name: "Ana Martin", email: "ana@example.com", phone: null, language: "de" });
+  });
+
+  it("offers the receipt and the payment link's state on the confirmation", async () => {
+    mockCommands({
+      place_order: () => ({
+        ...order,
+        payment: "gateway",
+        payments: [{ kind: "authorise", amount: order.total, status: "pending", link: null, detail: null }],
+      }),
+      open_receipt: () => ({ path: "/data/receipts/receipt-O-ABCD2345.pdf", opened: false }),
+    });
+    render(<Harness initial={[{ product: lamp, quantity: 2 }]} />);
+    fill();
+    fireEvent.click(screen.getByTestId("payment-gateway"));
+    fireEvent.click(screen.getByTestId("place-order"));
+    await screen.findByTestId("order-number");
+    expect(screen.getByTestId("payment-link-text").textContent).toContain("Waiting for the payment gateway");
+    fireEvent.click(screen.getByTestId("receipt-print"));
+    expect((await screen.findByTestId("receipt-printed")).textContent).toBe("The receipt is saved at /data/receipts/receipt-O-ABCD2345.pdf.");
+  });
+
+  it("says a queued order has its receipt once synced", async () => {
+    mockCommands({ place_order: () => ({ mutation_id: 5, reference: "pending-5" }) });
+    render(<Harness initial={[{ product: lamp, quantity: 2 }]} />);
+    fill();
+    fireEvent.click(screen.getByTestId("place-order"));
+    expect((await screen.findByTestId("receipt-after-sync")).textContent).toContain("available once the order is synced");
+    expect(screen.queryByTestId("receipt-print")).toBeNull();
+  });
 });

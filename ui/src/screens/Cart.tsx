@@ -1,15 +1,18 @@
 // Cart and checkout: lines, customer, delivery, payment, then the order's
 // confirmation. One idempotency key per checkout attempt: pressing "Place
 // order" again after a failure resends the same key, so the order is never
-// placed twice; changing anything starts a new attempt.
+// placed twice; changing anything starts a new attempt. The customer is
+// picked from the core's register (or created there), or — offline, or for
+// a guest — entered for this order only.
 import { useEffect, useState } from "preact/hooks";
-import { carryOutSale, cartAtp, isQueued, placeOrder } from "../ipc";
+import { carryOutSale, cartAtp, isQueued, orderDetail, placeOrder } from "../ipc";
 import { LANGS, useI18n } from "../i18n";
 import { formatDate, formatMoney } from "../format";
 import type {
   AppError,
   Availability,
   CheckoutDelivery,
+  CustomerHit,
   DestinationInput,
   Lang,
   OrderDetail,
@@ -19,6 +22,8 @@ import type {
   StoreRef,
 } from "../generated/ipc";
 import { ErrorMessage, Loading } from "../components/common";
+import { CustomerPicker } from "../components/CustomerPicker";
+import { PaymentLinkStatus, ReceiptActions } from "../components/Receipt";
 import { MethodList } from "./Product";
 
 export interface CartLine {
@@ -49,6 +54,8 @@ export function Cart({
   const [email, setEmail] = useState("");
   const [phone, setPhone] = useState("");
   const [customerLang, setCustomerLang] = useState<Lang>(lang);
+  /** Picked from (or saved to) the customer register. */
+  const [chosen, setChosen] = useState<CustomerHit | null>(null);
   const [delivery, setDelivery] = useState<CheckoutDelivery>("home_delivery");
   const [postalCode, setPostalCode] = useState("");
   const [country, setCountry] = useState("FR");
@@ -67,7 +74,15 @@ export function Cart({
   // Anything changed: the next press is a new attempt.
   useEffect(() => {
     setAttemptKey(undefined);
-  }, [lines, name, email, phone, customerLang, delivery, postalCode, country, pickupStore, payment]);
+  }, [lines, name, email, phone, customerLang, chosen, delivery, postalCode, country, pickupStore, payment]);
+
+  const pick = (customer: CustomerHit | null) => {
+    setChosen(customer);
+    setName(customer?.name ?? "");
+    setEmail(customer?.email ?? "");
+    setPhone(customer?.phone ?? "");
+    if (customer) setCustomerLang(customer.language);
+  };
 
   const destination = (): DestinationInput => ({
     postal_code: delivery === "home_delivery" ? postalCode.trim() || null : null,
@@ -84,6 +99,9 @@ export function Cart({
           {queued.action.reference}
         </p>
         <p>{sale ? t("cart.soldNote") : t("cart.queuedNote")}</p>
+        <p class="muted" data-testid="receipt-after-sync">
+          {sale ? t("receipt.saleAfterSync") : t("receipt.afterSync")}
+        </p>
         <div class="row">
           <button
             type="button"
@@ -91,9 +109,7 @@ export function Cart({
             data-testid="new-sale"
             onClick={() => {
               setQueued(undefined);
-              setName("");
-              setEmail("");
-              setPhone("");
+              pick(null);
               setAtp(undefined);
             }}
           >
@@ -122,6 +138,13 @@ export function Cart({
             </li>
           ))}
         </ul>
+        <PaymentLinkStatus
+          order={placed}
+          onRefresh={() => {
+            orderDetail(placed.id, lang).then(setPlaced, () => undefined);
+          }}
+        />
+        <ReceiptActions orderId={placed.id} email={placed.customer.email} />
         <div class="row">
           <button type="button" onClick={() => onOpenOrder(placed.id)}>
             {t("order.title", { id: placed.id })}
@@ -132,9 +155,7 @@ export function Cart({
             data-testid="new-sale"
             onClick={() => {
               setPlaced(undefined);
-              setName("");
-              setEmail("");
-              setPhone("");
+              pick(null);
               setAtp(undefined);
             }}
           >
@@ -170,7 +191,7 @@ export function Cart({
     setPlacing(true);
     placeOrder({
       lines: lines.map((l) => ({ sku: l.product.sku, quantity: l.quantity })),
-      customer: { name: name.trim(), email: email.trim() || null, phone: phone.trim() || null, language: customerLang },
+      customer: { id: chosen?.id ?? null, name: name.trim(), email: email.trim() || null, phone: phone.trim() || null, language: customerLang },
       delivery,
       destination: destination(),
       payment: delivery === "carry_out" ? "in_store" : payment,
@@ -250,30 +271,34 @@ export function Cart({
 
       <fieldset>
         <legend>{t("cart.customer")}</legend>
-        <div class="row">
-          <label>
-            {t("cart.name")}
-            <input data-testid="customer-name" value={name} maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
-          </label>
-          <label>
-            {t("cart.email")}
-            <input type="email" data-testid="customer-email" value={email} maxLength={200} onInput={(e) => setEmail(e.currentTarget.value)} />
-          </label>
-          <label>
-            {t("cart.phone")}
-            <input type="tel" data-testid="customer-phone" value={phone} maxLength={40} onInput={(e) => setPhone(e.currentTarget.value)} />
-          </label>
-          <label>
-            {t("cart.language")}
-            <select value={customerLang} onChange={(e) => setCustomerLang(e.currentTarget.value as Lang)}>
-              {LANGS.map((l) => (
-                <option key={l} value={l}>
-                  {l.toUpperCase()}
-                </option>
-              ))}
-            </select>
-          </label>
-        </div>
+        <CustomerPicker chosen={chosen} onPick={pick} defaultLang={lang} />
+        {!chosen && <p class="muted">{t("customer.orEnter")}</p>}
+        {!chosen && (
+          <div class="row">
+            <label>
+              {t("cart.name")}
+              <input data-testid="customer-name" value={name} maxLength={200} onInput={(e) => setName(e.currentTarget.value)} />
+            </label>
+            <label>
+              {t("cart.email")}
+              <input type="email" data-testid="customer-email" value={email} maxLength={200} onInput={(e) => setEmail(e.currentTarget.value)} />
+            </label>
+            <label>
+              {t("cart.phone")}
+              <input type="tel" data-testid="customer-phone" value={phone} maxLength={40} onInput={(e) => setPhone(e.currentTarget.value)} />
+            </label>
+            <label>
+              {t("cart.language")}
+              <select value={customerLang} onChange={(e) => setCustomerLang(e.currentTarget.value as Lang)}>
+                {LANGS.map((l) => (
+                  <option key={l} value={l}>
+                    {l.toUpperCase()}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        )}
       </fieldset>
 
       <fieldset>

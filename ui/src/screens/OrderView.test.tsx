@@ -82,4 +82,19 @@ describe("Order screen", () => {
     render(<OrderView id={order.id} onBack={() => undefined} />);
     expect((await screen.findByTestId("order-error")).dataset.code).toBe("backend_unavailable");
   });
+  it("offers the order's receipt, printed or by e-mail", async () => {
+    const asked: unknown[] = [];
+    mockCommands({
+      order_detail: () => order,
+      email_receipt: (args) => {
+        asked.push(args);
+        return { to: "camille@example.com", delivery: "pending" };
+      },
+    });
+    render(<OrderView id={order.id} onBack={() => undefined} />);
+    fireEvent.click(await screen.findByTestId("receipt-email"));
+    expect((await screen.findByTestId("receipt-sent")).textContent).toContain("camille@example.com");
+    expect(asked).toEqual([{ order: order.id, to: null, lang: "en" }]);
+    expect(screen.getByTestId("receipt-print")).toBeTruthy();
+  });
 });

@@ -7,6 +7,7 @@ import { useI18n } from "../i18n";
 import { formatDate, formatMoney, formatTime } from "../format";
 import type { AppError, ItemCondition, OrderDetail, ReturnReason, ReturnReceipt } from "../generated/ipc";
 import { ErrorMessage, Loading } from "../components/common";
+import { ReceiptActions } from "../components/Receipt";
 
 const REASONS: ReturnReason[] = [
   "changed_mind",
@@ -96,6 +97,7 @@ export function OrderView({ id, onBack }: { id: string; onBack: () => void }) {
         {order.customer.email ? ` · ${order.customer.email}` : ""}
         {order.customer.phone ? ` · ${order.customer.phone}` : ""}
       </p>
+      <ReceiptActions orderId={order.id} email={order.customer.email} />
 
       <h2>{t("order.lines")}</h2>
       <table class="table">
