@@ -8,7 +8,8 @@
 // (b) Click & collect: a web-fr order for pickup here appears in the queue →
 //     picked with one item missing → the re-routed line is shown → the rest
 //     is ready → handed over with the customer's code (a wrong one first).
-// (c) A return with its refund; (c') a return without receipt, approved by
+// (c) A return with its refund; (c') a receipt's barcode scanned on the
+//     Orders screen opens its order; a return without receipt, approved by
 //     the store manager's PIN (a wrong one first), the unit back on hand.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -238,6 +239,14 @@ describe("store associate stories", () => {
         return stock.levels.find((l) => l.location === STORE)?.on_hand ?? 0;
       };
       const before = await onHand();
+      // A receipt's barcode (the order number) scanned on the Orders screen
+      // opens that order; the scan field takes what a scanner types.
+      const [collected] = (await api.call("GET", `/v1/orders?q=${encodeURIComponent("lea.dubois@example.com")}`)).items;
+      await go("orders");
+      const scanField = await session.fill('[data-testid="scan-input"]', collected.id);
+      await session.type(scanField, "\uE007");
+      await session.waitForText('[data-testid="order-detail"]', new RegExp(collected.id), 20_000);
+      // Not found: a return without receipt.
       await go("orders");
       await session.clickOn('[data-testid="no-receipt-open"]');
       await session.fill('[data-testid="no-receipt-query"]', sku);
