@@ -98,6 +98,16 @@ describe("offline story", () => {
       await waitFor("the sidecar to die", () => !isAlive(pid), 10_000);
       await waitForStatus("offline in the status bar", (s) => s.state === "offline", 30_000);
 
+      // Staff change over while offline: the associate signed in online on
+      // this device, so she signs in again against the hash kept in memory;
+      // the manager, who never signed in here, cannot.
+      await session.clickOn('[data-testid="sign-out"]');
+      await session.waitForElement('[data-testid="signin-offline"]', 30_000);
+      const manager = await session.waitForElement('[data-testid="staff-member"][data-id$="-M"]');
+      assert.equal(await session.call("GET", `/element/${manager}/enabled`), false);
+      await session.signIn();
+      await session.waitForText('[data-testid="staff-badge"]', /offline sign-in/);
+
       // A carry-out sale, offline.
       await addToCart(sold);
       await session.clickOn('[data-testid="sell-now"]');
