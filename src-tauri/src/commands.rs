@@ -460,13 +460,25 @@ pub async fn place_order(
 pub async fn search_orders(
     backend: State<'_>,
     query: String,
-) -> Result<Vec<dto::OrderHit>, AppError> {
+    cursor: Option<String>,
+) -> Result<dto::OrderHitPage, AppError> {
     check_query(&query)?;
+    check_cursor(cursor.as_deref())?;
     let query = query.trim();
     if query.chars().count() < 2 {
         return Err(invalid("Type at least two characters."));
     }
-    backend.remote().await?.search_orders(query).await
+    backend.remote().await?.search_orders(query, cursor).await
+}
+
+/// A page cursor the UI got from us: short, plain ASCII.
+fn check_cursor(cursor: Option<&str>) -> Result<(), AppError> {
+    match cursor {
+        Some(c) if c.is_empty() || c.len() > 600 || !c.bytes().all(|b| b.is_ascii_graphic()) => {
+            Err(invalid("This page cursor is not valid; search again."))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An order with its explanation in `lang`.
@@ -498,8 +510,12 @@ pub async fn receive_return(
 
 /// This store's open fulfilments, by due time.
 #[tauri::command]
-pub async fn store_queue(backend: State<'_>) -> Result<Vec<dto::QueueItem>, AppError> {
-    backend.remote().await?.queue().await
+pub async fn store_queue(
+    backend: State<'_>,
+    cursor: Option<String>,
+) -> Result<dto::QueuePage, AppError> {
+    check_cursor(cursor.as_deref())?;
+    backend.remote().await?.queue(cursor).await
 }
 
 /// One fulfilment with its pick list.

@@ -478,6 +478,15 @@ pub struct FulfilmentDetail {
     pub lines: Vec<PickLine>,
 }
 
+/// A page of the store's queue, most urgent first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// Pass back to get the next page; none on the last page.
+    pub next_cursor: Option<String>,
+}
+
 /// A row of the store's queue.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
@@ -610,6 +619,13 @@ pub struct ReceiptSent {
 }
 
 /// A page of order search results, newest first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct OrderHitPage {
+    pub items: Vec<OrderHit>,
+    /// Pass back to get the next page; none on the last page.
+    pub next_cursor: Option<String>,
+}
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]

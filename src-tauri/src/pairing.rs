@@ -625,7 +625,7 @@ mod tests {
         let text = std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap();
         assert!(!text.contains(token.expose()));
         // Every call runs as the store device: its queue answers.
-        remote.queue().await.unwrap();
+        remote.queue(None).await.unwrap();
         // A used code cannot pair a second device.
         let again = pair_central(dir, Ok(tokens.clone()), &url, &code, "Till 3", &none)
             .await

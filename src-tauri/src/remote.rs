@@ -25,6 +25,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 const NEARBY_STORES: usize = 8;
 /// Longest free text accepted from the UI (search, names, codes).
 const MAX_TEXT: usize = 200;
+/// Rows per page of the store queue and the order search.
+const LIST_PAGE: u32 = 50;
 
 /// The OMS core as the app sees it: a client, the store this device works
 /// for, and small caches of what rarely changes.
@@ -516,16 +518,22 @@ impl Remote {
         }
     }
 
-    pub async fn search_orders(&self, q: &str) -> Result<Vec<dto::OrderHit>, AppError> {
+    pub async fn search_orders(
+        &self,
+        q: &str,
+        cursor: Option<String>,
+    ) -> Result<dto::OrderHitPage, AppError> {
         let found = self.answered(
             self.client()
                 .search_orders(&OrderQuery {
                     q: Some(q.to_owned()),
-                    limit: Some(100),
+                    limit: Some(LIST_PAGE),
+                    cursor,
                 })
                 .await,
         )?;
-        found
+        let items = found
+            .items
             .into_iter()
             .map(|o| {
                 Ok(dto::OrderHit {
@@ -536,7 +544,11 @@ impl Remote {
                     placed_at: o.placed_at,
                 })
             })
-            .collect()
+            .collect::<Result<_, AppError>>()?;
+        Ok(dto::OrderHitPage {
+            items,
+            next_cursor: found.next_cursor,
+        })
     }
 
     pub async fn order(&self, id: &str, lang: dto::Lang) -> Result<dto::OrderDetail, AppError> {
@@ -660,20 +672,23 @@ impl Remote {
 
     // --- store fulfilment ----------------------------------------------------
 
-    pub async fn queue(&self) -> Result<Vec<dto::QueueItem>, AppError> {
-        let mut items = self.answered(
+    /// A page of the store's open fulfilments, by due time (the core's
+    /// order, stable across pages).
+    pub async fn queue(&self, cursor: Option<String>) -> Result<dto::QueuePage, AppError> {
+        let page = self.answered(
             self.client()
                 .location_fulfilments(
                     self.store.id.as_str(),
                     &QueueQuery {
                         status: None,
-                        limit: Some(500),
+                        limit: Some(LIST_PAGE),
+                        cursor,
                     },
                 )
                 .await,
         )?;
-        items.sort_by(|a, b| a.due_at.cmp(&b.due_at));
-        items
+        let items = page
+            .items
             .iter()
             .map(|f| {
                 Ok(dto::QueueItem {
@@ -687,7 +702,11 @@ impl Remote {
                     lines: u32::try_from(f.lines.len()).unwrap_or(u32::MAX),
                 })
             })
-            .collect()
+            .collect::<Result<_, AppError>>()?;
+        Ok(dto::QueuePage {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     pub async fn fulfilment(&self, id: &str) -> Result<dto::FulfilmentDetail, AppError> {

@@ -140,7 +140,7 @@ describe("offline story", () => {
       api = session.sidecarApi();
       assert.equal(await onHandHere(sold), before - 1, "the sale took one unit off the shelf, once");
       const orders = await api.call("GET", `/v1/orders?q=${encodeURIComponent("noor.offline@example.com")}`);
-      const found = Array.isArray(orders) ? orders : orders.items;
+      const found = orders.items;
       assert.equal(found.length, 1, `one order for the offline customer: ${JSON.stringify(found)}`);
     } catch (error) {
       await session.screenshot("failure-offline").catch(() => undefined);

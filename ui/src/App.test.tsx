@@ -112,7 +112,7 @@ describe("App shell", () => {
       search_products: () => ({ items: [lamp], next_cursor: null }),
       product_detail: () => lampDetail,
       product_atp: () => ({ channel: "stores", methods: [] }),
-      store_queue: () => [],
+      store_queue: () => ({ items: [], next_cursor: null }),
     });
     render(<App />);
     fireEvent.input(await screen.findByTestId("scan-input"), { target: { value: "2000000000008" } });

@@ -221,6 +221,8 @@ const en = {
   "device.forgetPending": "{n} actions are not sent yet and will be lost.",
   "device.forgetYes": "Yes, forget it",
   "device.cancel": "Cancel",
+  "list.more": "Show more",
+  "list.loadingMore": "Loading more…",
 };
 
 export type Key = keyof typeof en;
@@ -431,6 +433,8 @@ const fr: Dict = {
   "device.forgetPending": "{n} actions ne sont pas encore envoyées et seront perdues.",
   "device.forgetYes": "Oui, l'oublier",
   "device.cancel": "Annuler",
+  "list.more": "Afficher plus",
+  "list.loadingMore": "Chargement…",
 };
 
 const de: Dict = {
@@ -638,6 +642,8 @@ const de: Dict = {
   "device.forgetPending": "{n} Aktionen sind noch nicht gesendet und gehen verloren.",
   "device.forgetYes": "Ja, vergessen",
   "device.cancel": "Abbrechen",
+  "list.more": "Mehr anzeigen",
+  "list.loadingMore": "Wird geladen…",
 };
 
 const methods: Record<Lang, Record<DeliveryMethod, string>> = {

@@ -14,7 +14,7 @@ import type {
   LabelFile,
   Lang,
   OrderDetail,
-  OrderHit,
+  OrderHitPage,
   PairingInput,
   PairingState,
   PlaceOutcome,
@@ -22,7 +22,7 @@ import type {
   RefusedAction,
   ProductDetail,
   ProductPage,
-  QueueItem,
+  QueuePage,
   ReturnInput,
   ReturnReceipt,
   SearchFilters,
@@ -122,13 +122,16 @@ export const syncNow = () => call<null>("sync_now");
 
 export const refusedActions = () => call<RefusedAction[]>("refused_actions");
 
-export const searchOrders = (query: string) => call<OrderHit[]>("search_orders", { query });
+/** A page of orders (`cursor`: the previous page's `next_cursor`). */
+export const searchOrders = (query: string, cursor?: string) =>
+  call<OrderHitPage>("search_orders", { query, cursor: cursor ?? null });
 
 export const orderDetail = (id: string, lang: Lang) => call<OrderDetail>("order_detail", { id, lang });
 
 export const receiveReturn = (request: ReturnInput) => call<ReturnReceipt>("receive_return", { request });
 
-export const storeQueue = () => call<QueueItem[]>("store_queue");
+/** A page of the store's queue (`cursor`: the previous page's `next_cursor`). */
+export const storeQueue = (cursor?: string) => call<QueuePage>("store_queue", { cursor: cursor ?? null });
 
 export const fulfilmentDetail = (id: string) => call<FulfilmentDetail>("fulfilment_detail", { id });
 

@@ -334,7 +334,7 @@ async fn idempotent_placement(db: Db) {
         .collect();
     assert_eq!(ids.len(), 1, "one order for one key");
     let (_, _, found) = server.get_json("/v1/orders?q=idem@example.com").await;
-    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
     let (_, reserved, _) = stock_totals(&server, &sku).await;
     assert_eq!(reserved, 2);
 

@@ -155,9 +155,11 @@ pub async fn check(
                         .search_orders(&OrderQuery {
                             q: Some(order.customer.name.clone()),
                             limit: Some(50),
+                            cursor: None,
                         })
                         .await?;
                     let found: Vec<_> = found
+                        .items
                         .iter()
                         .filter(|o| o.customer_name == order.customer.name)
                         .collect();
@@ -476,15 +478,26 @@ pub async fn check(
                     .unwrap_or_default()
             })
             .collect();
-        let server_queue = admin
-            .location_fulfilments(
-                store,
-                &oms_api::wire::QueueQuery {
-                    status: Some(all_statuses.join(",")),
-                    limit: Some(500),
-                },
-            )
-            .await?;
+        // Every page of the queue.
+        let mut server_queue = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = admin
+                .location_fulfilments(
+                    store,
+                    &oms_api::wire::QueueQuery {
+                        status: Some(all_statuses.join(",")),
+                        limit: Some(500),
+                        cursor: cursor.take(),
+                    },
+                )
+                .await?;
+            server_queue.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
         let server_queue: BTreeMap<String, FulfilmentView> = server_queue
             .into_iter()
             .map(|f| (f.id.as_str().to_owned(), f))

@@ -76,3 +76,15 @@ export function Paged<T>({ rows, render, listClass }: { rows: T[]; render: (row:
     </>
   );
 }
+
+/** "Show more" under a list paged by the OMS core: loads the next page. */
+export function LoadMore({ loading, onMore, testId }: { loading: boolean; onMore: () => void; testId: string }) {
+  const { t } = useI18n();
+  return (
+    <p class="pager">
+      <button type="button" class="secondary" data-testid={testId} disabled={loading} aria-busy={loading} onClick={onMore}>
+        {loading ? t("list.loadingMore") : t("list.more")}
+      </button>
+    </p>
+  );
+}

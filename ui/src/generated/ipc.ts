@@ -177,6 +177,12 @@ handover: boolean, status: FulfilmentStatus, due_at: string, expected_date: stri
 
 export type QueueItem = { id: string, order_id: string, delivery: DeliveryMethod, handover: boolean, status: FulfilmentStatus, due_at: string, units: number, lines: number, };
 
+export type QueuePage = { items: Array<QueueItem>, 
+/**
+ * Pass back to get the next page; none on the last page.
+ */
+next_cursor: string | null, };
+
 export type LineFoundInput = { line: number, found: number, };
 
 export type StepInput = { "type": "start_preparation" } | { "type": "report_missing", lines: Array<LineFoundInput>, } | { "type": "mark_ready" } | { "type": "ship" } | { "type": "hand_over", pickup_code: string, } | { "type": "receive_at_store" } | { "type": "cancel" };
@@ -207,6 +213,12 @@ export type LabelFile = { path: string,
 opened: boolean, };
 
 export type OrderHit = { id: string, status: OrderStatus, channel: string, customer_name: string, placed_at: string, };
+
+export type OrderHitPage = { items: Array<OrderHit>, 
+/**
+ * Pass back to get the next page; none on the last page.
+ */
+next_cursor: string | null, };
 
 export type CustomerView = { name: string, email: string | null, phone: string | null, language: Lang, };
 

@@ -148,7 +148,10 @@ describe("Orders screen and receipts", () => {
   it("opens the order of a scanned receipt barcode", async () => {
     const opened: string[] = [];
     mockCommands({
-      search_orders: (args) => [{ id: String(args.query).toUpperCase(), status: "completed", channel: "web-fr", customer_name: "C", placed_at: "2026-11-26T10:00:00Z" }],
+      search_orders: (args) => ({
+        items: [{ id: String(args.query).toUpperCase(), status: "completed", channel: "web-fr", customer_name: "C", placed_at: "2026-11-26T10:00:00Z" }],
+        next_cursor: null,
+      }),
     });
     const { ui, scan } = withScans(<Orders onOpen={(id) => opened.push(id)} />);
     render(ui);

@@ -9,7 +9,7 @@ import { NoReceipt } from "./NoReceipt";
 import { useI18n } from "../i18n";
 import { formatTime } from "../format";
 import type { AppError, OrderHit } from "../generated/ipc";
-import { ErrorMessage, Loading, Paged } from "../components/common";
+import { ErrorMessage, LoadMore, Loading } from "../components/common";
 
 /** What an order number looks like (`O-` and letters or digits). */
 const ORDER_NUMBER = /^O-[A-Z0-9]{4,40}$/i;
@@ -18,7 +18,11 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
   const { t, lang, orderStatus } = useI18n();
   const [query, setQuery] = useState("");
   const [state, setState] = useState<
-    { kind: "idle" } | { kind: "loading" } | { kind: "ready"; hits: OrderHit[] } | { kind: "error"; error: AppError }
+    | { kind: "idle" }
+    | { kind: "loading" }
+    // `next`: the core's cursor to the next page, if any; `more`: that page.
+    | { kind: "ready"; q: string; hits: OrderHit[]; next: string | null; more: "idle" | "loading" | AppError }
+    | { kind: "error"; error: AppError }
   >({ kind: "idle" });
   const [short, setShort] = useState(false);
   const [noReceipt, setNoReceipt] = useState(false);
@@ -32,11 +36,21 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
     setShort(false);
     setState({ kind: "loading" });
     searchOrders(q).then(
-      (hits) => {
+      (page) => {
+        const hits = page.items;
         if (hits.length === 1 && hits[0] && hits[0].id.toUpperCase() === q.toUpperCase()) onOpen(hits[0].id);
-        else setState({ kind: "ready", hits });
+        else setState({ kind: "ready", q, hits, next: page.next_cursor, more: "idle" });
       },
       (error: AppError) => setState({ kind: "error", error }),
+    );
+  };
+  const more = () => {
+    if (state.kind !== "ready" || !state.next || state.more === "loading") return;
+    const shown = state;
+    setState({ ...shown, more: "loading" });
+    searchOrders(shown.q, shown.next ?? undefined).then(
+      (page) => setState({ ...shown, hits: [...shown.hits, ...page.items], next: page.next_cursor, more: "idle" }),
+      (error: AppError) => setState({ ...shown, more: error }),
     );
   };
 
@@ -82,9 +96,8 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
         </p>
       )}
       {state.kind === "ready" && state.hits.length > 0 && (
-        <Paged
-            rows={state.hits}
-            render={(hit) => (
+        <ul class="results">
+          {state.hits.map((hit) => (
               <li key={hit.id}>
                 <button type="button" class="result" data-testid="order-hit" data-id={hit.id} onClick={() => onOpen(hit.id)}>
                   <span class="result-main">
@@ -98,8 +111,14 @@ export function Orders({ onOpen }: { onOpen: (id: string) => void }) {
                   <span class="result-price">{formatTime(hit.placed_at, lang)}</span>
                 </button>
               </li>
-            )}
-        />
+          ))}
+        </ul>
+      )}
+      {state.kind === "ready" && typeof state.more === "object" && (
+        <ErrorMessage error={state.more} testId="orders-more-error" onRetry={more} />
+      )}
+      {state.kind === "ready" && state.next && typeof state.more !== "object" && (
+        <LoadMore loading={state.more === "loading"} onMore={more} testId="orders-more" />
       )}
     </section>
   );

@@ -27,14 +27,14 @@ describe("Queue screen", () => {
     render(<Queue onOpen={() => undefined} />);
     expect(screen.getByTestId("queue-loading")).toBeTruthy();
     cleanup();
-    mockCommands({ store_queue: () => [] });
+    mockCommands({ store_queue: () => ({ items: [], next_cursor: null }) });
     render(<Queue onOpen={() => undefined} />);
     expect((await screen.findByTestId("queue-empty")).textContent).toBe("Nothing to prepare.");
   });
 
   it("lists fulfilments and opens one", async () => {
     const opened: string[] = [];
-    mockCommands({ store_queue: () => [item(1), item(2)] });
+    mockCommands({ store_queue: () => ({ items: [item(1), item(2)], next_cursor: null }) });
     render(<Queue onOpen={(id) => opened.push(id)} />);
     const rows = await screen.findAllByTestId("queue-item");
     expect(rows).toHaveLength(2);
@@ -43,14 +43,23 @@ describe("Queue screen", () => {
     expect(opened).toEqual(["O-Q0000002-1"]);
   });
 
-  it("pages long queues", async () => {
-    mockCommands({ store_queue: () => Array.from({ length: 120 }, (_, i) => item(i)) });
+  it("loads the next page from the core after the last row", async () => {
+    const asked: unknown[] = [];
+    mockCommands({
+      store_queue: (args) => {
+        asked.push(args.cursor);
+        return args.cursor === null
+          ? { items: Array.from({ length: 50 }, (_, i) => item(i)), next_cursor: "c1after49" }
+          : { items: Array.from({ length: 20 }, (_, i) => item(50 + i)), next_cursor: null };
+      },
+    });
     render(<Queue onOpen={() => undefined} />);
     expect(await screen.findAllByTestId("queue-item")).toHaveLength(50);
-    expect(screen.getByTestId("pager").textContent).toContain("Rows 1–50 of 120");
-    fireEvent.click(screen.getByText("Next"));
-    fireEvent.click(screen.getByText("Next"));
-    expect(screen.getAllByTestId("queue-item")).toHaveLength(20);
+    fireEvent.click(screen.getByTestId("queue-more"));
+    await screen.findByText(/O-Q0000069/);
+    expect(screen.getAllByTestId("queue-item")).toHaveLength(70);
+    expect(screen.queryByTestId("queue-more")).toBeNull();
+    expect(asked).toEqual([null, "c1after49"]);
   });
 
   it("shows errors and offline", async () => {

@@ -123,7 +123,7 @@ impl OmsClient {
     pub async fn search_orders(
         &self,
         query: &OrderQuery,
-    ) -> Result<Vec<OrderSummary>, ClientError> {
+    ) -> Result<Page<OrderSummary>, ClientError> {
         let response = self
             .get(self.url("/v1/orders")?)
             .query(query)
@@ -200,7 +200,7 @@ impl OmsClient {
         &self,
         location: &str,
         query: &QueueQuery,
-    ) -> Result<Vec<FulfilmentView>, ClientError> {
+    ) -> Result<Page<FulfilmentView>, ClientError> {
         let response = self
             .get(id_url(self, "/v1/locations", location, "fulfilments")?)
             .query(query)

@@ -583,8 +583,9 @@ fn operation(method: &str, path: &str) -> Option<Op> {
         ("GET", "/v1/orders") => op("searchOrders", "orders", "Search orders")
             .roles("everyone; store roles search the whole chain (a return may come from any channel)")
             .required_query("q", json!({"type": "string", "minLength": 2, "maxLength": 200}), "Order number, e-mail, phone or name.")
-            .query("limit", limit(100, 20), "Most results.")
-            .ok(200, "Matching orders, newest first.", array_of("OrderSummary")),
+            .query("limit", limit(100, 20), "Page size.")
+            .query("cursor", string.clone(), "`next_cursor` of the previous page.")
+            .ok(200, "One page of matching orders, newest first (then by number).", page_of("OrderSummary")),
         ("POST", "/v1/orders") => op("placeOrder", "orders", "Place an order")
             .roles("everyone; store roles: orders involving their store")
             .about("Stock is reserved in the same transaction; nothing is reserved when the order is refused (409 `cannot-be-served`, with the unservable lines and the explanation). With an `Idempotency-Key`, a replay returns the stored answer; the same key with a different body is 422 `idempotency-key-reused`. 503 `busy`: too much contention on the stock, retry as is.")
@@ -682,9 +683,10 @@ fn operation(method: &str, path: &str) -> Option<Op> {
         ("GET", "/v1/locations/{id}/fulfilments") => op("fulfilmentQueue", "fulfilments", "A location's fulfilment queue")
             .roles("admin, integration; store roles for their own store")
             .query("status", string.clone(), "Comma-separated fulfilment statuses; default the open ones.")
-            .query("limit", limit(500, 100), "Most fulfilments.")
+            .query("limit", limit(500, 100), "Page size.")
+            .query("cursor", string.clone(), "`next_cursor` of the previous page.")
             .not_found()
-            .ok(200, "Fulfilments, most urgent first.", array_of("FulfilmentView")),
+            .ok(200, "One page of fulfilments, most urgent first (by due time, then id).", page_of("FulfilmentView")),
         ("GET", "/v1/channels/{id}/rule-sets") => op("listRuleSets", "rule-sets", "A channel's rule set versions")
             .roles(ADMIN_INTEGRATION)
             .not_found()

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use oms_api::wire::{
     CancelOrder, FulfilmentStep, FulfilmentView, Language, NotificationView, OrderQuery,
-    OrderSummary, OrderView, PlaceOrder, QueueQuery, ReceiveReturn, ReturnView, RuleSet,
+    OrderSummary, OrderView, Page, PlaceOrder, QueueQuery, ReceiveReturn, ReturnView, RuleSet,
     RuleSetVersion, StepResult, Timeline, TimelineEntry,
 };
 use oms_domain::lifecycle::{FulfilmentStatus, OrderStatus};
@@ -17,7 +17,7 @@ use oms_domain::orchestration::OrderId;
 use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery};
-use super::{ApiError, auth};
+use super::{ApiError, auth, cursor};
 use crate::AppState;
 use crate::auth::{Caller, Role};
 use crate::notify::RenderedNotification;
@@ -27,8 +27,28 @@ use crate::orders::{self, OrderFailure};
 /// notifications.
 const SERVICE: &[Role] = &[Role::Admin, Role::Integration, Role::StoreManager];
 
-/// Most results of one order search.
+/// Most results of one order search page.
 const MAX_SEARCH_RESULTS: u32 = 100;
+/// Most fulfilments of one queue page.
+const MAX_QUEUE_PAGE: u32 = 500;
+
+/// A page key `(time in ms, id)` as an opaque cursor.
+fn time_cursor(ms: i64, id: &str) -> String {
+    cursor::encode(&format!("{ms}:{id}"))
+}
+
+/// The key of a [`time_cursor`]; anything else is refused.
+fn time_key(text: Option<&str>) -> Result<Option<(i64, String)>, ApiError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let key = cursor::decode(text)?;
+    key.split_once(':')
+        .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_owned())))
+        .filter(|(_, id)| !id.is_empty())
+        .map(Some)
+        .ok_or_else(|| ApiError::InvalidQuery("cursor is not one this server issued".to_owned()))
+}
 
 /// Places an order. With an `Idempotency-Key`, a replay returns the stored
 /// answer (201 or the refusal) and a different body under the same key is a
@@ -115,7 +135,7 @@ pub async fn search(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<Caller>,
     ApiQuery(query): ApiQuery<OrderQuery>,
-) -> Result<Json<Vec<OrderSummary>>, ApiError> {
+) -> Result<Json<Page<OrderSummary>>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
     if q.chars().count() < 2 || q.chars().count() > 200 {
@@ -129,7 +149,14 @@ pub async fn search(
             "limit must be 1 to {MAX_SEARCH_RESULTS}"
         )));
     }
-    let found = state.storage.search_orders(q, limit).await?;
+    let after = time_key(query.cursor.as_deref())?;
+    let mut found = state.storage.search_orders(q, limit + 1, after).await?;
+    let next_cursor = if found.len() > limit as usize {
+        found.truncate(limit as usize);
+        found.last().map(|r| time_cursor(r.placed_at_ms, &r.id))
+    } else {
+        None
+    };
     let mut out = Vec::with_capacity(found.len());
     for record in found {
         out.push(OrderSummary {
@@ -143,7 +170,10 @@ pub async fn search(
                 .unwrap_or_default(),
         });
     }
-    Ok(Json(out))
+    Ok(Json(Page {
+        items: out,
+        next_cursor,
+    }))
 }
 
 fn parse_status(text: &str) -> Result<OrderStatus, ApiError> {
@@ -416,7 +446,7 @@ pub async fn queue(
     axum::Extension(caller): axum::Extension<Caller>,
     Path(location): Path<String>,
     ApiQuery(query): ApiQuery<QueueQuery>,
-) -> Result<Json<Vec<FulfilmentView>>, ApiError> {
+) -> Result<Json<Page<FulfilmentView>>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
     auth::require_store(&caller, &location)?;
     LocationId::parse(location.clone()).map_err(|_| ApiError::NotFound {
@@ -441,18 +471,27 @@ pub async fn queue(
             .collect::<Result<_, _>>()?,
     };
     let limit = query.limit.unwrap_or(100);
-    if limit == 0 || limit > 500 {
-        return Err(ApiError::InvalidQuery("limit must be 1 to 500".into()));
+    if limit == 0 || limit > MAX_QUEUE_PAGE {
+        return Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_QUEUE_PAGE}"
+        )));
     }
-    let records = state
+    let after = time_key(query.cursor.as_deref())?;
+    let mut records = state
         .storage
-        .fulfilment_queue(&location, &statuses, limit)
+        .fulfilment_queue(&location, &statuses, limit + 1, after)
         .await?;
-    let views = records
+    let next_cursor = if records.len() > limit as usize {
+        records.truncate(limit as usize);
+        records.last().map(|(due, r)| time_cursor(*due, &r.id))
+    } else {
+        None
+    };
+    let items = records
         .iter()
-        .map(|r| orders::parse_fulfilment(&r.document).map(|d| orders::fulfilment_view(&d)))
+        .map(|(_, r)| orders::parse_fulfilment(&r.document).map(|d| orders::fulfilment_view(&d)))
         .collect::<Result<_, _>>()?;
-    Ok(Json(views))
+    Ok(Json(Page { items, next_cursor }))
 }
 
 // ---- rule sets ------------------------------------------------------------------

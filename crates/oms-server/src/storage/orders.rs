@@ -671,14 +671,19 @@ impl Storage {
             .transpose()
     }
 
-    /// A location's fulfilments in these statuses, by due time.
+    /// A location's fulfilments in these statuses, by due time then id,
+    /// after the key `(due_at_ms, id)` of the previous page's last row, with
+    /// each row's due time (the next page's key).
     pub async fn fulfilment_queue(
         &self,
         location: &str,
         statuses: &[String],
         limit: u32,
-    ) -> Result<Vec<FulfilmentRecord>, StorageError> {
-        let mut sql = Sql::new(FULFILMENT_COLUMNS);
+        after: Option<(i64, String)>,
+    ) -> Result<Vec<(i64, FulfilmentRecord)>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT id, order_id, location_id, status, document, due_at_ms FROM fulfilments",
+        );
         sql.push(" WHERE location_id = ")
             .bind(location.to_owned())
             .push(" AND status IN (");
@@ -688,24 +693,36 @@ impl Storage {
             }
             sql.bind(status.clone());
         }
-        sql.push(") ORDER BY due_at_ms, id LIMIT ")
+        sql.push(")");
+        if let Some((due_at_ms, id)) = after {
+            sql.push(" AND (due_at_ms > ")
+                .bind(due_at_ms)
+                .push(" OR (due_at_ms = ")
+                .bind(due_at_ms)
+                .push(" AND id > ")
+                .bind(id)
+                .push("))");
+        }
+        sql.push(" ORDER BY due_at_ms, id LIMIT ")
             .bind(i64::from(limit));
         sql.fetch_all(self.pool())
             .await?
             .iter()
-            .map(fulfilment_from_row)
+            .map(|row| Ok((row.try_get("due_at_ms")?, fulfilment_from_row(row)?)))
             .collect()
     }
 
     /// Orders whose number, e-mail or phone is `q`, or whose customer name
-    /// starts with it (case-insensitive), newest first.
+    /// starts with it (case-insensitive), newest first (then by number),
+    /// after the key `(placed_at_ms, id)` of the previous page's last row.
     pub async fn search_orders(
         &self,
         q: &str,
         limit: u32,
+        after: Option<(i64, String)>,
     ) -> Result<Vec<OrderSummaryRecord>, StorageError> {
         let mut sql = Sql::new(
-            "SELECT id, status, channel_id, customer_name, placed_at_ms FROM orders WHERE id = ",
+            "SELECT id, status, channel_id, customer_name, placed_at_ms FROM orders WHERE (id = ",
         );
         sql.bind(q.to_owned())
             .push(" OR customer_email = ")
@@ -714,7 +731,17 @@ impl Storage {
             .bind(normalise_phone(q))
             .push(" OR lower(customer_name) LIKE ")
             .bind(format!("{}%", escape_like(&q.to_lowercase())))
-            .push(" ESCAPE '\\' ORDER BY placed_at_ms DESC, id LIMIT ")
+            .push(" ESCAPE '\\')");
+        if let Some((placed_at_ms, id)) = after {
+            sql.push(" AND (placed_at_ms < ")
+                .bind(placed_at_ms)
+                .push(" OR (placed_at_ms = ")
+                .bind(placed_at_ms)
+                .push(" AND id > ")
+                .bind(id)
+                .push("))");
+        }
+        sql.push(" ORDER BY placed_at_ms DESC, id LIMIT ")
             .bind(i64::from(limit));
         sql.fetch_all(self.pool())
             .await?
