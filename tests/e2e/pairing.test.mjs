@@ -69,7 +69,8 @@ test("pairing a new device with a central OMS server, kept across a restart", as
     await session.type(urlInput, server.url);
     await session.click(await session.find('[data-testid="pairing-submit"]'));
 
-    // Paired: the search screen of that store.
+    // Paired: the store's staff sign in, then the search screen of that store.
+    await session.signIn();
     await waitFor(
       "the store's name in the top bar",
       async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
@@ -92,8 +93,9 @@ test("pairing a new device with a central OMS server, kept across a restart", as
     await session.close();
     session = undefined;
 
-    // Next start: straight to the app, with the kept pairing.
+    // Next start: straight to the app (its staff sign-in), with the kept pairing.
     session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
+    await session.signIn();
     await waitFor(
       "the store's name after a restart",
       async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
