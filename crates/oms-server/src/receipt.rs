@@ -287,9 +287,10 @@ impl Pages {
         let font = if bold { BOLD } else { REGULAR };
         let item = fit(cells[0], size, 300.0);
         self.text(font, size, MARGIN, y, &item);
+        let widen = if bold { 1.08 } else { 1.0 };
         for (text, right) in [(cells[1], 395.0), (cells[2], 475.0), (cells[3], 545.0)] {
             let bytes = encode(text);
-            let x = right - text_width(&bytes, size);
+            let x = right - text_width(&bytes, size) * widen;
             self.text(font, size, x, y, &bytes);
         }
     }
