@@ -624,8 +624,61 @@ mod tests {
         let token = tokens.load(&url).unwrap().unwrap();
         let text = std::fs::read_to_string(dir.join(CONFIG_FILE)).unwrap();
         assert!(!text.contains(token.expose()));
-        // Every call runs as the store device: its queue answers.
+        // Every call the screens make runs as the store device, and its role
+        // may make them: catalogue, stock, ATP, order search, its queue.
         remote.queue(None).await.unwrap();
+        let found = remote
+            .search("oak".into(), None, &dto::SearchFilters::default())
+            .await
+            .unwrap();
+        let sku = found.items.first().unwrap().sku.clone();
+        remote.product_detail(&sku).await.unwrap();
+        let paris = dto::DestinationInput {
+            postal_code: Some("75011".into()),
+            country: Some("FR".into()),
+            pickup_store: None,
+        };
+        remote.product_atp(&sku, 1, &paris).await.unwrap();
+        remote.search_orders("camille", None).await.unwrap();
+        // An endless-aisle order (home delivery, served by whichever
+        // location), placed and read back by the store device.
+        let mut stocked = None;
+        for item in &found.items {
+            if remote
+                .product_detail(&item.sku)
+                .await
+                .unwrap()
+                .network_available
+                > 0
+            {
+                stocked = Some(item.sku.clone());
+                break;
+            }
+        }
+        let checkout = dto::CheckoutInput {
+            lines: vec![dto::CartLineInput {
+                sku: stocked.unwrap(),
+                quantity: 1,
+            }],
+            customer: dto::CustomerInput {
+                id: None,
+                name: "Camille Central".into(),
+                email: Some("camille.central@example.com".into()),
+                phone: None,
+                language: dto::Lang::Fr,
+            },
+            delivery: dto::CheckoutDelivery::HomeDelivery,
+            destination: paris,
+            payment: dto::PaymentChoice::InStore,
+            idempotency_key: uuid::Uuid::new_v4().to_string(),
+        };
+        let order = remote.order_request(&checkout).unwrap();
+        let placed = remote
+            .place_order(&order, &checkout)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .unwrap();
+        remote.order(&placed.id, dto::Lang::En).await.unwrap();
         // A used code cannot pair a second device.
         let again = pair_central(dir, Ok(tokens.clone()), &url, &code, "Till 3", &none)
             .await
