@@ -2,7 +2,7 @@
 //! and kept in `config.json` (app data directory), and the central-server
 //! side of pairing.
 //!
-//! - No `config.json` (and no earlier embedded data): first start, the app
+//! - No `config.json`: first start (or a forgotten device), the app
 //!   shows the pairing screen.
 //! - `{"mode": "embedded"}` (or no `server_url`): the bundled sidecar with
 //!   the demo retailer (DESIGN.md "Embedded default").
@@ -108,16 +108,16 @@ fn non_blank(text: Option<&str>) -> Option<String> {
 }
 
 /// What to do at start, from `config.json`, `AISLE_SERVER_URL` and
-/// `AISLE_STORE`. A data directory from before the pairing screen (an
-/// embedded cache or database, no `config.json`) stays embedded.
+/// `AISLE_STORE`. Without `config.json` the pairing screen asks, even when
+/// the demo server's database is there (a forgotten device, or a data
+/// directory from before the pairing screen: choosing the demo server again
+/// finds its data).
 pub fn decide(data_dir: &Path, env_url: Option<&str>) -> Result<Decision, AppError> {
     let config = read_config(data_dir)?;
     let env_url = non_blank(env_url);
-    let earlier = data_dir.join("oms-embedded.sqlite").exists();
     let Some(config) = config else {
         return Ok(match env_url {
             Some(url) => Decision::Central(server_url(&url)?, Placement::default()),
-            None if earlier => Decision::Embedded(Placement::default()),
             None => Decision::FirstStart,
         });
     };
@@ -506,14 +506,21 @@ mod tests {
         assert!(decide(dir.path(), None).is_err());
     }
 
-    #[test]
-    fn an_earlier_embedded_install_stays_embedded() {
+    #[tokio::test]
+    async fn a_forgotten_embedded_device_asks_again_and_keeps_the_demo_data() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("oms-embedded.sqlite"), b"").unwrap();
+        std::fs::write(dir.path().join("oms-embedded.sqlite"), b"demo").unwrap();
+        choose_embedded(dir.path()).unwrap();
         assert!(matches!(
             decide(dir.path(), None).unwrap(),
             Decision::Embedded(_)
         ));
+        forget(dir.path(), None).await.unwrap();
+        assert!(matches!(
+            decide(dir.path(), None).unwrap(),
+            Decision::FirstStart
+        ));
+        assert!(dir.path().join("oms-embedded.sqlite").exists());
     }
 
     /// The real `oms-server` (small demo) on loopback, as aisle-sync's tests
