@@ -97,7 +97,11 @@ pub async fn open_receipt(
     lang: dto::Lang,
 ) -> Result<dto::LabelFile, AppError> {
     let open = std::env::var_os("AISLE_NO_OPEN").is_none();
-    backend.remote().await?.receipt(order.trim(), lang, open).await
+    backend
+        .remote()
+        .await?
+        .receipt(order.trim(), lang, open)
+        .await
 }
 
 /// Sends the order's receipt by e-mail: to the order's address, or to `to`.

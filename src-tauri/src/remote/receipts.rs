@@ -34,9 +34,9 @@ fn hit(view: CustomerView) -> dto::CustomerHit {
 /// it names a file, so nothing else passes.
 fn check_order_id(id: &str) -> Result<(), AppError> {
     let valid = id.len() <= 40
-        && id
-            .strip_prefix("O-")
-            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+        && id.strip_prefix("O-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        });
     if valid {
         Ok(())
     } else {
@@ -147,9 +147,10 @@ impl Remote {
     }
 
     fn receipts_dir(&self) -> std::path::PathBuf {
-        self.labels_dir
-            .parent()
-            .map_or_else(|| self.labels_dir.join("receipts"), |data| data.join("receipts"))
+        self.labels_dir.parent().map_or_else(
+            || self.labels_dir.join("receipts"),
+            |data| data.join("receipts"),
+        )
     }
 }
 
@@ -160,7 +161,15 @@ mod tests {
     #[test]
     fn only_order_numbers_name_a_receipt_file() {
         assert!(check_order_id("O-7KQ2MX9A").is_ok());
-        for bad in ["", "O-", "../etc", "O-../x", "O-AB/CD", "pending-3", "sale-1"] {
+        for bad in [
+            "",
+            "O-",
+            "../etc",
+            "O-../x",
+            "O-AB/CD",
+            "pending-3",
+            "sale-1",
+        ] {
             assert!(check_order_id(bad).is_err(), "{bad}");
         }
     }
