@@ -177,11 +177,14 @@ impl Backend {
     /// the app, which then shows the pairing screen).
     pub async fn forget(&self) -> Result<(), AppError> {
         let _one = self.pairing.lock().await;
+        // The keyring account of the device's token: the central server, or
+        // the sidecar's URL the embedded device was last bound to.
         let url = self
             .central_url
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .clone()
+            .or_else(|| self.device().map(|d| d.engine.device().server_url.clone()));
         self.shutdown().await;
         pairing::forget(&self.data_dir, url.as_deref()).await
     }
