@@ -471,6 +471,10 @@ pub struct FulfilmentDetail {
     pub delivery: DeliveryMethod,
     /// Collected at this location (rather than shipped).
     pub handover: bool,
+    /// Click & collect served by another location: the pickup store the
+    /// parcel goes to (received and handed over there), and its name.
+    pub ship_to: Option<String>,
+    pub ship_to_name: Option<String>,
     pub status: FulfilmentStatus,
     pub due_at: String,
     pub expected_date: String,
@@ -546,10 +550,6 @@ pub struct FulfilmentSummary {
     pub location_name: String,
     pub delivery: DeliveryMethod,
     pub handover: bool,
-    /// Click & collect served by another location: the pickup store the
-    /// parcel goes to (received and handed over there), and its name.
-    pub ship_to: Option<String>,
-    pub ship_to_name: Option<String>,
     pub status: FulfilmentStatus,
     pub expected_date: String,
     pub lines: Vec<PickLine>,

@@ -737,6 +737,11 @@ impl Remote {
             location_name: self.location_name(view.location.as_str()),
             delivery: convert(&view.delivery)?,
             handover: view.handover,
+            ship_to: view.ship_to.as_ref().map(|s| s.as_str().to_owned()),
+            ship_to_name: view
+                .ship_to
+                .as_ref()
+                .map(|s| self.location_name(s.as_str())),
             status: convert(&view.status)?,
             due_at: view.due_at.clone(),
             expected_date: view.expected_date.clone(),
@@ -755,11 +760,6 @@ impl Remote {
             location_name: self.location_name(view.location.as_str()),
             delivery: convert(&view.delivery)?,
             handover: view.handover,
-            ship_to: view.ship_to.as_ref().map(|s| s.as_str().to_owned()),
-            ship_to_name: view
-                .ship_to
-                .as_ref()
-                .map(|s| self.location_name(s.as_str())),
             status: convert(&view.status)?,
             expected_date: view.expected_date.clone(),
             lines: self.pick_lines(view).await,

@@ -173,7 +173,12 @@ export type FulfilmentDetail = { id: string, order_id: string, location: string,
 /**
  * Collected at this location (rather than shipped).
  */
-handover: boolean, status: FulfilmentStatus, due_at: string, expected_date: string, tracking: string | null, lines: Array<PickLine>, };
+handover: boolean, 
+/**
+ * Click & collect served by another location: the pickup store the
+ * parcel goes to (received and handed over there), and its name.
+ */
+ship_to: string | null, ship_to_name: string | null, status: FulfilmentStatus, due_at: string, expected_date: string, tracking: string | null, lines: Array<PickLine>, };
 
 export type QueueItem = { id: string, order_id: string, delivery: DeliveryMethod, handover: boolean, status: FulfilmentStatus, due_at: string, units: number, lines: number, };
 
@@ -189,12 +194,7 @@ export type StepInput = { "type": "start_preparation" } | { "type": "report_miss
 
 export type UnservableView = { line: number, sku: string, missing: number, reason: UnservableReason, };
 
-export type FulfilmentSummary = { id: string, location: string, location_name: string, delivery: DeliveryMethod, handover: boolean, 
-/**
- * Click & collect served by another location: the pickup store the
- * parcel goes to (received and handed over there), and its name.
- */
-ship_to: string | null, ship_to_name: string | null, status: FulfilmentStatus, expected_date: string, lines: Array<PickLine>, };
+export type FulfilmentSummary = { id: string, location: string, location_name: string, delivery: DeliveryMethod, handover: boolean, status: FulfilmentStatus, expected_date: string, lines: Array<PickLine>, };
 
 export type StepOutcome = { fulfilment: FulfilmentDetail, order_status: OrderStatus, 
 /**
