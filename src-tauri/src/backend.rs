@@ -32,6 +32,7 @@ pub enum BackendStatus {
     /// Nothing chosen yet, or the kept pairing no longer works: the pairing
     /// screen, with why (and the server URL to pair with, if known).
     NeedsPairing {
+        reason: Option<dto::PairingReason>,
         message: Option<String>,
         server_url: Option<String>,
     },
@@ -74,7 +75,7 @@ impl Backend {
         };
         let env_url = std::env::var("AISLE_SERVER_URL").ok();
         match pairing::decide(&data_dir, env_url.as_deref()) {
-            Ok(Decision::FirstStart) => backend.needs_pairing(None, None),
+            Ok(Decision::FirstStart) => backend.needs_pairing(None, None, None),
             Ok(Decision::Embedded(placement)) => backend.start_embedded(placement),
             Ok(Decision::Central(url, placement)) => {
                 let started = backend.clone();
@@ -96,8 +97,14 @@ impl Backend {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    fn needs_pairing(&self, message: Option<String>, server_url: Option<String>) {
+    fn needs_pairing(
+        &self,
+        reason: Option<dto::PairingReason>,
+        message: Option<String>,
+        server_url: Option<String>,
+    ) {
         let _ = self.sender.send(BackendStatus::NeedsPairing {
+            reason,
             message,
             server_url,
         });
@@ -109,9 +116,9 @@ impl Backend {
         let tokens = pairing::keyring().await;
         match pairing::start_central(&self.data_dir, tokens, &url, &placement, None).await {
             Ok((remote, device)) => self.ready_central(url, remote, device),
-            Err(CentralFailure::NeedsPairing(message)) => {
+            Err(CentralFailure::NeedsPairing(reason, message)) => {
                 tracing::warn!(%message, "this device needs pairing");
-                self.needs_pairing(Some(message), Some(url));
+                self.needs_pairing(Some(reason), Some(message), Some(url));
             }
             Err(CentralFailure::Failed(error)) => {
                 tracing::error!(%error, "OMS core unavailable");
@@ -196,25 +203,29 @@ impl Backend {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let (phase, message, server_url) = match &*self.status.borrow() {
+        let (phase, reason, message, server_url) = match &*self.status.borrow() {
             BackendStatus::NeedsPairing {
+                reason,
                 message,
                 server_url,
             } => (
                 dto::PairingPhase::NeedsPairing,
+                *reason,
                 message.clone(),
                 server_url.clone(),
             ),
-            BackendStatus::Starting => (dto::PairingPhase::Starting, None, central_url),
-            BackendStatus::Ready(_) => (dto::PairingPhase::Ready, None, central_url),
+            BackendStatus::Starting => (dto::PairingPhase::Starting, None, None, central_url),
+            BackendStatus::Ready(_) => (dto::PairingPhase::Ready, None, None, central_url),
             BackendStatus::Failed(message) => (
                 dto::PairingPhase::Failed,
+                None,
                 Some(message.clone()),
                 central_url,
             ),
         };
         dto::PairingState {
             phase,
+            reason,
             message,
             mode: if server_url.is_some() {
                 dto::BackendKind::Central

@@ -76,10 +76,27 @@ pub enum PairingPhase {
     Failed,
 }
 
+/// Why a device that was set up needs pairing again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(TS))]
+#[serde(rename_all = "snake_case")]
+pub enum PairingReason {
+    /// The server no longer accepts the device's token (revoked, or its
+    /// data was reset).
+    Revoked,
+    /// No pairing kept for this server (not in the keyring, or paired with
+    /// another server).
+    NotPaired,
+    /// No OS keyring to read the token from.
+    NoKeyring,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
 pub struct PairingState {
     pub phase: PairingPhase,
+    /// Why pairing is needed again, for the UI to say in its language.
+    pub reason: Option<PairingReason>,
     /// Why pairing is needed (revoked, not in the keyring…) or why it failed.
     pub message: Option<String>,
     /// The central server paired with, or to pair with (e.g. from

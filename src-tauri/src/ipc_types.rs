@@ -24,7 +24,7 @@ fn generate() -> String {
         LabelFile, OrderHit, OrderHitPage, CustomerView, OrderLineDetail, PaymentLine, ReturnReason,
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
         CustomerHit, NewCustomerInput, CustomerSaved, ReceiptSent,
-        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, PairingPhase, PairingState,
+        ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, PairingPhase, PairingReason, PairingState,
         PairingInput, StaffMemberView, StaffRole, StaffList,
         SignedInStaff, SignInOutcome, RefundMethod, NoReceiptLineInput, NoReceiptInput,
         NoReceiptLineView, NoReceiptReceipt, NoReceiptOutcome,

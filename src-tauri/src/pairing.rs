@@ -222,8 +222,8 @@ pub fn device_label(text: &str) -> Result<String, AppError> {
 /// Why a central start did not give a working device.
 #[derive(Debug)]
 pub enum CentralFailure {
-    /// The pairing screen, with this message.
-    NeedsPairing(String),
+    /// The pairing screen, with why (and the same in plain words).
+    NeedsPairing(dto::PairingReason, String),
     /// The server could not be used (unreachable…): not the pairing's fault.
     Failed(AppError),
 }
@@ -258,7 +258,8 @@ pub async fn start_central(
     placement: &Placement,
     cache: Option<Cache>,
 ) -> Result<(Remote, Device), CentralFailure> {
-    let tokens = tokens.map_err(CentralFailure::NeedsPairing)?;
+    let tokens =
+        tokens.map_err(|why| CentralFailure::NeedsPairing(dto::PairingReason::NoKeyring, why))?;
     let cache = match cache {
         Some(cache) => cache,
         None => Cache::open(&data_dir.join(CACHE_FILE))
@@ -268,25 +269,34 @@ pub async fn start_central(
     let (paired, client) = match aisle_sync::device_client(&cache, &tokens).await {
         Ok(found) => found,
         Err(SyncError::NotPaired) => {
-            return Err(CentralFailure::NeedsPairing(format!(
-                "This device is not paired with {url} (no pairing in this computer's keyring). \
+            return Err(CentralFailure::NeedsPairing(
+                dto::PairingReason::NotPaired,
+                format!(
+                    "This device is not paired with {url} (no pairing in this computer's keyring). \
                  Pair it with a code from a manager."
-            )));
+                ),
+            ));
         }
         Err(error) => return Err(CentralFailure::Failed(error.into())),
     };
     if paired.server_url != secrets::account_for(url) {
-        return Err(CentralFailure::NeedsPairing(format!(
-            "This device is paired with {}, not {url}. Pair it again.",
-            paired.server_url
-        )));
+        return Err(CentralFailure::NeedsPairing(
+            dto::PairingReason::NotPaired,
+            format!(
+                "This device is paired with {}, not {url}. Pair it again.",
+                paired.server_url
+            ),
+        ));
     }
     match client.me().await {
         Ok(_) => {}
         Err(oms_api::ClientError::Problem(problem)) if problem.status == 401 => {
             let account = secrets::account_for(url);
             let _ = secrets::blocking(&tokens, move |store| store.delete(&account)).await;
-            return Err(CentralFailure::NeedsPairing(REVOKED.to_owned()));
+            return Err(CentralFailure::NeedsPairing(
+                dto::PairingReason::Revoked,
+                REVOKED.to_owned(),
+            ));
         }
         Err(error) => return Err(CentralFailure::Failed(unreachable(url, &error))),
     }
@@ -323,6 +333,7 @@ pub async fn pair_central(
     let tokens = tokens.map_err(|why| AppError::new(ErrorCode::NoKeyring, why))?;
     let probe = OmsClient::new(&url).map_err(AppError::from)?;
     probe.health().await.map_err(|e| unreachable(&url, &e))?;
+    remove_cache(data_dir)?;
     let cache = Cache::open(&data_dir.join(CACHE_FILE)).await?;
     let paired = match aisle_sync::pair(&url, &code, &label, &cache, &tokens).await {
         Ok(paired) => paired,
@@ -360,7 +371,7 @@ pub async fn pair_central(
     match start_central(data_dir, Ok(tokens), &url, &placement, Some(cache)).await {
         Ok(started) => Ok(started),
         Err(CentralFailure::Failed(error)) => Err(error),
-        Err(CentralFailure::NeedsPairing(message)) => {
+        Err(CentralFailure::NeedsPairing(_, message)) => {
             Err(AppError::new(ErrorCode::NotPaired, message))
         }
     }
@@ -389,12 +400,21 @@ pub async fn forget(data_dir: &Path, server_url: Option<&str>) -> Result<(), App
             .await
             .map_err(|e| AppError::new(ErrorCode::Internal, e.to_string()))?;
     }
-    for name in [
-        CONFIG_FILE,
-        CACHE_FILE,
-        "cache.sqlite-wal",
-        "cache.sqlite-shm",
-    ] {
+    remove_files(data_dir, &[CONFIG_FILE])?;
+    remove_cache(data_dir)
+}
+
+/// Deletes the device's cache (and its outbox): a new pairing starts from
+/// an empty cache, never from another device's data, cursor or mutations.
+fn remove_cache(data_dir: &Path) -> Result<(), AppError> {
+    remove_files(
+        data_dir,
+        &[CACHE_FILE, "cache.sqlite-wal", "cache.sqlite-shm"],
+    )
+}
+
+fn remove_files(data_dir: &Path, names: &[&str]) -> Result<(), AppError> {
+    for name in names {
         let path: PathBuf = data_dir.join(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {}
@@ -625,6 +645,7 @@ mod tests {
             device.engine.device().store.as_deref(),
             Some(store.id.as_str())
         );
+        let device_id = device.engine.device().device_id.clone();
         let config = read_config(dir).unwrap().unwrap();
         assert_eq!(config.server_url.as_deref(), Some(url.as_str()));
         assert_eq!(config.store.as_deref(), Some(store.id.as_str()));
@@ -686,11 +707,6 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e:?}"))
             .unwrap();
         remote.order(&placed.id, dto::Lang::En).await.unwrap();
-        // A used code cannot pair a second device.
-        let again = pair_central(dir, Ok(tokens.clone()), &url, &code, "Till 3", &none)
-            .await
-            .unwrap_err();
-        assert_eq!(again.code, ErrorCode::Forbidden);
         drop((remote, device));
 
         // Next start: the kept pairing, no pairing screen.
@@ -704,7 +720,7 @@ mod tests {
         drop((remote, device));
 
         // Without a keyring at the next start: the pairing screen says why.
-        let Err(CentralFailure::NeedsPairing(why)) = start_central(
+        let Err(CentralFailure::NeedsPairing(reason, why)) = start_central(
             dir,
             Err("no Secret Service".into()),
             &kept_url,
@@ -716,24 +732,46 @@ mod tests {
             panic!("needs pairing expected");
         };
         assert!(why.contains("Secret Service"), "{why}");
+        assert_eq!(reason, dto::PairingReason::NoKeyring);
         // A token the server does not accept (revoked): the pairing screen,
         // and the dead token leaves the keyring.
         tokens
             .save(&url, &DeviceToken::new("revoked-token"))
             .unwrap();
-        let Err(CentralFailure::NeedsPairing(why)) =
+        let Err(CentralFailure::NeedsPairing(reason, why)) =
             start_central(dir, Ok(tokens.clone()), &kept_url, &placement, None).await
         else {
             panic!("needs pairing expected");
         };
         assert_eq!(why, REVOKED);
+        assert_eq!(reason, dto::PairingReason::Revoked);
         assert!(tokens.load(&url).unwrap().is_none());
         // No token at all: the pairing screen too.
-        let Err(CentralFailure::NeedsPairing(_)) =
+        let Err(CentralFailure::NeedsPairing(dto::PairingReason::NotPaired, _)) =
             start_central(dir, Ok(tokens.clone()), &kept_url, &placement, None).await
         else {
             panic!("needs pairing expected");
         };
+        // A used code cannot pair again; a new one pairs this device afresh
+        // (a new cache: none of the old device's data, cursor or outbox).
+        let again = pair_central(dir, Ok(tokens.clone()), &url, &code, "Till 3", &none)
+            .await
+            .unwrap_err();
+        assert_eq!(again.code, ErrorCode::Forbidden);
+        let (remote, device) = pair_central(
+            dir,
+            Ok(tokens.clone()),
+            &url,
+            &new_code().await,
+            "Till 2",
+            &none,
+        )
+        .await
+        .unwrap();
+        assert_ne!(device.engine.device().device_id, device_id);
+        let counts = device.engine.cache().counts().await.unwrap();
+        assert_eq!(counts.outbox_pending + counts.outbox_refused, 0);
+        drop((remote, device));
         server.stop(std::time::Duration::from_secs(3)).await;
     }
 

@@ -5,6 +5,8 @@
 // of that store, where a search finds a product. At the next start the app
 // goes straight to the store: the pairing is kept (token in the OS keyring,
 // here a private GNOME Keyring; URL and store in config.json, no token).
+// When the server no longer knows the device (its data reset), the pairing
+// screen comes back and says so, and the device pairs again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -15,11 +17,11 @@ import { APP, AppSession, ServerApi, freshDataDir, waitFor } from "./webdriver.m
 
 /** A real oms-server (the demo retailer, small) on a free loopback port,
  *  with a bootstrap admin token; it exits when this test's pipe closes. */
-async function startServer(dir) {
+async function startServer(dir, listen = "127.0.0.1:0") {
   const token = randomBytes(32).toString("hex");
   const child = spawn(
     join(dirname(APP), "oms-server"),
-    ["--listen", "127.0.0.1:0", "--database", join(dir, "oms.sqlite"), "--demo", "small", "--exit-on-stdin-eof"],
+    ["--listen", listen, "--database", join(dir, "oms.sqlite"), "--demo", "small", "--exit-on-stdin-eof"],
     { env: { ...process.env, OMS_BOOTSTRAP_ADMIN_TOKEN: token }, stdio: ["pipe", "pipe", "inherit"] },
   );
   const url = await new Promise((resolve, reject) => {
@@ -41,7 +43,7 @@ async function startServer(dir) {
 
 test("pairing a new device with a central OMS server, kept across a restart", async () => {
   const serverDir = freshDataDir("pairing-server", { firstStart: true });
-  const server = await startServer(serverDir);
+  let server = await startServer(serverDir);
   const keyringHome = mkdtempSync(join(serverDir, "home-"));
   const dataDir = freshDataDir("pairing", { firstStart: true });
   let session;
@@ -102,12 +104,41 @@ test("pairing a new device with a central OMS server, kept across a restart", as
       60_000,
     );
     assert.equal((await session.findAll('[data-testid="pairing"]')).length, 0, "no pairing screen at the next start");
+    await session.close();
+    session = undefined;
+
+    // The server's data is reset (a new database on the same address): it
+    // no longer knows this device's token.
+    const address = new URL(server.url).host;
+    await stopServer(server);
+    server = await startServer(freshDataDir("pairing-server-2", { firstStart: true }), address);
+    session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
+    const reason = await session.waitForElement('[data-testid="pairing-reason"][data-reason="revoked"]', 60_000);
+    assert.match(await session.text(reason), /no longer accepts this device/);
+    await session.screenshot("pairing-revoked");
+    // Pair again with a new code: the address is kept.
+    const again = await server.api.call("POST", "/v1/pairing-codes", { store: store.id, role: "store_associate" });
+    await session.type(await session.find('[data-testid="pairing-code"]'), again.code);
+    await session.click(await session.find('[data-testid="pairing-submit"]'));
+    await session.signIn();
+    await waitFor(
+      "the store's name after pairing again",
+      async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
+      60_000,
+    );
   } catch (error) {
     await session?.screenshot("failure-pairing");
     throw error;
   } finally {
     await session?.close();
-    server.child.stdin.end();
-    server.child.kill("SIGTERM");
+    await stopServer(server);
   }
 });
+
+async function stopServer(server) {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once("exit", resolve));
+  server.child.stdin.end();
+  server.child.kill("SIGTERM");
+  await exited;
+}

@@ -9,7 +9,7 @@ afterEach(() => {
   clearMocks();
 });
 
-const central = { phase: "ready", message: null, server_url: "https://oms.example.com", mode: "central" };
+const central = { phase: "ready", reason: null, message: null, server_url: "https://oms.example.com", mode: "central" };
 
 describe("This device", () => {
   it("shows the server, and forgets the device after a confirmation that counts what would be lost", async () => {
@@ -36,7 +36,7 @@ describe("This device", () => {
 
   it("says the built-in server, and shows why forgetting failed", async () => {
     mockCommands({
-      pairing_state: () => ({ phase: "ready", message: null, server_url: null, mode: "embedded" }),
+      pairing_state: () => ({ phase: "ready", reason: null, message: null, server_url: null, mode: "embedded" }),
       forget_device: () => {
         throw { code: "internal", message: "cannot delete cache.sqlite" };
       },

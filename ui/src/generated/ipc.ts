@@ -301,7 +301,13 @@ kind: string, reason: string, created_at: string, };
 
 export type PairingPhase = "needs_pairing" | "starting" | "ready" | "failed";
 
+export type PairingReason = "revoked" | "not_paired" | "no_keyring";
+
 export type PairingState = { phase: PairingPhase, 
+/**
+ * Why pairing is needed again, for the UI to say in its language.
+ */
+reason: PairingReason | null, 
 /**
  * Why pairing is needed (revoked, not in the keyring…) or why it failed.
  */

@@ -11,7 +11,7 @@ afterEach(() => {
   clearMocks();
 });
 
-const firstStart: PairingState = { phase: "needs_pairing", message: null, server_url: null, mode: "embedded" };
+const firstStart: PairingState = { phase: "needs_pairing", reason: null, message: null, server_url: null, mode: "embedded" };
 const info = { store: { id: "ST-FR-001", name: "Aisle Paris Rivoli" }, channel: "stores", backend: "central", stores: [] };
 
 function gate() {
@@ -132,13 +132,16 @@ describe("Pairing gate", () => {
     mockCommands({
       pairing_state: () => ({
         phase: "needs_pairing",
+        reason: "revoked",
         message: "This device's pairing is no longer valid",
         server_url: "https://oms.example.com",
         mode: "central",
       }),
     });
     gate();
-    expect((await screen.findByTestId("pairing-reason")).textContent).toContain("no longer valid");
+    const reason = await screen.findByTestId("pairing-reason");
+    expect(reason.dataset.reason).toBe("revoked");
+    expect(reason.textContent).toBe("The server no longer accepts this device (its pairing was revoked, or the server's data was reset). Ask a manager for a new pairing code and pair again.");
     expect((screen.getByTestId("pairing-url") as HTMLInputElement).value).toBe("https://oms.example.com");
   });
 
@@ -158,7 +161,7 @@ describe("Pairing gate", () => {
   });
 
   it("comes back when the server no longer accepts a central device", async () => {
-    mockCommands({ pairing_state: () => ({ phase: "ready", message: null, server_url: "https://oms.example.com", mode: "central" }) });
+    mockCommands({ pairing_state: () => ({ phase: "ready", reason: null, message: null, server_url: "https://oms.example.com", mode: "central" }) });
     gate();
     await screen.findByTestId("the-app");
     window.dispatchEvent(new CustomEvent(NOT_PAIRED_EVENT, { detail: { code: "not_paired", message: "revoked" } }));

@@ -196,9 +196,9 @@ export function PairingScreen({ state, onDone }: { state: PairingState; onDone: 
     <section aria-labelledby="pairing-title" data-testid="pairing">
       <h1 id="pairing-title">{t("pair.title")}</h1>
       <p class="muted">{t("pair.intro")}</p>
-      {state.message && (
-        <div class="error-box" role="alert" data-testid="pairing-reason">
-          <p>{state.message}</p>
+      {(state.reason || state.message) && (
+        <div class="error-box" role="alert" data-testid="pairing-reason" data-reason={state.reason ?? undefined}>
+          <p>{state.reason ? t(`pair.reason.${state.reason}`) : state.message}</p>
         </div>
       )}
       <div class="cards">
