@@ -41,6 +41,17 @@ async function startServer(dir, listen = "127.0.0.1:0") {
   return { child, api: new ServerApi(url, token), url };
 }
 
+/** A screenshot once the window has painted what the DOM shows (WebKit
+ *  paints a frame or two after a change; its screenshot shows the last
+ *  painted frame). */
+async function shot(session, name) {
+  await session.call("POST", "/execute/async", {
+    script: "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+    args: [],
+  });
+  await session.screenshot(name);
+}
+
 test("pairing a new device with a central OMS server, kept across a restart", async () => {
   const serverDir = freshDataDir("pairing-server", { firstStart: true });
   let server = await startServer(serverDir);
@@ -57,7 +68,7 @@ test("pairing a new device with a central OMS server, kept across a restart", as
     // First start: the pairing screen, not the app.
     await session.waitForElement('[data-testid="pairing"]', 60_000);
     assert.equal((await session.findAll('[data-testid="search-input"]')).length, 0);
-    await session.screenshot("pairing");
+    await shot(session, "pairing");
 
     // Plain http to another computer is refused, with the reason.
     await session.type(await session.find('[data-testid="pairing-url"]'), "http://oms.example.com");
@@ -115,7 +126,7 @@ test("pairing a new device with a central OMS server, kept across a restart", as
     session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
     const reason = await session.waitForElement('[data-testid="pairing-reason"][data-reason="revoked"]', 60_000);
     assert.match(await session.text(reason), /no longer accepts this device/);
-    await session.screenshot("pairing-revoked");
+    await shot(session, "pairing-revoked");
     // Pair again with a new code: the address is kept.
     const again = await server.api.call("POST", "/v1/pairing-codes", { store: store.id, role: "store_associate" });
     await session.type(await session.find('[data-testid="pairing-code"]'), again.code);
