@@ -348,26 +348,9 @@ async fn idempotent_placement(db: Db) {
 
 /// A paired store associate's device of `store`.
 async fn store_device(server: &TestServer, store: &str) -> reqwest::Client {
-    let code: Value = server
+    common::pair_device(server, store, "store_associate", "counter")
+        .await
         .http
-        .post(format!("{}/v1/pairing-codes", server.base))
-        .json(&json!({"store": store, "role": "store_associate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let issued: Value = reqwest::Client::new()
-        .post(format!("{}/v1/pairing", server.base))
-        .json(&json!({"code": code["code"], "device_label": "counter"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    common::authorized_client(issued["token"].as_str().unwrap())
 }
 
 /// The pickup code of the order's newest "ready to pick up" message (German).

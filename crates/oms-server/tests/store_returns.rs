@@ -22,28 +22,11 @@ use serde_json::{Value, json};
 
 /// Pairs a store associate's device with `store`: its typed client and token.
 async fn pair(server: &TestServer, store: &str, label: &str) -> (OmsClient, String) {
-    let code: Value = server
-        .http
-        .post(format!("{}/v1/pairing-codes", server.base))
-        .json(&json!({"store": store, "role": "store_associate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let issued = OmsClient::new(&server.base)
-        .unwrap()
-        .pair(&oms_api::wire::PairingRequest {
-            code: code["code"].as_str().unwrap().to_owned(),
-            device_label: label.to_owned(),
-        })
-        .await
-        .unwrap();
+    let device = common::pair_device(server, store, "store_associate", label).await;
     let client = OmsClient::new(&server.base)
         .unwrap()
-        .with_token(issued.token.clone());
-    (client, issued.token)
+        .with_token(device.token.clone());
+    (client, device.token)
 }
 
 async fn on_hand(server: &TestServer, sku: &str, location: &str) -> i64 {

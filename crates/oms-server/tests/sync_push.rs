@@ -15,52 +15,11 @@ use oms_domain::model::{LocationId, Quantity, Sku};
 use oms_domain::stock::StockRow;
 use serde_json::{Value, json};
 
-struct Device {
-    http: reqwest::Client,
-    token: String,
-    id: String,
-    store: String,
-}
+use common::PairedDevice as Device;
 
 /// Pairs a store associate's device with `store` through a pairing code.
 async fn pair(server: &TestServer, store: &str, label: &str) -> Device {
-    let code: Value = server
-        .http
-        .post(format!("{}/v1/pairing-codes", server.base))
-        .json(&json!({"store": store, "role": "store_associate"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let issued: Value = reqwest::Client::new()
-        .post(format!("{}/v1/pairing", server.base))
-        .json(&json!({"code": code["code"], "device_label": label}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = issued["token"].as_str().unwrap();
-    let id = issued["device_id"].as_str().unwrap().to_owned();
-    let http = common::authorized_client(token);
-    let me: Value = http
-        .get(format!("{}/v1/me", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["device_id"], id.as_str(), "{me}");
-    Device {
-        http,
-        token: token.to_owned(),
-        id,
-        store: store.to_owned(),
-    }
+    common::pair_device(server, store, "store_associate", label).await
 }
 
 async fn push(server: &TestServer, device: &Device, mutations: Value) -> (u16, Value) {

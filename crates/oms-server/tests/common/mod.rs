@@ -199,6 +199,64 @@ pub fn authorized_client(token: &str) -> reqwest::Client {
         .unwrap()
 }
 
+/// A store device paired the way devices pair in the field: the admin asks
+/// for a pairing code (`POST /v1/pairing-codes`), the device exchanges it
+/// (`POST /v1/pairing`) for its token and id.
+pub struct PairedDevice {
+    /// Sends the device's token.
+    pub http: reqwest::Client,
+    pub token: String,
+    pub id: String,
+    pub store: String,
+}
+
+/// Pairs a device of `store` with `role` (`store_associate` or
+/// `store_manager`) and checks it is known as itself (`GET /v1/me`).
+pub async fn pair_device(
+    server: &TestServer,
+    store: &str,
+    role: &str,
+    label: &str,
+) -> PairedDevice {
+    let code: serde_json::Value = server
+        .http
+        .post(format!("{}/v1/pairing-codes", server.base))
+        .json(&serde_json::json!({"store": store, "role": role}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/v1/pairing", server.base))
+        .json(&serde_json::json!({"code": code["code"], "device_label": label}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let id = issued["device_id"].as_str().unwrap().to_owned();
+    let http = authorized_client(&token);
+    let me: serde_json::Value = http
+        .get(format!("{}/v1/me", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["device_id"], id.as_str(), "{me}");
+    PairedDevice {
+        http,
+        token,
+        id,
+        store: store.to_owned(),
+    }
+}
+
 impl TestServer {
     /// Stops the server (its workers included) and gives its database back,
     /// to be reopened by [`restart_on`].
