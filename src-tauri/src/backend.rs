@@ -110,20 +110,33 @@ impl Backend {
         });
     }
 
-    /// Central mode with the kept pairing (at start).
+    /// Central mode with the kept pairing (at start). While the server
+    /// cannot be reached (the till started before the network, the server
+    /// is restarting) the status says so and the start is tried again, with
+    /// backoff, until it answers.
     async fn start_central(&self, url: String, placement: Placement) {
         tracing::info!(%url, "using the central OMS server");
-        let tokens = pairing::keyring().await;
-        match pairing::start_central(&self.data_dir, tokens, &url, &placement, None).await {
-            Ok((remote, device)) => self.ready_central(url, remote, device),
-            Err(CentralFailure::NeedsPairing(reason, message)) => {
-                tracing::warn!(%message, "this device needs pairing");
-                self.needs_pairing(Some(reason), Some(message), Some(url));
-            }
-            Err(CentralFailure::Failed(error)) => {
-                tracing::error!(%error, "OMS core unavailable");
-                self.settle();
-                let _ = self.sender.send(BackendStatus::Failed(error.message));
+        let mut failures: u32 = 0;
+        loop {
+            let tokens = pairing::keyring().await;
+            match pairing::start_central(&self.data_dir, tokens, &url, &placement, None).await {
+                Ok((remote, device)) => return self.ready_central(url, remote, device),
+                Err(CentralFailure::NeedsPairing(reason, message)) => {
+                    tracing::warn!(%message, "this device needs pairing");
+                    return self.needs_pairing(Some(reason), Some(message), Some(url));
+                }
+                Err(CentralFailure::Failed(error)) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(%error, failures, "the OMS server cannot be used yet; trying again");
+                    self.settle();
+                    let _ = self.sender.send(BackendStatus::Failed(error.message));
+                    let wait = aisle_sync::engine::backoff(
+                        failures,
+                        Duration::from_secs(1),
+                        Duration::from_secs(30),
+                    );
+                    tokio::time::sleep(wait).await;
+                }
             }
         }
     }

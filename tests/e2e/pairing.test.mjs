@@ -118,9 +118,37 @@ test("pairing a new device with a central OMS server, kept across a restart", as
     await session.close();
     session = undefined;
 
+    // The server is down when the till starts: the app says so (not the
+    // pairing screen) and keeps trying; once the server is back (same
+    // database, same address), the store's staff are there.
+    const address = new URL(server.url).host;
+    await stopServer(server);
+    session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
+    await session.waitForElement('[data-testid="signin-error"]', 60_000);
+    assert.equal((await session.findAll('[data-testid="staff-member"]')).length, 0);
+    assert.equal((await session.findAll('[data-testid="pairing"]')).length, 0, "unreachable is not unpaired");
+    server = await startServer(serverDir, address);
+    await waitFor(
+      "the store's staff once the server is back",
+      async () => {
+        if ((await session.findAll('[data-testid="staff-member"]')).length > 0) return true;
+        const retry = await session.findAll('[data-testid="signin-error"] button');
+        if (retry.length > 0) await session.click(retry[0]);
+        return false;
+      },
+      90_000,
+    );
+    await session.signIn();
+    await waitFor(
+      "the store's name once the server is back",
+      async () => (await session.text(await session.find('[data-testid="store-name"]'))) === store.name,
+      60_000,
+    );
+    await session.close();
+    session = undefined;
+
     // The server's data is reset (a new database on the same address): it
     // no longer knows this device's token.
-    const address = new URL(server.url).host;
     await stopServer(server);
     server = await startServer(freshDataDir("pairing-server-2", { firstStart: true }), address);
     session = await AppSession.start({ dataDir, keyringHome, env: { AISLE_NO_OPEN: "1" } });
