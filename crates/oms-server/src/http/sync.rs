@@ -44,13 +44,18 @@ fn refusal_problem(failure: OrderFailure) -> Result<Problem, OrderFailure> {
         | OrderFailure::NotFound { .. }
         | OrderFailure::Forbidden(_)
         | OrderFailure::Conflict(_)
+        | OrderFailure::PickupCodeMismatch
         | OrderFailure::IdempotencyMismatch => {
             let error = ApiError::from(failure);
             error
                 .client_problem()
                 .ok_or_else(|| OrderFailure::Internal(format!("`{error}` has no client problem")))
         }
-        transient => Err(transient),
+        // Listed, not a catch-all: a new business refusal must be sorted
+        // here, or a device would retry it for ever.
+        transient @ (OrderFailure::Contention
+        | OrderFailure::Storage(_)
+        | OrderFailure::Internal(_)) => Err(transient),
     }
 }
 
