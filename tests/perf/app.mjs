@@ -23,12 +23,14 @@
 // AISLE_BENCH_OUT (a JSON file for the figures).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { AppSession, freshDataDir, sleep, waitFor, waitForSidecarExit } from "../e2e/webdriver.mjs";
+import { AppSession, DEMO_PINS, freshDataDir, sleep, waitFor, waitForSidecarExit } from "../e2e/webdriver.mjs";
 
 const RUNS = Number(process.env.AISLE_BENCH_RUNS ?? 5);
 const ONLY = (process.env.AISLE_BENCH_ONLY ?? "cold,memory,keystroke").split(",");
 const TEMPLATE = process.env.AISLE_BENCH_LARGE_TEMPLATE;
 const OUT = process.env.AISLE_BENCH_OUT;
+// The keystroke part's demo: large (the target's), or small to try the script.
+const KEYSTROKE_DEMO = process.env.AISLE_BENCH_DEMO ?? "large";
 const STORE_NAME = "Aisle Paris Rivoli";
 
 // ----- helpers ----------------------------------------------------------
@@ -55,30 +57,53 @@ async function inPage(session, body, args = [], timeoutMs = 120_000) {
   return answer?.ok;
 }
 
-/** The wall-clock time (ms since the epoch) at which the search screen is
- *  interactive: the input present and enabled, the store's name shown. */
+/** Wall-clock times (ms since the epoch), measured in the page: `gate`, the
+ *  staff sign-in screen interactive (the store's staff listed); then the
+ *  bench signs in as the associate in the page (clicks, no WebDriver round
+ *  trips) and `submitted` is when the PIN is sent; `search`, the search
+ *  screen interactive: the input present and enabled, the store's name
+ *  shown. `already`: the gate was up before this script ran (its time is
+ *  then an upper bound). */
 const INTERACTIVE = `
-  const ready = () => {
-    const input = document.querySelector('[data-testid="search-input"]');
-    const store = document.querySelector('[data-testid="store-name"]');
-    return Boolean(input && !input.disabled && store && store.textContent.includes(args[0]));
-  };
+  const [storeName, pin] = args;
   const at = () => performance.timeOrigin + performance.now();
-  if (ready()) return { at: at(), already: true };
-  return await new Promise((resolve) => {
+  const q = (css) => document.querySelector(css);
+  const until = (ok) => new Promise((resolve) => {
+    if (ok()) return resolve(at());
     const check = () => {
-      if (!ready()) return;
+      if (!ok()) return;
       observer.disconnect();
       clearInterval(timer);
-      resolve({ at: at(), already: false });
+      resolve(at());
     };
     const observer = new MutationObserver(check);
     observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
-    const timer = setInterval(check, 20);
-  });`;
+    const timer = setInterval(check, 10);
+  });
+  const searchReady = () => {
+    const input = q('[data-testid="search-input"]');
+    const store = q('[data-testid="store-name"]');
+    return Boolean(input && !input.disabled && store && store.textContent.includes(storeName));
+  };
+  const member = '[data-testid="staff-member"][data-id$="-A"]';
+  if (searchReady()) return { search: at(), already: true };
+  const already = Boolean(q(member));
+  const gate = await until(() => q(member) && !q(member).disabled);
+  q(member).click();
+  await until(() => q('[data-testid="pin-key-0"]'));
+  for (const [i, digit] of [...pin].entries()) {
+    q('[data-testid="pin-key-' + digit + '"]').click();
+    await until(() => Number(q('[data-testid="pin-dots"]').dataset.length) === i + 1);
+  }
+  await until(() => !q('[data-testid="pin-submit"]').disabled);
+  const submitted = at();
+  q('[data-testid="pin-submit"]').click();
+  const search = await until(searchReady);
+  return { gate, submitted, search, already };`;
 
 async function startApp(dataDir, env = {}) {
-  const session = await AppSession.start({ dataDir, env });
+  // The store is named: the large demo's first store is another one.
+  const session = await AppSession.start({ dataDir, env: { AISLE_STORE: "ST-FR-001", ...env } });
   const returned = Date.now();
   return { session, returned };
 }
@@ -127,19 +152,31 @@ function memoryOfTree(root) {
 // ----- 1 and 2: cold start and idle memory (small demo) ------------------
 
 async function coldStarts(results) {
-  const first = [];
-  const restart = [];
+  const runs = { first: [], restart: [] };
   let memory;
   for (let run = 0; run < RUNS; run++) {
     const dataDir = freshDataDir("bench-cold");
     for (const kind of ["first", "restart"]) {
       const { session, returned } = await startApp(dataDir);
       try {
-        const ready = await inPage(session, INTERACTIVE, [STORE_NAME]);
-        const total = ready.at - session.launchedAt;
-        (kind === "first" ? first : restart).push(total);
+        const t = await inPage(session, INTERACTIVE, [STORE_NAME, DEMO_PINS.associate]);
+        const launch = session.launchedAt;
+        const figures = {
+          // To the first screen staff can act on (sign-in, staff listed).
+          gate: t.gate - launch,
+          // To the search screen, without the time the sign-in took once
+          // the PIN was sent (the PIN check is a deliberately slow Argon2id).
+          search: t.gate - launch + (t.search - t.submitted),
+          // To the search screen, all included (the bench's PIN entry is
+          // a few milliseconds of clicks in the page).
+          search_with_sign_in: t.search - launch,
+          session: returned - launch,
+          already: t.already,
+        };
+        runs[kind].push(figures);
         console.log(
-          `# cold start (${kind}, run ${run + 1}): ${ms(total)} (session answered after ${ms(returned - session.launchedAt)}${ready.already ? ", already interactive then" : ""})`,
+          `# cold start (${kind}, run ${run + 1}): sign-in screen ${ms(figures.gate)}, search screen ${ms(figures.search)} ` +
+            `(${ms(figures.search_with_sign_in)} with the sign-in; WebDriver session answered after ${ms(figures.session)}${t.already ? ", sign-in screen already up then" : ""})`,
         );
         if (ONLY.includes("memory") && kind === "restart" && run === 0) memory = await idleMemory(session);
       } finally {
@@ -147,10 +184,18 @@ async function coldStarts(results) {
       }
     }
   }
-  results.cold = {
-    first: { runs: first, median: median(first), worst: Math.max(...first) },
-    restart: { runs: restart, median: median(restart), worst: Math.max(...restart) },
+  const summary = (list, key) => {
+    const values = list.map((f) => f[key]);
+    return { median: median(values), worst: Math.max(...values), runs: values };
   };
+  results.cold = {};
+  for (const kind of ["first", "restart"]) {
+    results.cold[kind] = {
+      gate: summary(runs[kind], "gate"),
+      search: summary(runs[kind], "search"),
+      search_with_sign_in: summary(runs[kind], "search_with_sign_in"),
+    };
+  }
   if (memory) results.memory = memory;
 }
 
@@ -170,7 +215,7 @@ async function memoryOnly(results) {
   for (const kind of ["first", "restart"]) {
     const { session } = await startApp(dataDir);
     try {
-      await inPage(session, INTERACTIVE, [STORE_NAME]);
+      await inPage(session, INTERACTIVE, [STORE_NAME, DEMO_PINS.associate]);
       if (kind === "restart") results.memory = await idleMemory(session);
     } finally {
       await stop(session);
@@ -200,6 +245,11 @@ const TYPE_AND_WAIT = `
     observer.observe(status, { attributes: true, childList: true, characterData: true, subtree: true });
   });
   const out = [];
+  if (!reset) {
+    // A name typed key by key starts from an empty field.
+    type("");
+    await until(() => !status.hasAttribute("data-query"));
+  }
   for (const query of queries) {
     if (reset) {
       type("");
@@ -261,17 +311,20 @@ async function largeDataDir() {
 }
 
 async function keystrokes(results) {
-  const { dataDir, seeded } = await largeDataDir();
-  console.log(
-    seeded
-      ? "# keystroke: no seeded large demo template: the sidecar seeds one (≈ 6 min) and it is kept as the template"
-      : `# keystroke: large demo database copied from ${TEMPLATE}`,
-  );
+  const { dataDir, seeded } = KEYSTROKE_DEMO === "large" ? await largeDataDir() : { dataDir: freshDataDir("bench-small"), seeded: false };
+  if (KEYSTROKE_DEMO === "large") {
+    console.log(
+      seeded
+        ? "# keystroke: no seeded large demo template: the sidecar seeds one (≈ 6 min) and it is kept as the template"
+        : `# keystroke: large demo database copied from ${TEMPLATE}`,
+    );
+  }
   const started = Date.now();
-  const { session } = await startApp(dataDir, { AISLE_DEMO: "large" });
+  const { session } = await startApp(dataDir, { AISLE_DEMO: KEYSTROKE_DEMO });
   try {
-    await session.waitForElement('[data-testid="search-input"]', 30 * 60_000);
-    await inPage(session, INTERACTIVE, [STORE_NAME], 30 * 60_000);
+    // The sidecar builds its stock index from 4.9 M rows at start (minutes).
+    await session.waitForElement('[data-testid="staff-member"]', 30 * 60_000);
+    await inPage(session, INTERACTIVE, [STORE_NAME, DEMO_PINS.associate]);
     console.log(`# keystroke: app ready after ${((Date.now() - started) / 1000).toFixed(0)} s; waiting for the first full pull`);
     // The first full pull is done: the status bar says online with a last
     // sync, and the search filters come from the cache.
@@ -290,7 +343,7 @@ async function keystrokes(results) {
     console.log(`# keystroke: first full pull done ${pulled.toFixed(0)} s after launch`);
     const api = session.sidecarApi();
     const products = [];
-    for (const sku of sampleSkus(20, 100_000)) products.push(await api.call("GET", `/v1/products/${sku}`));
+    for (const sku of sampleSkus(20, KEYSTROKE_DEMO === "large" ? 100_000 : 10_000)) products.push(await api.call("GET", `/v1/products/${sku}`));
     const queries = queriesFor(products);
     // Warm-up (first queries after the pull read cold pages), not counted.
     await inPage(session, TYPE_AND_WAIT, [queries.slice(0, 10), true]);
@@ -304,7 +357,6 @@ async function keystrokes(results) {
     const typed = [];
     for (const p of products.slice(0, 8)) {
       const prefixes = [...p.name].map((_, i) => p.name.slice(0, i + 1)).filter((q) => !q.endsWith(" "));
-      await inPage(session, TYPE_AND_WAIT, [[""], true]).catch(() => undefined);
       typed.push(...(await inPage(session, TYPE_AND_WAIT, [prefixes, false])));
     }
     const summary = (xs, key) => {
@@ -320,7 +372,7 @@ async function keystrokes(results) {
   } finally {
     await stop(session);
   }
-  if (seeded && TEMPLATE) {
+  if (seeded && TEMPLATE && KEYSTROKE_DEMO === "large") {
     mkdirSync(dirname(TEMPLATE), { recursive: true });
     copyFileSync(join(dataDir, "oms-embedded.sqlite"), `${TEMPLATE}.tmp`);
     renameSync(`${TEMPLATE}.tmp`, TEMPLATE);
@@ -339,7 +391,10 @@ if (results.cold) {
   for (const kind of ["first", "restart"]) {
     const c = results.cold[kind];
     const label = kind === "first" ? "first start, fresh data directory" : "restart, existing data directory";
-    lines.push(`| Cold start to interactive search (${label}, ${c.runs.length} runs) | ${ms(c.median)} | — | ${ms(c.worst)} | ≤ 1,500 ms |`);
+    const n = c.search.runs.length;
+    lines.push(`| Cold start to interactive search, sign-in excluded (${label}, ${n} runs) | ${ms(c.search.median)} | — | ${ms(c.search.worst)} | ≤ 1,500 ms |`);
+    lines.push(`| … to the staff sign-in screen | ${ms(c.gate.median)} | — | ${ms(c.gate.worst)} | |`);
+    lines.push(`| … to interactive search, the sign-in included | ${ms(c.search_with_sign_in.median)} | — | ${ms(c.search_with_sign_in.worst)} | |`);
   }
 }
 if (results.memory) {
