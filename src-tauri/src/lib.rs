@@ -9,9 +9,9 @@ mod device;
 mod dto;
 mod error;
 mod geo;
+mod pairing;
 #[cfg(test)]
 mod ipc_types;
-mod pairing;
 mod remote;
 mod staff;
 
@@ -35,6 +35,7 @@ pub fn run() {
             tracing::info!(data_dir = %data_dir.display(), "Aisle starting");
             app.manage(Backend::start(data_dir));
             app.manage(staff::Session::default());
+            lighter_webview(app);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -84,6 +85,42 @@ pub fn run() {
             tauri::async_runtime::block_on(backend.shutdown());
         }
     });
+}
+
+/// A lighter web process for this one local page. WebKitGTK renders it
+/// without accelerated compositing: the UI is flat lists and forms with no
+/// animation or 3D, and compositing (through Mesa's software GL where there
+/// is no GPU, e.g. under Xvfb) cost the web process about 110 MB of its
+/// ~190 MB (`cargo xtask bench app`, BENCHMARKS.md). And no browser-sized
+/// memory caches (the document-viewer cache model).
+/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKit's defaults.
+fn lighter_webview(app: &tauri::App) {
+    #[cfg(target_os = "linux")]
+    {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
+        if std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1") {
+            return;
+        }
+        for window in app.webview_windows().values() {
+            let applied = window.with_webview(|webview| {
+                let webview = webview.inner();
+                if let Some(settings) = webview.settings() {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+                }
+                // One local page: no browser-sized memory caches.
+                if let Some(context) = webview.context() {
+                    context.set_cache_model(CacheModel::DocumentViewer);
+                }
+            });
+            if let Err(error) = applied {
+                tracing::warn!(%error, "cannot configure the webview");
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
 }
 
 /// Keeps the log file writer alive (and flushed on exit).

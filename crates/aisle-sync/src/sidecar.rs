@@ -98,6 +98,11 @@ impl Sidecar {
         // only in memory.
         let token = oms_api::token::new_token();
         command.env("OMS_BOOTSTRAP_ADMIN_TOKEN", &token);
+        // Two malloc arenas instead of glibc's 8 per core: the sidecar serves
+        // one device, and idle arenas kept its memory up (`bench app`).
+        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+            command.env("MALLOC_ARENA_MAX", "2");
+        }
         let mut child = command.spawn().map_err(SidecarError::Spawn)?;
         let stdin = child.stdin.take();
         let stdout = child

@@ -114,7 +114,9 @@ export function SignIn({ setLang, onSignedIn }: { setLang: (lang: Lang) => void;
         if (stale) return;
         setState({ kind: "error", error });
         // The core may still be starting (first run seeds the demo): retry.
-        if (error.code === "backend_starting") timer = setTimeout(() => setAttempt((n) => n + 1), 1000);
+        // Soon: at a restart the device is ready a few hundred ms after the
+        // window, and a 1 s wait was most of the cold start (BENCHMARKS.md).
+        if (error.code === "backend_starting") timer = setTimeout(() => setAttempt((n) => n + 1), 150);
       },
     );
     return () => {
