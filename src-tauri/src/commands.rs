@@ -411,7 +411,9 @@ pub async fn place_order(
                 !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric())
             }))
     {
-        return Err(invalid("The chosen customer is not a customer of the register."));
+        return Err(invalid(
+            "The chosen customer is not a customer of the register.",
+        ));
     }
     let name = checkout.customer.name.trim();
     if name.is_empty() || name.chars().count() > MAX_QUERY_CHARS {

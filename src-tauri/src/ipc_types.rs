@@ -25,9 +25,9 @@ fn generate() -> String {
         ItemCondition, Restock, RefundLineView, ReturnReceipt, OrderDetail, ReturnLineInput,
         CustomerHit, NewCustomerInput, CustomerSaved, ReceiptSent,
         ReturnInput, QueuedAction, PlaceOutcome, RefusedAction, PairingPhase, PairingReason, PairingState,
-        PairingInput, StaffMemberView, StaffRole, StaffList,
-        SignedInStaff, SignInOutcome, RefundMethod, NoReceiptLineInput, NoReceiptInput,
-        NoReceiptLineView, NoReceiptReceipt, NoReceiptOutcome,
+        PairingInput, StaffMemberView, StaffRole, StaffList, SignedInStaff, SignInOutcome,
+        RefundMethod, NoReceiptLineInput, NoReceiptInput, NoReceiptLineView, NoReceiptReceipt,
+        NoReceiptOutcome,
     ];
     let mut out = String::from(
         "// Generated from src-tauri/src/dto.rs and error.rs by the Rust test\n\

@@ -9,9 +9,9 @@ mod device;
 mod dto;
 mod error;
 mod geo;
-mod pairing;
 #[cfg(test)]
 mod ipc_types;
+mod pairing;
 mod remote;
 mod staff;
 

@@ -19,9 +19,6 @@ function required(name) {
   return value;
 }
 
-/** The demo staff's PINs (README "Demo staff"). */
-export const DEMO_PINS = { manager: "1234", associate: "4321" };
-
 /** A new app data directory. The stories use the built-in demo server, as
  *  if chosen on the pairing screen (`config.json`); `{ firstStart: true }`
  *  leaves it empty, so the app shows the pairing screen. */

@@ -150,7 +150,6 @@ export const openReceipt = (order: string, lang: Lang) => call<LabelFile>("open_
 export const emailReceipt = (order: string, to: string | null, lang: Lang) =>
   call<ReceiptSent>("email_receipt", { order, to, lang });
 
-
 /** This store's staff for the sign-in screen (kept list when offline). */
 export const staffList = () => call<StaffList>("staff_list");
 /** Who is signed in on this device, if anyone. */

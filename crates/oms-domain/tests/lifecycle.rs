@@ -576,11 +576,7 @@ fn a_parcel_shipped_to_the_pickup_store_is_received_there_and_captured_at_handov
     assert_eq!(f.current_location().as_str(), "WH");
 
     let shipped = f
-        .apply(
-            &order,
-            &FulfilmentEvent::Ship { tracking: None },
-            &ctx(),
-        )
+        .apply(&order, &FulfilmentEvent::Ship { tracking: None }, &ctx())
         .unwrap();
     assert_eq!(f.status, FulfilmentStatus::InTransitToStore);
     // Nothing is captured before the customer has it.
@@ -603,14 +599,15 @@ fn a_parcel_shipped_to_the_pickup_store_is_received_there_and_captured_at_handov
         .unwrap();
     assert_eq!(f.status, FulfilmentStatus::ReadyForPickup);
     assert_eq!(received.events[0].kind, EventKind::ReceivedAtStore);
-    assert_eq!(received.notifications[0].status, CustomerStatus::ReadyToPickUp);
+    assert_eq!(
+        received.notifications[0].status,
+        CustomerStatus::ReadyToPickUp
+    );
     assert!(received.payments.is_empty());
     assert!(!f.holds_units());
     assert_eq!(f.current_location(), &store);
 
-    let handed = f
-        .apply(&order, &FulfilmentEvent::HandOver, &ctx())
-        .unwrap();
+    let handed = f.apply(&order, &FulfilmentEvent::HandOver, &ctx()).unwrap();
     assert_eq!(f.status, FulfilmentStatus::PickedUp);
     assert_eq!(handed.payments.len(), 1);
     assert_eq!(handed.payments[0].kind, PaymentKind::Capture);

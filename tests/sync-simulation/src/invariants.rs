@@ -228,7 +228,9 @@ pub async fn check(
                         if let Ok(view) = serde_json::from_value::<oms_api::wire::StepResult>(body)
                         {
                             let expected = match step {
-                                FulfilmentStep::Ship { .. } if view.fulfilment.ship_to.is_some() => {
+                                FulfilmentStep::Ship { .. }
+                                    if view.fulfilment.ship_to.is_some() =>
+                                {
                                     Some(FulfilmentStatus::InTransitToStore)
                                 }
                                 FulfilmentStep::Ship { .. } => Some(FulfilmentStatus::Shipped),

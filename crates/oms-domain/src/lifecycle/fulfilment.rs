@@ -221,9 +221,10 @@ impl Fulfilment {
     /// parcel left its location, else its location. Steps are taken there.
     pub fn current_location(&self) -> &LocationId {
         match (&self.ship_to, self.status) {
-            (Some(store), FulfilmentStatus::InTransitToStore | FulfilmentStatus::ReadyForPickup) => {
-                store
-            }
+            (
+                Some(store),
+                FulfilmentStatus::InTransitToStore | FulfilmentStatus::ReadyForPickup,
+            ) => store,
             _ => &self.location,
         }
     }
