@@ -93,14 +93,18 @@ pub fn run() {
 /// is no GPU, e.g. under Xvfb) cost the web process about 110 MB of its
 /// ~190 MB (`cargo xtask bench app`, BENCHMARKS.md). And no browser-sized
 /// memory caches (the document-viewer cache model).
-/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKit's defaults.
+///
+/// Opt-in (`AISLE_WEBVIEW_LIGHT=1`), not the default: with it, WebDriver
+/// screenshots of the window hung in the full e2e run (the stories, offline
+/// and pairing stories timed out; with WebKit's defaults they pass), and the
+/// cause is not understood yet.
 fn lighter_webview(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     {
         use webkit2gtk::{
             CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
         };
-        if std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1") {
+        if std::env::var_os("AISLE_WEBVIEW_LIGHT").is_none_or(|v| v != "1") {
             return;
         }
         for window in app.webview_windows().values() {
