@@ -823,7 +823,8 @@ fn current_location(fulfilment: &FulfilmentView) -> &oms_api::wire::LocationId {
         (
             Some(store),
             oms_api::wire::FulfilmentStatus::InTransitToStore
-            | oms_api::wire::FulfilmentStatus::ReadyForPickup,
+            | oms_api::wire::FulfilmentStatus::ReadyForPickup
+            | oms_api::wire::FulfilmentStatus::PickedUp,
         ) => store,
         _ => &fulfilment.location,
     }

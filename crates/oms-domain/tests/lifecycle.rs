@@ -609,6 +609,11 @@ fn a_parcel_shipped_to_the_pickup_store_is_received_there_and_captured_at_handov
 
     let handed = f.apply(&order, &FulfilmentEvent::HandOver, &ctx()).unwrap();
     assert_eq!(f.status, FulfilmentStatus::PickedUp);
+    assert_eq!(
+        f.current_location(),
+        &store,
+        "collected at the pickup store"
+    );
     assert_eq!(handed.payments.len(), 1);
     assert_eq!(handed.payments[0].kind, PaymentKind::Capture);
     assert_eq!(handed.payments[0].amount, f.amount(&order).unwrap());

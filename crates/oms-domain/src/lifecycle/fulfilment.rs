@@ -221,9 +221,13 @@ impl Fulfilment {
     /// parcel left its location, else its location. Steps are taken there.
     pub fn current_location(&self) -> &LocationId {
         match (&self.ship_to, self.status) {
+            // Handed over there too: it stays the pickup store's (its
+            // devices see it collected).
             (
                 Some(store),
-                FulfilmentStatus::InTransitToStore | FulfilmentStatus::ReadyForPickup,
+                FulfilmentStatus::InTransitToStore
+                | FulfilmentStatus::ReadyForPickup
+                | FulfilmentStatus::PickedUp,
             ) => store,
             _ => &self.location,
         }
