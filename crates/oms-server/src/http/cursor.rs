@@ -1,4 +1,5 @@
-//! Opaque pagination cursors and page limits shared by list endpoints.
+//! Opaque pagination cursors, page limits and search texts shared by list
+//! and search endpoints.
 
 use super::ApiError;
 use oms_api::wire::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
@@ -28,13 +29,30 @@ pub fn decode(cursor: &str) -> Result<String, ApiError> {
 
 /// The page size asked for, checked against the bounds.
 pub fn limit(asked: Option<u32>) -> Result<u32, ApiError> {
-    let limit = asked.unwrap_or(DEFAULT_PAGE_LIMIT);
-    if (1..=MAX_PAGE_LIMIT).contains(&limit) {
+    bounded_limit(asked, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT)
+}
+
+/// A `limit` parameter: `default` when absent, else 1 to `max`.
+pub fn bounded_limit(asked: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = asked.unwrap_or(default);
+    if (1..=max).contains(&limit) {
         Ok(limit)
     } else {
         Err(ApiError::InvalidQuery(format!(
-            "limit must be between 1 and {MAX_PAGE_LIMIT}, got {limit}"
+            "limit must be between 1 and {max}, got {limit}"
         )))
+    }
+}
+
+/// A search text `q`, trimmed: 2 to 200 characters.
+pub fn search_text(q: Option<&str>) -> Result<&str, ApiError> {
+    let q = q.map(str::trim).unwrap_or_default();
+    if (2..=200).contains(&q.chars().count()) {
+        Ok(q)
+    } else {
+        Err(ApiError::InvalidQuery(
+            "q must have 2 to 200 characters".into(),
+        ))
     }
 }
 

@@ -13,7 +13,7 @@ use oms_api::wire::{
 use oms_domain::model::LocationId;
 
 use super::extract::{ApiJson, ApiQuery};
-use super::{ApiError, auth};
+use super::{ApiError, auth, cursor};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::customers::{self, CreateError};
@@ -30,19 +30,8 @@ pub async fn search(
     ApiQuery(query): ApiQuery<CustomerQuery>,
 ) -> Result<Json<Vec<CustomerView>>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
-    let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    if q.chars().count() < 2 || q.chars().count() > 200 {
-        return Err(ApiError::InvalidQuery(
-            "q must have 2 to 200 characters".into(),
-        ));
-    }
-    let limit = query.limit.unwrap_or(20);
-    if limit == 0 || limit > customers::MAX_SEARCH_RESULTS {
-        return Err(ApiError::InvalidQuery(format!(
-            "limit must be 1 to {}",
-            customers::MAX_SEARCH_RESULTS
-        )));
-    }
+    let q = cursor::search_text(query.q.as_deref())?;
+    let limit = cursor::bounded_limit(query.limit, 20, customers::MAX_SEARCH_RESULTS)?;
     Ok(Json(customers::search(&state, q, limit).await?))
 }
 

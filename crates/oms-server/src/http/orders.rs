@@ -137,18 +137,8 @@ pub async fn search(
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Page<OrderSummary>>, ApiError> {
     auth::require(&caller, auth::EVERYONE)?;
-    let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    if q.chars().count() < 2 || q.chars().count() > 200 {
-        return Err(ApiError::InvalidQuery(
-            "q must have 2 to 200 characters".into(),
-        ));
-    }
-    let limit = query.limit.unwrap_or(20);
-    if limit == 0 || limit > MAX_SEARCH_RESULTS {
-        return Err(ApiError::InvalidQuery(format!(
-            "limit must be 1 to {MAX_SEARCH_RESULTS}"
-        )));
-    }
+    let q = cursor::search_text(query.q.as_deref())?;
+    let limit = cursor::bounded_limit(query.limit, 20, MAX_SEARCH_RESULTS)?;
     let after = time_key(query.cursor.as_deref())?;
     let mut found = state.storage.search_orders(q, limit + 1, after).await?;
     let next_cursor = if found.len() > limit as usize {
@@ -470,12 +460,7 @@ pub async fn queue(
             })
             .collect::<Result<_, _>>()?,
     };
-    let limit = query.limit.unwrap_or(100);
-    if limit == 0 || limit > MAX_QUEUE_PAGE {
-        return Err(ApiError::InvalidQuery(format!(
-            "limit must be 1 to {MAX_QUEUE_PAGE}"
-        )));
-    }
+    let limit = cursor::bounded_limit(query.limit, 100, MAX_QUEUE_PAGE)?;
     let after = time_key(query.cursor.as_deref())?;
     let mut records = state
         .storage
