@@ -816,20 +816,6 @@ async fn apply_change(
     Ok(())
 }
 
-/// Where a fulfilment is handled now: a ship-to-store parcel belongs to the
-/// pickup store's queue once it left (as on the core).
-fn current_location(fulfilment: &FulfilmentView) -> &oms_api::wire::LocationId {
-    match (&fulfilment.ship_to, fulfilment.status) {
-        (
-            Some(store),
-            oms_api::wire::FulfilmentStatus::InTransitToStore
-            | oms_api::wire::FulfilmentStatus::ReadyForPickup
-            | oms_api::wire::FulfilmentStatus::PickedUp,
-        ) => store,
-        _ => &fulfilment.location,
-    }
-}
-
 pub(crate) async fn upsert_fulfilment(
     tx: &mut Transaction<'static, Sqlite>,
     fulfilment: &FulfilmentView,
@@ -844,7 +830,16 @@ pub(crate) async fn upsert_fulfilment(
     )
     .bind(text_of(&fulfilment.id)?)
     .bind(text_of(&fulfilment.order)?)
-    .bind(current_location(fulfilment).as_str())
+    // Filed where it is handled now, as on the core (a ship-to-store parcel
+    // is in the pickup store's queue once it left).
+    .bind(
+        oms_domain::lifecycle::handled_at(
+            &fulfilment.location,
+            fulfilment.ship_to.as_ref(),
+            fulfilment.status,
+        )
+        .as_str(),
+    )
     .bind(text_of(&fulfilment.status)?)
     .bind(&fulfilment.due_at)
     .bind(serde_json::to_string(fulfilment)?)

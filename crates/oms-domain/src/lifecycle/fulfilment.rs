@@ -153,6 +153,26 @@ impl FulfilmentEvent {
     }
 }
 
+/// Where a fulfilment in `status` is handled: the pickup store `ship_to`
+/// once a ship-to-store parcel left `location` (and after its handover
+/// there, so the store's devices see it collected), else `location`. The
+/// core files its row there; a device's cache files its copy the same way.
+pub fn handled_at<'a>(
+    location: &'a LocationId,
+    ship_to: Option<&'a LocationId>,
+    status: FulfilmentStatus,
+) -> &'a LocationId {
+    match (ship_to, status) {
+        (
+            Some(store),
+            FulfilmentStatus::InTransitToStore
+            | FulfilmentStatus::ReadyForPickup
+            | FulfilmentStatus::PickedUp,
+        ) => store,
+        _ => location,
+    }
+}
+
 /// One location's part of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fulfilment {
@@ -220,17 +240,7 @@ impl Fulfilment {
     /// Where the fulfilment is at now: the pickup store once a ship-to-store
     /// parcel left its location, else its location. Steps are taken there.
     pub fn current_location(&self) -> &LocationId {
-        match (&self.ship_to, self.status) {
-            // Handed over there too: it stays the pickup store's (its
-            // devices see it collected).
-            (
-                Some(store),
-                FulfilmentStatus::InTransitToStore
-                | FulfilmentStatus::ReadyForPickup
-                | FulfilmentStatus::PickedUp,
-            ) => store,
-            _ => &self.location,
-        }
+        handled_at(&self.location, self.ship_to.as_ref(), self.status)
     }
 
     /// Whether its units are still reserved at its location (they leave it

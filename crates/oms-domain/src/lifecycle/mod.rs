@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 pub use fulfilment::{
     Fulfilment, FulfilmentEvent, FulfilmentEventKind, FulfilmentId, FulfilmentStatus,
-    FulfilmentTransition, LineFound, fulfilment_transition,
+    FulfilmentTransition, LineFound, fulfilment_transition, handled_at,
 };
 pub use order::{
     OrderEvent, OrderEventKind, OrderStatus, OrderTransition, order_transition, place_order,
