@@ -103,6 +103,14 @@ impl Sidecar {
         if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
             command.env("MALLOC_ARENA_MAX", "2");
         }
+        // A fixed mmap threshold: each staff sign-in's Argon2id allocates
+        // 19 MiB; glibc's dynamic threshold would rise to that size after
+        // the first one is freed and serve the next from the heap, where it
+        // stays after use (the trim threshold rises with it). Above 256 KiB
+        // every block is its own mapping, returned to the system on free.
+        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+            command.env("MALLOC_MMAP_THRESHOLD_", "262144");
+        }
         let mut child = command.spawn().map_err(SidecarError::Spawn)?;
         let stdin = child.stdin.take();
         let stdout = child

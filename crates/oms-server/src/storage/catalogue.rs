@@ -40,11 +40,17 @@ impl Storage {
         network: &oms_domain::demo::DemoNetwork,
         record: &SeedRecord,
     ) -> Result<(), StorageError> {
+        // Anonymous placeholders: binding 5,000 `$N` parameters per statement
+        // is quadratic on SQLite (see `Sql::anonymous`), most of a first
+        // start's seeding time.
+        let backend = self.backend();
         let mut tx = self.begin_write().await?;
         let seq = next_change_seqs(&mut tx, 1).await?;
         for chunk in products.chunks(INSERT_CHUNK) {
-            let mut insert =
-                Sql::new("INSERT INTO products (sku, name, brand, product_type, change_seq)");
+            let mut insert = Sql::anonymous(
+                "INSERT INTO products (sku, name, brand, product_type, change_seq)",
+                backend,
+            );
             insert.values(chunk, |row, p| {
                 row.bind(p.sku.clone())
                     .bind(p.name.clone())
@@ -54,7 +60,10 @@ impl Storage {
             });
             insert.execute(&mut **tx).await?;
 
-            let mut prices = Sql::new("INSERT INTO product_prices (sku, currency, amount_minor)");
+            let mut prices = Sql::anonymous(
+                "INSERT INTO product_prices (sku, currency, amount_minor)",
+                backend,
+            );
             prices.values(chunk, |row, p| {
                 row.bind(p.sku.clone()).bind("EUR").bind(p.price_eur_minor);
             });
@@ -64,14 +73,14 @@ impl Storage {
                 .iter()
                 .flat_map(|p| p.barcodes.iter().map(move |b| (b.clone(), p.sku.clone())))
                 .collect();
-            let mut codes = Sql::new("INSERT INTO product_barcodes (barcode, sku)");
+            let mut codes = Sql::anonymous("INSERT INTO product_barcodes (barcode, sku)", backend);
             codes.values(barcodes, |row, (barcode, sku)| {
                 row.bind(barcode).bind(sku);
             });
             codes.execute(&mut **tx).await?;
         }
         super::network::seed_network(&mut tx, network, seq).await?;
-        super::stock::seed_stock(&mut tx, network, seq).await?;
+        super::stock::seed_stock(&mut tx, network, seq, backend).await?;
         write_seed_record(&mut tx, record).await?;
         tx.commit().await?;
         Ok(())

@@ -2,7 +2,7 @@
 
 use super::catalogue::INSERT_CHUNK;
 use super::sql::Sql;
-use super::{Storage, StorageError};
+use super::{Backend, Storage, StorageError};
 use oms_domain::demo::DemoNetwork;
 use oms_domain::model::{LocationId, Quantity, Sku};
 use oms_domain::stock::StockRow;
@@ -23,17 +23,18 @@ pub(crate) async fn seed_stock(
     tx: &mut Transaction<'static, Any>,
     demo: &DemoNetwork,
     seq: i64,
+    backend: Backend,
 ) -> Result<(), StorageError> {
     let mut batch: Vec<StockRow> = Vec::with_capacity(INSERT_CHUNK);
     for row in demo.stock_rows() {
         batch.push(row);
         if batch.len() == INSERT_CHUNK {
-            insert_rows(tx, &batch, seq).await?;
+            insert_rows(tx, &batch, seq, backend).await?;
             batch.clear();
         }
     }
     if !batch.is_empty() {
-        insert_rows(tx, &batch, seq).await?;
+        insert_rows(tx, &batch, seq, backend).await?;
     }
     Ok(())
 }
@@ -42,9 +43,12 @@ async fn insert_rows(
     tx: &mut Transaction<'static, Any>,
     rows: &[StockRow],
     seq: i64,
+    backend: Backend,
 ) -> Result<(), StorageError> {
-    let mut sql =
-        Sql::new("INSERT INTO stock_levels (sku, location_id, on_hand, reserved, change_seq)");
+    let mut sql = Sql::anonymous(
+        "INSERT INTO stock_levels (sku, location_id, on_hand, reserved, change_seq)",
+        backend,
+    );
     sql.values(rows, |tuple, row| {
         tuple
             .bind(row.sku.as_str().to_owned())
