@@ -796,9 +796,12 @@ async fn try_place(
     planning: Planning,
 ) -> Result<Option<Answer>, OrderFailure> {
     let backend = state.storage.backend();
-    // A replay answers from storage. A concurrent duplicate that slips past
-    // this read fails on the key's primary key at commit and comes back here.
-    if let Some(key) = idempotency_key
+    // A replay answers from storage. The first, optimistic attempt does not
+    // ask: a new key is the common case, and a replay (or a concurrent
+    // duplicate) fails on the key's primary key when it writes, which rolls
+    // its placement back, and comes back here, locked, to read the answer.
+    if planning == Planning::Locked
+        && let Some(key) = idempotency_key
         && let Some(stored) = state.storage.stored_answer_of(scope, key).await?
     {
         if stored.request_hash != prepared.request_hash {
@@ -815,8 +818,11 @@ async fn try_place(
     let (plan, reservations) = match planning {
         Planning::Optimistic => {
             let cache = state.stock.read();
-            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
-                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+            // An error is decided locked too (after the replay check).
+            let Ok(plan) = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+            else {
+                return Ok(None);
+            };
             if !plan.is_complete() {
                 // Maybe the index is behind: decide on exact stock.
                 return Ok(None);

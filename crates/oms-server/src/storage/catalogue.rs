@@ -83,6 +83,7 @@ impl Storage {
         super::stock::seed_stock(&mut tx, network, seq, backend).await?;
         write_seed_record(&mut tx, record).await?;
         tx.commit().await?;
+        self.pricing.invalidate();
         Ok(())
     }
 
@@ -341,6 +342,7 @@ impl Storage {
         });
         price.execute(&mut **tx).await?;
         tx.commit().await?;
+        self.pricing.invalidate();
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ mod group_commit;
 mod network;
 pub mod orders;
 pub mod outbox;
+mod pricing;
 pub(crate) mod sql;
 mod stock;
 mod sync;
@@ -141,6 +142,8 @@ pub struct Storage {
     writer: AnyPool,
     /// SQLite: the group-commit queue for order placements.
     group: Option<group_commit::GroupCommit>,
+    /// Prices and active rule sets, as placements read them.
+    pricing: std::sync::Arc<pricing::PricingCache>,
 }
 
 /// A writing transaction (and, on SQLite, this process's turn to write).
@@ -212,11 +215,13 @@ impl Storage {
             }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        let pricing = pricing::PricingCache::start(pool.clone());
         let mut storage = Self {
             pool,
             backend,
             writer,
             group: None,
+            pricing,
         };
         if backend == Backend::Sqlite {
             storage.group = Some(group_commit::GroupCommit::start(storage.clone()));

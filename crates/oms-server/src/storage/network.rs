@@ -442,6 +442,7 @@ impl Storage {
         touch.bind(seq).push(" WHERE sku = ").bind(sku.to_owned());
         touch.execute(&mut **tx).await?;
         tx.commit().await?;
+        self.pricing.invalidate();
         Ok(())
     }
 }

@@ -554,11 +554,26 @@ impl Storage {
             }
         }
         tx.commit().await?;
+        self.pricing.invalidate();
         Ok(())
     }
 
     /// The active rule set of a channel.
     pub async fn active_rule_set(
+        &self,
+        channel_id: &str,
+    ) -> Result<Option<RuleSetRecord>, StorageError> {
+        if let Some(cached) = self.pricing.rules(channel_id) {
+            return Ok(cached);
+        }
+        let generation = self.pricing.generation();
+        let read = self.read_active_rule_set(channel_id).await?;
+        self.pricing
+            .keep_rules(generation, channel_id, read.clone());
+        Ok(read)
+    }
+
+    async fn read_active_rule_set(
         &self,
         channel_id: &str,
     ) -> Result<Option<RuleSetRecord>, StorageError> {
@@ -633,6 +648,7 @@ impl Storage {
             .bind(version);
         on.execute(&mut **tx).await?;
         tx.commit().await?;
+        self.pricing.invalidate();
         Ok(true)
     }
 
@@ -878,6 +894,31 @@ impl Storage {
     /// Unit prices of these SKUs for a channel in its currency: the channel's
     /// own price when it has one, else the catalogue price in that currency.
     pub async fn prices(
+        &self,
+        channel_id: &str,
+        currency: &str,
+        skus: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StorageError> {
+        // Taken before the read (see storage::pricing).
+        let generation = self.pricing.generation();
+        let (mut found, missing) = self.pricing.prices(channel_id, currency, skus);
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self.read_prices(channel_id, currency, &missing).await?;
+        self.pricing.keep_prices(
+            generation,
+            channel_id,
+            currency,
+            missing
+                .iter()
+                .map(|sku| (sku.clone(), read.get(sku).copied())),
+        );
+        found.extend(read);
+        Ok(found)
+    }
+
+    async fn read_prices(
         &self,
         channel_id: &str,
         currency: &str,
