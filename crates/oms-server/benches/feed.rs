@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark program: failing loudly is the point
 
+#[path = "common/template.rs"]
+mod template;
+
 use oms_domain::demo::DemoSize;
 use oms_server::{Config, DatabaseLocation, DemoSpec};
 use std::time::Instant;
@@ -37,7 +40,7 @@ fn main() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = dir.path().join("bench.sqlite");
-        sqlite_copy_of_seeded_template(&database).await;
+        template::sqlite_copy_of_seeded_template(SEED, &database).await;
         run("SQLite", DatabaseLocation::SqliteFile(database)).await;
         match std::env::var("AISLE_TEST_POSTGRES_URL") {
             Ok(admin) => {
@@ -214,45 +217,6 @@ impl Iterator for Pieces<'_> {
         }
         Some(piece)
     }
-}
-
-/// Seeding the large demo takes minutes: it is done once into
-/// `<target>/bench-feed/large-seed-1.sqlite`, and each run imports into a
-/// fresh copy of it.
-async fn sqlite_copy_of_seeded_template(database: &std::path::Path) {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target")
-        });
-    let dir = target.join("bench-feed");
-    let template = dir.join(format!("large-seed-{SEED}.sqlite"));
-    if !template.exists() {
-        std::fs::create_dir_all(&dir).expect("bench-feed directory");
-        let partial = dir.join("seeding.sqlite");
-        let _ = std::fs::remove_file(&partial);
-        let started = Instant::now();
-        let state = oms_server::open(&Config {
-            database: DatabaseLocation::SqliteFile(partial.clone()),
-            demo: Some(DemoSpec {
-                size: DemoSize::Large,
-                seed: SEED,
-            }),
-            // The run registers its own token in its copy of the template.
-            bootstrap_admin_token: None,
-            outbox: Default::default(),
-        })
-        .await
-        .expect("seed the template");
-        // Closing the last connection checkpoints the WAL into the file.
-        state.storage.close().await;
-        std::fs::rename(&partial, &template).expect("keep the template");
-        println!(
-            "seeded the large demo template in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    std::fs::copy(&template, database).expect("copy the template");
 }
 
 async fn create_pg_database(admin: &str) -> (String, String) {

@@ -2,8 +2,8 @@
 //!
 //! The database is the authority. The index follows it through the change
 //! sequence: [`StockCache::refresh`] reads the stock rows whose `change_seq`
-//! is above the last one applied — their *current* values, in sequence order —
-//! and applies them. Applying a current value is idempotent, and because
+//! is above the last one applied — their *current* values — and applies
+//! them (in any order: each row is distinct and current). Applying a current value is idempotent, and because
 //! sequence numbers are handed out in commit order (see `storage`), following
 //! them never skips a commit, whichever server instance made it.
 //!
@@ -18,9 +18,6 @@ use oms_domain::stock::{IndexError, ProductRow, StockIndex};
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
-
-/// Stock rows read per round trip while building.
-const STOCK_PAGE: u32 = 50_000;
 
 /// How often the follower looks for changes made by other instances.
 pub const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
@@ -112,15 +109,17 @@ impl StockCache {
             }
             applied.product_seq = product_seq;
         }
-        let changed = storage.stock_changed_since(applied.stock_seq).await?;
-        if changed.is_empty() {
-            return Ok(0);
-        }
-        let mut rows = Vec::with_capacity(changed.len());
+        let mut rows = Vec::new();
         let mut highest = applied.stock_seq;
-        for level in &changed {
-            rows.push(crate::storage::stock_row(level)?);
-            highest = highest.max(level.change_seq);
+        storage
+            .for_each_stock_row(Some(applied.stock_seq), |row, seq| {
+                rows.push(row);
+                highest = highest.max(seq);
+                Ok::<_, CacheError>(())
+            })
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
         }
         {
             let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
@@ -159,23 +158,14 @@ async fn build(storage: &Storage) -> Result<(Indexed, Applied), CacheError> {
     let products = product_rows(storage).await?;
     let known_skus: HashSet<Sku> = products.iter().map(|p| p.sku.clone()).collect();
     let mut index = StockIndex::build(&network, products, std::iter::empty())?;
-    // Page by page: the large demo's five million rows never sit in memory
-    // twice. Pages come in (SKU, location) order, so each apply appends.
+    // Streamed in (SKU, location) order, so each apply appends.
     let mut row_count = 0;
-    let mut after = None;
-    loop {
-        let page = storage.stock_page(after.as_ref(), STOCK_PAGE).await?;
-        for level in &page {
-            index.apply(&crate::storage::stock_row(level)?)?;
-        }
-        row_count += page.len();
-        match page.last() {
-            Some(last) if page.len() == STOCK_PAGE as usize => {
-                after = Some((last.sku.clone(), last.location.clone()));
-            }
-            _ => break,
-        }
-    }
+    storage
+        .for_each_stock_row(None, |row, _seq| {
+            row_count += 1;
+            index.apply(&row).map_err(CacheError::from)
+        })
+        .await?;
     // Orders already taken today count towards the daily caps.
     for (location, date, orders) in storage.latest_location_loads().await? {
         let (Ok(location), Ok(date)) = (

@@ -144,6 +144,8 @@ pub struct Storage {
     group: Option<group_commit::GroupCommit>,
     /// Prices and active rule sets, as placements read them.
     pricing: std::sync::Arc<pricing::PricingCache>,
+    /// The stock index's bulk reads, typed (see [`stock::BulkReader`]).
+    bulk: stock::BulkReader,
 }
 
 /// A writing transaction (and, on SQLite, this process's turn to write).
@@ -216,12 +218,17 @@ impl Storage {
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
         let pricing = pricing::PricingCache::start(pool.clone());
+        let bulk = stock::BulkReader::new(&url, backend).map_err(|source| StorageError::Open {
+            location: location.describe(),
+            source,
+        })?;
         let mut storage = Self {
             pool,
             backend,
             writer,
             group: None,
             pricing,
+            bulk,
         };
         if backend == Backend::Sqlite {
             storage.group = Some(group_commit::GroupCommit::start(storage.clone()));
@@ -264,6 +271,7 @@ impl Storage {
 
     /// Closes every connection (tests reopen the same file).
     pub async fn close(&self) {
+        self.bulk.close().await;
         self.writer.close().await;
         self.pool.close().await;
     }
