@@ -189,12 +189,9 @@ impl Load {
         for _ in 0..connections {
             let next = next.clone();
             let task = match self.client {
-                Client::Raw => tokio::spawn(raw_connection(
-                    self.raw.clone(),
-                    next,
-                    requests,
-                    check,
-                )),
+                Client::Raw => {
+                    tokio::spawn(raw_connection(self.raw.clone(), next, requests, check))
+                }
                 Client::Reqwest => tokio::spawn(reqwest_connection(
                     reqwest.clone(),
                     self.url.clone(),
@@ -255,10 +252,7 @@ async fn reqwest_connection(
             Ok(response) => {
                 let ok = response.status().is_success();
                 let body = response.bytes().await;
-                let ok = ok
-                    && body
-                        .as_ref()
-                        .is_ok_and(|body| !check || check_answer(body));
+                let ok = ok && body.as_ref().is_ok_and(|body| !check || check_answer(body));
                 if !ok {
                     failures += 1;
                 }

@@ -3,10 +3,10 @@
 use super::catalogue::INSERT_CHUNK;
 use super::sql::Sql;
 use super::{Backend, Storage, StorageError};
+use futures_util::TryStreamExt;
 use oms_domain::demo::DemoNetwork;
 use oms_domain::model::{LocationId, Quantity, Sku};
 use oms_domain::stock::StockRow;
-use futures_util::TryStreamExt;
 use sqlx::any::{Any, AnyRow};
 use sqlx::{ConnectOptions, Row, Transaction};
 use std::collections::HashMap;
