@@ -3,9 +3,10 @@
 //! The database is the authority. The index follows it through the change
 //! sequence: [`StockCache::refresh`] reads the stock rows whose `change_seq`
 //! is above the last one applied — their *current* values — and applies
-//! them (in any order: each row is distinct and current). Applying a current value is idempotent, and because
-//! sequence numbers are handed out in commit order (see `storage`), following
-//! them never skips a commit, whichever server instance made it.
+//! them (in any order: each row is distinct and current). Applying a
+//! current value is idempotent, and because sequence numbers are handed out
+//! in commit order (see `storage`), following them never skips a commit,
+//! whichever server instance made it.
 //!
 //! Who calls `refresh`: the writer, right after its own commit (so a client
 //! reads its own writes), and a background follower every

@@ -315,10 +315,7 @@ impl Storage {
 
     /// The highest change sequence number of the catalogue's products.
     pub async fn product_change_seq(&self) -> Result<i64, StorageError> {
-        let row = Sql::new("SELECT CAST(max(change_seq) AS BIGINT) AS seq FROM products")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<Option<i64>, _>("seq")?.unwrap_or(0))
+        product_change_seq(&self.pool).await
     }
 
     /// The highest change sequence number committed so far.
@@ -360,6 +357,15 @@ pub(crate) async fn next_change_seqs(
     let row = sql.fetch_one(&mut **tx).await?;
     let last: i64 = row.try_get("last_seq")?;
     Ok(last - count + 1)
+}
+
+/// [`Storage::product_change_seq`] on a pool (the price cache's follower
+/// holds only the pool).
+pub(crate) async fn product_change_seq(pool: &AnyPool) -> Result<i64, StorageError> {
+    let row = Sql::new("SELECT CAST(max(change_seq) AS BIGINT) AS seq FROM products")
+        .fetch_one(pool)
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("seq")?.unwrap_or(0))
 }
 
 /// The SQLite writer connection's page cache. Bigger is not better: SQLite

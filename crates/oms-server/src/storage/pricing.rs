@@ -161,10 +161,7 @@ impl PricingCache {
 }
 
 async fn signature(pool: &AnyPool) -> Result<Signature, StorageError> {
-    let row = Sql::new("SELECT CAST(max(change_seq) AS BIGINT) AS seq FROM products")
-        .fetch_one(pool)
-        .await?;
-    let product_seq = row.try_get::<Option<i64>, _>("seq")?.unwrap_or(0);
+    let product_seq = super::product_change_seq(pool).await?;
     let rows =
         Sql::new("SELECT channel_id, version FROM rule_sets WHERE active = 1 ORDER BY channel_id")
             .fetch_all(pool)
