@@ -112,6 +112,7 @@ mod commands {
                     .current_dir(&root),
             );
         }
+        write_demo_template(&target.join("debug"))?;
         let app = target.join("debug/aisle");
         let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
             || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty());
@@ -197,6 +198,7 @@ mod commands {
             .env("AISLE_TEST_POSTGRES_URL", postgres))?;
 
         step("end-to-end: the real app window over WebDriver, under Xvfb");
+        write_demo_template(&util::target_dir().join("debug"))?;
         e2e(&tools, &root)?;
 
         println!("\nxtask: all checks passed in {:.0?}", started.elapsed());
@@ -233,6 +235,21 @@ mod commands {
                 offenders.join(", ")
             )))
         }
+    }
+
+    /// The embedded demo's template beside the freshly built `oms-server`
+    /// in `binary_dir`, so the app's first start copies it instead of
+    /// seeding (oms-server's `demo_template` module). Written by that very
+    /// binary, so a rebuilt one never uses an old template.
+    fn write_demo_template(binary_dir: &Path) -> Result<(), Failure> {
+        step("the small demo's template beside oms-server (the app's first start copies it)");
+        run(Command::new(binary_dir.join("oms-server")).args([
+            "--demo",
+            "small",
+            "--seed",
+            "1",
+            "--write-demo-template",
+        ]))
     }
 
     fn e2e(tools: &setup::Tools, root: &Path) -> Result<(), Failure> {
@@ -309,6 +326,7 @@ mod commands {
         }
         run(&mut build)?;
         let target = util::target_dir();
+        write_demo_template(&target.join(profile))?;
         let out = target.join("bench-app");
         // A seeded large demo (seed 1): the sync bench's if there is one,
         // else this bench's own (made by its first run).

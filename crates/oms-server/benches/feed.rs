@@ -62,6 +62,7 @@ async fn run(label: &str, database: DatabaseLocation) {
             size: DemoSize::Large,
             seed: SEED,
         }),
+        demo_template: None,
         bootstrap_admin_token: Some(TOKEN.to_owned()),
         outbox: Default::default(),
     })

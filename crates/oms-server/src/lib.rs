@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod customers;
+pub mod demo_template;
 pub mod feed;
 pub mod http;
 pub mod jobs;
@@ -38,6 +39,9 @@ pub struct Config {
     pub database: DatabaseLocation,
     /// Seed the demo retailer into an empty database.
     pub demo: Option<DemoSpec>,
+    /// A pre-seeded copy of that demo to start from when the database does
+    /// not exist yet (see [`demo_template`]).
+    pub demo_template: Option<demo_template::DemoTemplate>,
     /// A token registered as an admin token at start (idempotent). How the
     /// app authenticates to its sidecar, and how an operator gets the first
     /// token of a new server. Never logged.
@@ -81,6 +85,8 @@ pub enum StartError {
     Outbox(#[from] outbox::OutboxSetupError),
     #[error("cannot hash the demo staff's PINs: {0}")]
     DemoStaff(String),
+    #[error("demo template: {0}")]
+    DemoTemplate(String),
     #[error(
         "the database was seeded with the {existing} demo (seed {existing_seed}); refusing to mix in the {requested} demo (seed {requested_seed}): use another database"
     )]
@@ -96,6 +102,18 @@ pub enum StartError {
 /// done yet, and builds the stock index.
 pub async fn open(config: &Config) -> Result<AppState, StartError> {
     let outbox = Arc::new(outbox::Outbox::new(config.outbox.clone())?);
+    if let (Some(spec), Some(template), DatabaseLocation::SqliteFile(path)) =
+        (config.demo, &config.demo_template, &config.database)
+    {
+        let started = Instant::now();
+        if demo_template::install(path, spec, template).await? {
+            tracing::info!(
+                template = %template.path.display(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "demo database copied from its template"
+            );
+        }
+    }
     let storage = Storage::open(&config.database).await?;
     if let Some(spec) = config.demo {
         seed_demo(&storage, spec).await?;

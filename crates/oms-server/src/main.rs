@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Parser;
 use oms_domain::demo::DemoSize;
+use oms_server::demo_template::{self, DemoTemplate};
 use oms_server::{Config, DatabaseLocation, DemoSpec};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -34,6 +35,12 @@ struct Cli {
     /// Seed of the demo retailer: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Seed the `--demo` retailer once and write it out beside this
+    /// executable as a demo template (`oms-demo-<size>-seed-<seed>.sqlite`),
+    /// then exit. First starts with the same demo copy it instead of seeding
+    /// (`cargo xtask` does this after every build of the app).
+    #[arg(long, requires = "demo")]
+    write_demo_template: bool,
     /// Exit when standard input reaches end-of-file. The app passes this to
     /// its sidecar: if the app dies, even by SIGKILL, the pipe closes and the
     /// server follows instead of keeping the port.
@@ -77,6 +84,25 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let demo = cli.demo.map(|size| DemoSpec {
+        size,
+        seed: cli.seed,
+    });
+    // This binary's demo template, if it can identify itself.
+    let template = demo.and_then(|spec| {
+        let executable = std::env::current_exe().ok()?;
+        DemoTemplate::beside(&executable, spec)
+    });
+    if cli.write_demo_template {
+        let (Some(spec), Some(template)) = (demo, template) else {
+            anyhow::bail!("--write-demo-template needs --demo and an identifiable executable");
+        };
+        let bytes = demo_template::write(spec, &template)
+            .await
+            .context("cannot write the demo template")?;
+        tracing::info!(path = %template.path.display(), bytes, "demo template written");
+        return Ok(());
+    }
 
     let config = Config {
         database: DatabaseLocation::parse(&cli.database),
@@ -85,10 +111,8 @@ async fn main() -> anyhow::Result<()> {
         bootstrap_admin_token: std::env::var("OMS_BOOTSTRAP_ADMIN_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty()),
-        demo: cli.demo.map(|size| DemoSpec {
-            size,
-            seed: cli.seed,
-        }),
+        demo,
+        demo_template: template,
         outbox: oms_server::OutboxConfig {
             webhook_url: cli.webhook_url.filter(|u| !u.trim().is_empty()),
             webhook_secret: secret_from_env("OMS_WEBHOOK_SECRET"),

@@ -401,6 +401,7 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
             size: DemoSize::Small,
             seed,
         }),
+        demo_template: None,
         bootstrap_admin_token: None,
         outbox: Default::default(),
     };
@@ -413,4 +414,110 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
     again.storage.close().await;
     let other = oms_server::open(&config(4)).await.unwrap_err();
     assert!(matches!(other, StartError::DemoMismatch { .. }));
+}
+
+/// A first start copies the demo template its own executable wrote instead
+/// of seeding, and gets the same database a seed gives; a template written
+/// by another executable (a rebuilt binary) or for another demo is ignored.
+#[tokio::test]
+async fn a_first_start_copies_this_binarys_demo_template() {
+    use oms_server::demo_template::{self, DemoTemplate};
+    use oms_server::storage::DatabaseLocation;
+    let dir = tempfile::tempdir().unwrap();
+    // Stands for the server's executable: only its identity matters.
+    let executable = dir.path().join("oms-server");
+    std::fs::write(&executable, b"a build of oms-server").unwrap();
+    let spec = DemoSpec {
+        size: DemoSize::Small,
+        seed: 3,
+    };
+    let template = DemoTemplate::beside(&executable, spec).unwrap();
+    assert_eq!(
+        template.path,
+        dir.path().join("oms-demo-small-seed-3.sqlite")
+    );
+    let bytes = demo_template::write(spec, &template).await.unwrap();
+    assert!(
+        bytes > 1_000_000,
+        "the template holds the demo: {bytes} bytes"
+    );
+    // One self-contained file: no scratch database, no WAL beside it.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["oms-demo-small-seed-3.sqlite", "oms-server"]);
+
+    // Not this binary's (rebuilt: another identity), or not this demo.
+    let fresh = dir.path().join("stale.sqlite");
+    let stale = DemoTemplate {
+        maker: "another-build".to_owned(),
+        ..template.clone()
+    };
+    assert!(!demo_template::install(&fresh, spec, &stale).await.unwrap());
+    let other_seed = DemoSpec { seed: 4, ..spec };
+    let renamed = DemoTemplate {
+        path: template.path.clone(),
+        ..DemoTemplate::beside(&executable, other_seed).unwrap()
+    };
+    assert!(
+        !demo_template::install(&fresh, other_seed, &renamed)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !fresh.exists(),
+        "nothing is written when the template is refused"
+    );
+
+    // This binary's template: copied on a first start, never over a database.
+    let copied = dir.path().join("copied.sqlite");
+    assert!(
+        demo_template::install(&copied, spec, &template)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !demo_template::install(&copied, spec, &template)
+            .await
+            .unwrap()
+    );
+    let config = |path: &std::path::Path, template: Option<DemoTemplate>| Config {
+        database: DatabaseLocation::SqliteFile(path.to_path_buf()),
+        demo: Some(spec),
+        demo_template: template,
+        bootstrap_admin_token: None,
+        outbox: Default::default(),
+    };
+    let from_template = oms_server::open(&config(&copied, Some(template.clone())))
+        .await
+        .unwrap();
+    let seeded = oms_server::open(&config(&dir.path().join("seeded.sqlite"), None))
+        .await
+        .unwrap();
+    for state in [&from_template, &seeded] {
+        assert_eq!(state.storage.product_count().await.unwrap(), 10_000);
+        assert!(state.storage.has_staff().await.unwrap());
+        assert_eq!(state.storage.seed_record().await.unwrap().unwrap().seed, 3);
+    }
+    assert_eq!(
+        from_template.storage.last_change_seq().await.unwrap(),
+        seeded.storage.last_change_seq().await.unwrap(),
+        "the template holds every change a seed makes"
+    );
+    for product in demo::catalogue(3, DemoSize::Small).iter().step_by(997) {
+        assert_eq!(
+            from_template
+                .storage
+                .stock_of_sku(&product.sku)
+                .await
+                .unwrap(),
+            seeded.storage.stock_of_sku(&product.sku).await.unwrap(),
+            "the same stock of {}",
+            product.sku
+        );
+    }
+    from_template.storage.close().await;
+    seeded.storage.close().await;
 }

@@ -31,6 +31,7 @@ pub async fn sqlite_copy_of_seeded_template(seed: u64, database: &Path) {
                 seed,
             }),
             // Each run registers its own token in its copy of the template.
+            demo_template: None,
             bootstrap_admin_token: None,
             outbox: Default::default(),
         })

@@ -14,6 +14,7 @@ mod auth;
 mod catalogue;
 mod changes;
 mod customers;
+pub(crate) mod demo_template;
 mod feeds;
 mod group_commit;
 mod network;

@@ -162,6 +162,7 @@ async fn serve_on(db: TestDb, demo: Option<DemoSpec>, outbox: OutboxConfig) -> T
     let config = Config {
         database: db.location.clone(),
         demo,
+        demo_template: None,
         bootstrap_admin_token: Some(admin_token.clone()),
         outbox,
     };
