@@ -66,6 +66,23 @@ pub struct LocationStock {
     pub available: u32,
 }
 
+/// A (SKU, location) as numbered by one [`StockIndex`] (see
+/// [`StockIndex::row_key`]): 8 bytes instead of two texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowKey {
+    sku: u32,
+    location: u32,
+}
+
+/// A stock feed's change to one row's on-hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHandChange {
+    /// A snapshot's value.
+    Set(i64),
+    /// A delta.
+    Add(i64),
+}
+
 /// Why an index could not be built or changed, or a question not answered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IndexError {
@@ -364,6 +381,42 @@ impl StockIndex {
         entry.on_hand = row.on_hand;
         entry.reserved = row.reserved.get();
         Ok(())
+    }
+
+    /// A stock row's place in this index: its SKU's and location's numbers,
+    /// for [`StockIndex::change_on_hand`]. `None` for a SKU or location the
+    /// index does not hold. Valid until the index is rebuilt.
+    pub fn row_key(&self, sku: &str, location: &str) -> Option<RowKey> {
+        Some(RowKey {
+            sku: *self.sku_ids.get(sku)?,
+            location: *self.location_ids.get(location)?,
+        })
+    }
+
+    /// Changes one row's on-hand the way a stock feed's SQL does, keeping what
+    /// is reserved: a missing row is created (nothing reserved) only for a
+    /// non-zero value, and a zero delta changes nothing. A key from another
+    /// index is ignored (`false`).
+    pub fn change_on_hand(&mut self, key: RowKey, change: OnHandChange) -> bool {
+        let Some(entries) = self.stock.get(key.sku as usize) else {
+            return false;
+        };
+        if key.location as usize >= self.locations.len() {
+            return false;
+        }
+        let exists = entries
+            .binary_search_by_key(&key.location, |e| e.location)
+            .is_ok();
+        match change {
+            OnHandChange::Set(0) if !exists => {}
+            OnHandChange::Add(0) => {}
+            OnHandChange::Set(value) => self.entry_mut(key.sku, key.location).on_hand = value,
+            OnHandChange::Add(delta) => {
+                let entry = self.entry_mut(key.sku, key.location);
+                entry.on_hand = entry.on_hand.saturating_add(delta);
+            }
+        }
+        true
     }
 
     /// Sets or clears the safety stock of one (location, SKU).

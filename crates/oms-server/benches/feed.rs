@@ -8,7 +8,9 @@
 //! location by location, as a WMS or store system would export it. Timing
 //! runs from the first byte sent to the last byte of the answer, so it covers
 //! upload, parsing, staging, the set-based apply, commit and the stock index
-//! refresh.
+//! refresh. The seeded databases are templates made once (SQLite: a file in
+//! `<target>/bench-feed/`; PostgreSQL: a template database) and copied for
+//! each run; seeding is not timed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark program: failing loudly is the point
 
@@ -220,17 +222,67 @@ impl Iterator for Pieces<'_> {
     }
 }
 
+/// A fresh PostgreSQL database holding the seeded large demo: a copy
+/// (`CREATE DATABASE … TEMPLATE`, a file copy) of a template database seeded
+/// once, like the SQLite template (seeding 4.94 M stock rows takes minutes).
 async fn create_pg_database(admin: &str) -> (String, String) {
     use sqlx::Connection;
-    let name = format!("aisle_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
     let (base, _) = admin
         .rsplit_once('/')
         .expect("AISLE_TEST_POSTGRES_URL ends with /<database>");
+    let template = format!("aisle_bench_large_seed_{SEED}");
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&template)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        let seeding = format!("{template}_partial");
+        for statement in [
+            format!("DROP DATABASE IF EXISTS {seeding} WITH (FORCE)"),
+            format!("CREATE DATABASE {seeding}"),
+        ] {
+            sqlx::query(&statement).execute(&mut conn).await.unwrap();
+        }
+        let started = Instant::now();
+        let state = oms_server::open(&Config {
+            database: DatabaseLocation::Url(format!("{base}/{seeding}")),
+            demo: Some(DemoSpec {
+                size: DemoSize::Large,
+                seed: SEED,
+            }),
+            // Each run registers its own token in its copy.
+            bootstrap_admin_token: None,
+            outbox: Default::default(),
+        })
+        .await
+        .expect("seed the PostgreSQL template");
+        state.storage.close().await;
+        println!(
+            "seeded the large demo into PostgreSQL (template {template}) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        // Renaming needs every other session gone; a closed pool's last
+        // connections (or a psql looking on) may take a moment to leave.
+        let rename = format!("ALTER DATABASE {seeding} RENAME TO {template}");
+        let mut tries = 0;
+        while let Err(error) = sqlx::query(&rename).execute(&mut conn).await {
+            tries += 1;
+            assert!(tries < 60, "keep the PostgreSQL template: {error}");
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+    let name = format!("aisle_bench_{}", uuid::Uuid::new_v4().simple());
+    let started = Instant::now();
+    sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    println!(
+        "copied the PostgreSQL template in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     (format!("{base}/{name}"), name)
 }
 

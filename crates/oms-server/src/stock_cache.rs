@@ -12,11 +12,19 @@
 //! reads its own writes), and a background follower every
 //! [`FOLLOW_INTERVAL`] (so changes committed by other instances on the same
 //! PostgreSQL arrive within that interval). One refresh runs at a time.
+//!
+//! A stock feed changes up to millions of rows under one sequence number;
+//! reading them back took seconds. Instead ([`StockCache::before_feed`]) it
+//! brings the index up to the commit just before its own once it holds its
+//! number (nothing else can commit stock until it does), keeps other
+//! refreshes out, commits, and applies its own rows from a compact list
+//! ([`FeedChanges`]) exactly as its SQL did, keeping what is reserved.
 
 use crate::storage::{Storage, StorageError};
 use oms_domain::model::{ProductType, Sku};
-use oms_domain::stock::{IndexError, ProductRow, StockIndex};
+use oms_domain::stock::{IndexError, OnHandChange, ProductRow, RowKey, StockIndex};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -40,6 +48,67 @@ pub enum CacheError {
 pub struct Indexed {
     pub index: StockIndex,
     pub known_skus: HashSet<Sku>,
+    /// Which build this is: a rebuild renumbers SKUs and locations, so keys
+    /// taken from an older build ([`RowKey`]) must not be applied.
+    pub generation: u64,
+}
+
+/// Numbers successive builds of the index.
+static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+
+/// Largest number of rows a feed keeps in its [`FeedChanges`] (12 bytes
+/// each, 48 MiB at most); a larger feed has its rows read back instead.
+pub const MAX_FEED_CHANGES: usize = 4_000_000;
+
+/// A feed's rows as the index numbers them, collected while it is read so
+/// that the index can be updated without reading them back. `None` once it
+/// cannot be used (too many rows, a SKU or location the index lacks).
+#[derive(Debug)]
+pub struct FeedChanges {
+    generation: u64,
+    delta: bool,
+    rows: Option<Vec<(RowKey, i32)>>,
+}
+
+impl FeedChanges {
+    pub fn new(generation: u64, delta: bool) -> Self {
+        Self {
+            generation,
+            delta,
+            rows: Some(Vec::new()),
+        }
+    }
+
+    /// Notes one valid row (its quantity already checked to be within
+    /// ±1,000,000,000, so it fits an `i32`).
+    pub fn push(&mut self, index: &Indexed, sku: &str, location: &str, quantity: i64) {
+        let Some(rows) = &mut self.rows else {
+            return;
+        };
+        let key = if index.generation == self.generation {
+            index.index.row_key(sku, location)
+        } else {
+            None
+        };
+        match (key, i32::try_from(quantity)) {
+            (Some(key), Ok(quantity)) if rows.len() < MAX_FEED_CHANGES => {
+                rows.push((key, quantity))
+            }
+            _ => self.rows = None,
+        }
+    }
+
+    /// Gives up on the list (the index will read the rows back).
+    pub fn discard(&mut self) {
+        self.rows = None;
+    }
+}
+
+/// Holds the index's refreshes while a feed commits: see
+/// [`StockCache::before_feed`].
+pub struct FeedRefresh<'a> {
+    cache: &'a StockCache,
+    applied: tokio::sync::MutexGuard<'a, Applied>,
 }
 
 /// The shared index plus the change sequence number it reflects.
@@ -89,6 +158,28 @@ impl StockCache {
     /// many stock rows were applied.
     pub async fn refresh(&self, storage: &Storage) -> Result<usize, CacheError> {
         let mut applied = self.applied.lock().await;
+        self.refresh_locked(storage, &mut applied).await
+    }
+
+    /// For a stock feed that holds its change sequence number `seq` (so every
+    /// earlier number is committed and no later one can commit before it):
+    /// applies everything committed so far, and keeps other refreshes out
+    /// until [`FeedRefresh::after_commit`] (or until dropped, if the feed
+    /// fails), so that none of them reads the feed's rows back.
+    pub async fn before_feed(&self, storage: &Storage) -> Result<FeedRefresh<'_>, CacheError> {
+        let mut applied = self.applied.lock().await;
+        self.refresh_locked(storage, &mut applied).await?;
+        Ok(FeedRefresh {
+            cache: self,
+            applied,
+        })
+    }
+
+    async fn refresh_locked(
+        &self,
+        storage: &Storage,
+        applied: &mut Applied,
+    ) -> Result<usize, CacheError> {
         let network_seq = storage.network_change_seq().await?;
         if network_seq > applied.network_seq {
             // Locations, channels, periods or settings changed: rebuild, which
@@ -148,6 +239,54 @@ impl StockCache {
     }
 }
 
+impl FeedRefresh<'_> {
+    /// After the feed committed under `seq`: applies its rows from `changes`
+    /// when they are all it changed (`complete`: no row of a snapshot's
+    /// locations was zeroed for being absent) and the index was not rebuilt
+    /// since they were noted; otherwise reads the changed rows back. Every
+    /// commit before `seq` is already applied (see
+    /// [`StockCache::before_feed`]), so each row's reserved and, for a
+    /// delta, its previous on-hand are the database's. Returns the number of
+    /// rows applied.
+    pub async fn after_commit(
+        mut self,
+        storage: &Storage,
+        seq: i64,
+        changes: FeedChanges,
+        complete: bool,
+    ) -> Result<usize, CacheError> {
+        let applied = match changes.rows {
+            Some(rows) if complete => {
+                let mut cache = self.cache.write();
+                if cache.generation == changes.generation {
+                    for (key, quantity) in &rows {
+                        let quantity = i64::from(*quantity);
+                        cache.index.change_on_hand(
+                            *key,
+                            if changes.delta {
+                                OnHandChange::Add(quantity)
+                            } else {
+                                OnHandChange::Set(quantity)
+                            },
+                        );
+                    }
+                    Some(rows.len())
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        match applied {
+            Some(rows) => {
+                self.applied.stock_seq = self.applied.stock_seq.max(seq);
+                Ok(rows)
+            }
+            None => self.cache.refresh_locked(storage, &mut self.applied).await,
+        }
+    }
+}
+
 async fn build(storage: &Storage) -> Result<(Indexed, Applied), CacheError> {
     let started = std::time::Instant::now();
     // Read the sequence first: anything committed after it is picked up by
@@ -190,7 +329,11 @@ async fn build(storage: &Storage) -> Result<(Indexed, Applied), CacheError> {
         "stock index built"
     );
     Ok((
-        Indexed { index, known_skus },
+        Indexed {
+            index,
+            known_skus,
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
+        },
         Applied {
             stock_seq,
             network_seq,

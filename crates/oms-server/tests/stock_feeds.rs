@@ -147,6 +147,19 @@ async fn stock_changes_after(server: &TestServer, cursor: &str) -> Vec<(i64, Str
     }
 }
 
+/// The server's stock index holds exactly what a fresh build from the
+/// database holds (a feed applies its own rows to the index without reading
+/// them back).
+async fn assert_index_matches_database(server: &TestServer) {
+    let fresh = oms_server::stock_cache::StockCache::load(&server.state.storage)
+        .await
+        .unwrap();
+    let want = fresh.read().index.rows();
+    let got = server.state.stock.read().index.rows();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "the index differs from the database");
+}
+
 fn as_report(body: &serde_json::Value) -> FeedReport {
     serde_json::from_value(body.clone()).unwrap()
 }
@@ -218,6 +231,7 @@ async fn a_snapshot_sets_the_listed_locations_exactly(db: Db) {
     let stock = sku_stock(&server, &changed_sku, None).await;
     let level = stock.levels.iter().find(|l| l.location == here).unwrap();
     assert_eq!(level.on_hand, changed_to);
+    assert_index_matches_database(&server).await;
 }
 
 async fn a_delta_adds_and_may_go_negative(db: Db) {
@@ -274,6 +288,69 @@ async fn a_delta_adds_and_may_go_negative(db: Db) {
     .into_iter()
     .collect();
     assert_eq!(changed, expected);
+    assert_index_matches_database(&server).await;
+}
+
+async fn a_full_snapshot_reaches_the_index_exactly(db: Db) {
+    let server = start(db).await;
+    let network = demo_network();
+    let (here, elsewhere) = two_locations(&network);
+    let rows = rows_at(&network, &here);
+    // Units reserved by an order beforehand stay reserved after the feed.
+    let reserved_sku = rows
+        .iter()
+        .find(|(_, r)| r.on_hand > 2 && r.reserved.get() == 0)
+        .map(|(sku, _)| sku.clone())
+        .unwrap();
+    let mut set = server.state.stock.read().index.rows();
+    set.retain(|r| r.sku.as_str() == reserved_sku && r.location.as_str() == here);
+    set[0].reserved = oms_domain::model::Quantity::new(2);
+    server.state.storage.set_stock_levels(&set).await.unwrap();
+    let new_skus: Vec<String> = network
+        .products
+        .iter()
+        .map(|p| p.sku.as_str().to_owned())
+        .filter(|s| !rows.contains_key(s))
+        .take(2)
+        .collect();
+    // Every row of `here` is named (so none is zeroed for being absent):
+    // changed, unchanged and zeroed values, a new row and a new zero.
+    let mut body = String::from("location,sku,on_hand\n");
+    for (i, (sku, row)) in rows.iter().enumerate() {
+        let on_hand = match i % 3 {
+            0 => row.on_hand,
+            1 => 0,
+            _ => row.on_hand + 3,
+        };
+        body.push_str(&format!("{here},{sku},{on_hand}\n"));
+    }
+    body.push_str(&format!(
+        "{here},{},9\n{here},{},0\n",
+        new_skus[0], new_skus[1]
+    ));
+    let untouched = rows_at(&network, &elsewhere);
+    let (sku, row) = untouched.iter().next().unwrap();
+    body.push_str(&format!("{elsewhere},{sku},{}\n", row.on_hand + 1));
+    let (status, _, answer) = post_feed(&server, "csv", "snapshot", None, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(as_report(&answer).rows_changed > 0);
+    assert_index_matches_database(&server).await;
+    let stock = sku_stock(&server, &reserved_sku, None).await;
+    let level = stock.levels.iter().find(|l| l.location == here).unwrap();
+    assert_eq!(level.reserved, 2);
+
+    // A delta on top, then a snapshot that leaves rows out (read back).
+    let body = format!(
+        "location,sku,delta\n{here},{},-4\n{here},{},5\n{here},{},0\n",
+        reserved_sku, new_skus[1], new_skus[0]
+    );
+    let (status, _, answer) = post_feed(&server, "csv", "delta", None, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_index_matches_database(&server).await;
+    let body = format!("location,sku,on_hand\n{here},{},1\n", new_skus[1]);
+    let (status, _, answer) = post_feed(&server, "csv", "snapshot", None, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_index_matches_database(&server).await;
 }
 
 async fn a_bad_only_feed_changes_nothing(db: Db) {
@@ -697,6 +774,7 @@ async fn the_export_matches_the_stock_endpoint(db: Db) {
 on_both_databases! {
     snapshot => a_snapshot_sets_the_listed_locations_exactly,
     delta => a_delta_adds_and_may_go_negative,
+    full_snapshot_index => a_full_snapshot_reaches_the_index_exactly,
     bad_only => a_bad_only_feed_changes_nothing,
     mixed => a_mixed_feed_is_all_or_nothing,
     duplicates => duplicates_are_refused_with_the_line_they_repeat,

@@ -4,9 +4,12 @@
 //!
 //! An import reads the body chunk by chunk, cuts it into lines and checks
 //! each ([`crate::feed`]), stages the valid rows in batches inside one write
-//! transaction, and at the end either applies them set-based and commits, or
-//! rolls back and reports the refused rows. Memory stays bounded by one batch
-//! whatever the feed's size.
+//! transaction (in a task of its own, overlapping the parsing), and at the
+//! end either applies them set-based and commits, or rolls back and reports
+//! the refused rows. Memory stays bounded by a few batches whatever the
+//! feed's size, plus the rows as the stock index numbers them (12 bytes
+//! each, at most [`crate::stock_cache::MAX_FEED_CHANGES`]), which let the
+//! index take the feed's changes without reading them back.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -15,8 +18,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use oms_api::wire::{
-    ExportFormat, ExportQuery, FeedQuery, FeedReport, FeedStatus, Job, JobKind, JobStatus,
-    MAX_REFUSED_LISTED, RefusalCode, RefusedRow, UnifiedStockLine,
+    ExportFormat, ExportQuery, FeedMode, FeedQuery, FeedReport, FeedStatus, Job, JobKind,
+    JobStatus, MAX_REFUSED_LISTED, RefusalCode, RefusedRow, UnifiedStockLine,
 };
 use oms_domain::model::{ChannelId, Sku};
 use std::collections::HashSet;
@@ -29,7 +32,7 @@ use crate::AppState;
 use crate::auth::Role;
 use crate::feed::{FeedParser, FeedRow, Known, Line, LineSplitter, Parsed};
 use crate::jobs::Progress;
-use crate::stock_cache::{Indexed, StockCache};
+use crate::stock_cache::{FeedChanges, Indexed, StockCache};
 use crate::storage::{JobRecord, STAGE_CHUNK, Storage, StorageError};
 
 /// Largest accepted feed body: about 12 million rows.
@@ -183,15 +186,31 @@ async fn run(
     progress: &Progress,
     body: Body,
 ) -> Result<FeedReport, ApiError> {
-    let locations: HashSet<String> = state
-        .stock
-        .read()
-        .index
-        .locations()
-        .iter()
-        .map(|l| l.id.as_str().to_owned())
-        .collect();
-    let mut writer = state.storage.begin_feed().await?;
+    let (locations, generation): (HashSet<String>, u64) = {
+        let cache = state.stock.read();
+        let locations = cache
+            .index
+            .locations()
+            .iter()
+            .map(|l| l.id.as_str().to_owned())
+            .collect();
+        (locations, cache.generation)
+    };
+    // The rows as the index numbers them (12 bytes each, bounded), so that
+    // the index need not read a million rows back after the commit.
+    let mut changes = FeedChanges::new(generation, query.mode == FeedMode::Delta);
+    let writer = state.storage.begin_feed().await?;
+    // Staging runs in its own task, a batch or two behind the parsing, so
+    // that reading and checking the next rows overlaps the database's work.
+    // The channel bounds what waits in memory to two batches.
+    let (to_stager, mut staged) = tokio::sync::mpsc::channel::<Vec<FeedRow>>(2);
+    let stager = tokio::spawn(async move {
+        let mut writer = writer;
+        while let Some(batch) = staged.recv().await {
+            writer.stage(&batch).await?;
+        }
+        Ok::<_, StorageError>(writer)
+    });
     let mut splitter = LineSplitter::default();
     let mut parser = FeedParser::new(query.format, query.mode);
     let mut batch: Vec<FeedRow> = Vec::with_capacity(STAGE_CHUNK * 2);
@@ -228,6 +247,7 @@ async fn run(
                     if !listed.contains(&row.location) {
                         listed.insert(row.location.clone());
                     }
+                    changes.push(&cache, &row.sku, &row.location, row.quantity);
                     batch.push(row);
                 }
                 Parsed::Refused(refusal) => refusals.add(refusal),
@@ -239,11 +259,18 @@ async fn run(
             }
         }
         if batch.len() >= STAGE_CHUNK || (ended && !batch.is_empty()) {
-            writer.stage(&batch).await?;
-            batch.clear();
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(STAGE_CHUNK * 2));
+            if to_stager.send(full).await.is_err() {
+                // The stager stopped on an error: its answer says which.
+                break;
+            }
         }
         progress.set(parser.rows_read, bytes as u64);
     }
+    drop(to_stager);
+    let mut writer = stager
+        .await
+        .map_err(|e| ApiError::Internal(format!("the feed's staging task failed: {e}")))??;
 
     let read_at = std::time::Instant::now();
     let (duplicates, duplicate_total) = writer.duplicates(MAX_REFUSED_LISTED).await?;
@@ -290,11 +317,31 @@ async fn run(
         finished_record(&report, bytes as u64, progress)
     };
     let checked_at = std::time::Instant::now();
-    report.rows_changed = writer.apply(query.mode, &listed, applied).await?;
+    let seq = writer.change_seq().await?;
+    // Every earlier change is committed now: bring the index up to it and
+    // hold other refreshes until the feed's own rows are applied.
+    let before = match state.stock.before_feed(&state.storage).await {
+        Ok(refresh) => Some(refresh),
+        Err(error) => {
+            tracing::warn!(%error, "stock index refresh before a feed failed");
+            changes.discard();
+            None
+        }
+    };
+    let applied = writer.apply(seq, query.mode, &listed, applied).await?;
+    report.rows_changed = applied.changed;
     let applied_at = std::time::Instant::now();
     // Read-your-writes: the index reflects the feed before the answer. Should
     // this fail, the follower catches up within its interval.
-    if let Err(error) = state.stock.refresh(&state.storage).await {
+    let refreshed = match before {
+        Some(before) => {
+            before
+                .after_commit(&state.storage, seq, changes, !applied.zeroed_absent)
+                .await
+        }
+        None => state.stock.refresh(&state.storage).await,
+    };
+    if let Err(error) = refreshed {
         tracing::warn!(%error, "stock index refresh after a feed failed");
     }
     tracing::debug!(

@@ -54,6 +54,16 @@ const FEED_CACHE_KIB: i64 = 128 * 1024;
 /// What the writer connection goes back to afterwards.
 const DEFAULT_CACHE_KIB: i64 = super::WRITER_CACHE_KIB as i64;
 
+/// What applying a feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppliedFeed {
+    /// Stock rows whose on-hand value changed.
+    pub changed: u64,
+    /// Whether rows of a snapshot's locations that it does not name were set
+    /// to 0 (they are not among the feed's rows).
+    pub zeroed_absent: bool,
+}
+
 /// One feed's open write transaction.
 pub struct FeedWriter {
     tx: super::WriteTx,
@@ -209,20 +219,28 @@ impl FeedWriter {
         Ok(())
     }
 
-    /// Applies the staged feed, records the job (its record is made once the
-    /// number of changed rows is known) and commits. `locations` are the
-    /// locations the feed lists (a snapshot's scope). Returns the number of
-    /// stock rows whose on-hand value changed.
+    /// Takes the feed's change sequence number: last, once the feed is
+    /// staged and checked, so that PostgreSQL writers are not queued behind
+    /// the upload. Until commit no other stock change can commit.
+    pub async fn change_seq(&mut self) -> Result<i64, StorageError> {
+        super::next_change_seqs(&mut self.tx, 1).await
+    }
+
+    /// Applies the staged feed under `seq` (from [`FeedWriter::change_seq`]),
+    /// records the job (its record is made once the number of changed rows
+    /// is known) and commits. `locations` are the locations the feed lists
+    /// (a snapshot's scope).
     pub async fn apply(
         mut self,
+        seq: i64,
         mode: FeedMode,
         locations: &[String],
         job: impl FnOnce(u64) -> Result<JobRecord, StorageError>,
-    ) -> Result<u64, StorageError> {
+    ) -> Result<AppliedFeed, StorageError> {
         let started = std::time::Instant::now();
         let tx: &mut Transaction<'static, Any> = &mut self.tx;
-        let seq = super::next_change_seqs(tx, 1).await?;
         let mut changed = 0u64;
+        let mut zeroed_absent = false;
 
         // One pass over the staged rows: insert what is missing, update what
         // changes. A missing row reads as 0 on hand, so a zero quantity is
@@ -273,11 +291,13 @@ impl FeedWriter {
                     ") AND NOT EXISTS (SELECT 1 FROM stock_feed_rows f \
                      WHERE f.location_id = stock_levels.location_id AND f.sku = stock_levels.sku)",
                 );
-                changed += zero.execute(&mut **tx).await?.rows_affected();
+                let zeroed = zero.execute(&mut **tx).await?.rows_affected();
+                zeroed_absent |= zeroed > 0;
+                changed += zeroed;
             }
         }
 
-        let zeroed_absent = started.elapsed();
+        let zeroed_absent_at = started.elapsed();
         Sql::new("DELETE FROM stock_feed_rows")
             .execute(&mut **tx)
             .await?;
@@ -288,12 +308,15 @@ impl FeedWriter {
         tracing::debug!(
             upsert_ms = upserted.as_millis() as u64,
             zero_listed_ms = (zeroed_listed - upserted).as_millis() as u64,
-            zero_absent_ms = (zeroed_absent - zeroed_listed).as_millis() as u64,
-            delete_ms = (deleted - zeroed_absent).as_millis() as u64,
+            zero_absent_ms = (zeroed_absent_at - zeroed_listed).as_millis() as u64,
+            delete_ms = (deleted - zeroed_absent_at).as_millis() as u64,
             commit_ms = (started.elapsed() - deleted).as_millis() as u64,
             "stock feed applied"
         );
-        Ok(changed)
+        Ok(AppliedFeed {
+            changed,
+            zeroed_absent,
+        })
     }
 }
 

@@ -32,7 +32,7 @@ pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductFilter, ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use customers::{CustomerInsert, CustomerRecord, NewCustomerRow};
-pub use feeds::{Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
+pub use feeds::{AppliedFeed, Duplicate, FeedWriter, JobRecord, STAGE_CHUNK};
 pub use network::{ChannelPrice, NetworkPart, NetworkWriteError};
 pub use stock::{StockLevel, stock_row};
 
