@@ -10,8 +10,9 @@
 //! outbox messages, payment instructions, the stored answer) is built before
 //! it starts; inside, one conditional statement reserves every planned unit
 //! (`on_hand − reserved − safety ≥ quantity`) or none, and the rest is
-//! inserted. On SQLite the write is one statement batch, and optimistic
-//! placements are group committed (`storage::group_commit`). No in-process
+//! inserted. Optimistic placements are group committed
+//! (`storage::group_commit`): on SQLite each is one statement batch, on
+//! PostgreSQL one statement. No in-process
 //! lock decides anything: instances on one PostgreSQL cannot oversell,
 //! because the updates are conditional. A reservation that finds its units
 //! gone rolls the placement back and it starts again, locked (bounded).
@@ -985,18 +986,13 @@ async fn try_place(
         now_ms,
     };
     let written = match locked_tx {
-        // SQLite, optimistic: in the next group commit (storage::group_commit).
-        None if backend == crate::storage::Backend::Sqlite => {
-            match state.storage.write_in_group(&write).await? {
-                Some(written) => written,
-                None => return Ok(None),
-            }
-        }
-        locked_tx => {
-            let mut tx = match locked_tx {
-                Some(tx) => tx,
-                None => state.storage.begin_write().await?,
-            };
+        // Optimistic: in the next group commit (storage::group_commit).
+        None => match state.storage.write_in_group(&write).await? {
+            Some(written) => written,
+            None => return Ok(None),
+        },
+        // Locked: in the transaction that read the stock.
+        Some(mut tx) => {
             let Some(written) = store::write_placement(&mut tx, backend, &write, seq).await? else {
                 tx.rollback().await?;
                 return Ok(None);

@@ -107,6 +107,9 @@ pub enum StorageError {
     /// A grouped write failed (all placements of the group are refused).
     #[error("grouped write: {0}")]
     Batch(String),
+    /// The group-commit thread could not be started.
+    #[error("cannot start the group-commit thread: {0}")]
+    GroupCommit(#[source] std::io::Error),
     #[error("cannot open the database {location}: {source}")]
     Open {
         location: String,
@@ -141,7 +144,7 @@ pub struct Storage {
     /// pool as reads. Correctness never depends on the queue: the database's
     /// locks and conditional updates do that.
     writer: AnyPool,
-    /// SQLite: the group-commit queue for order placements.
+    /// The group-commit queue for optimistic order placements.
     group: Option<group_commit::GroupCommit>,
     /// Prices and active rule sets, as placements read them.
     pricing: std::sync::Arc<pricing::PricingCache>,
@@ -231,9 +234,7 @@ impl Storage {
             pricing,
             bulk,
         };
-        if backend == Backend::Sqlite {
-            storage.group = Some(group_commit::GroupCommit::start(storage.clone()));
-        }
+        storage.group = Some(group_commit::GroupCommit::start(storage.clone())?);
         Ok(storage)
     }
 
@@ -257,16 +258,30 @@ impl Storage {
         Ok(WriteTx { tx })
     }
 
-    /// SQLite: writes a placement batch (see `storage::orders`) in the next
-    /// group commit. `None` when a reservation found its units gone.
+    /// [`Storage::begin_write`] with its own BEGIN statement(s) (on SQLite
+    /// they must take the write lock: `BEGIN IMMEDIATE`).
+    pub(crate) async fn begin_write_with(
+        &self,
+        statement: &'static str,
+    ) -> Result<WriteTx, StorageError> {
+        Ok(WriteTx {
+            tx: self.writer.begin_with(statement).await?,
+        })
+    }
+
+    /// Writes a placement (see `storage::orders`) in the next group commit.
+    /// `None` when a reservation found its units gone.
     pub(crate) async fn write_in_group(
         &self,
         write: &orders::PlacementWrite<'_>,
     ) -> Result<Option<orders::PlacementWritten>, StorageError> {
         let Some(group) = &self.group else {
-            return Err(StorageError::Batch("group commit is for SQLite".into()));
+            return Err(StorageError::Batch("group commit has not started".into()));
         };
-        let batch = orders::placement_batch(write, group_commit::SAVEPOINT);
+        let batch = match self.backend {
+            Backend::Sqlite => orders::placement_batch(write, group_commit::BATCH_PREFIX),
+            Backend::Postgres => orders::placement_statement_pg(write),
+        };
         group.write(batch, write.reserve.len()).await
     }
 

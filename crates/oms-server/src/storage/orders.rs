@@ -121,7 +121,7 @@ pub struct NewPayment {
     pub provider_reference: Option<String>,
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => {
             db.is_unique_violation()
@@ -1200,7 +1200,7 @@ async fn write_placement_batch(
 }
 
 /// The SQLite statement batch of a placement, after `prefix` (e.g. a
-/// SAVEPOINT for group commit).
+/// savepoint's end and start for group commit).
 pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
     let mut sql = Sql::anonymous(prefix, Backend::Sqlite);
     sql.push("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;");
@@ -1274,6 +1274,110 @@ pub(crate) fn placement_written(
     Ok(Some(PlacementWritten { reserved, counts }))
 }
 
+/// PostgreSQL: the placement as **one statement** (data-modifying CTEs, one
+/// round trip instead of one per table), for group commit. `c` takes the
+/// change number (the counter row stays locked until COMMIT; the stock
+/// UPDATE reads `c` before it locks a stock row, so the counter is always
+/// locked first, as every writer does). Rows: the reserved stock rows
+/// (`kind` 'r') and the new daily counts ('d'). Nothing in the statement is
+/// conditional: a reservation short of units shows as fewer 'r' rows, and
+/// the caller rolls the whole statement back (to its savepoint).
+pub(crate) fn placement_statement_pg(write: &PlacementWrite<'_>) -> Sql {
+    let mut sql = Sql::new(
+        "WITH c AS (UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 \
+         RETURNING last_seq)",
+    );
+    sql.push(", r AS (");
+    if write.reserve.is_empty() {
+        // No row to reserve: an empty set of the same shape.
+        sql.push("SELECT sku, location_id, on_hand, reserved FROM stock_levels WHERE false");
+    } else {
+        push_reserve(&mut sql, write.reserve, SeqValue::Cte);
+    }
+    sql.push("), o AS (");
+    push_insert_order(&mut sql, &write.order, write.document, SeqValue::Cte);
+    sql.push(")");
+    if !write.fulfilments.is_empty() {
+        sql.push(", f AS (");
+        push_insert_fulfilments(&mut sql, write.fulfilments, SeqValue::Cte);
+        sql.push(")");
+    }
+    if write.days.is_empty() {
+        sql.push(
+            ", d AS (SELECT location_id, local_date, orders FROM location_daily_orders \
+             WHERE false)",
+        );
+    } else {
+        sql.push(", d AS (");
+        push_count_days(&mut sql, write.days);
+        sql.push(")");
+    }
+    let m = write.messages;
+    if !m.events.is_empty() {
+        sql.push(", e AS (");
+        push_insert_events(&mut sql, write.order.id, &m.events);
+        sql.push(")");
+    }
+    if !m.outbox.is_empty() {
+        sql.push(", x AS (");
+        push_insert_outbox(&mut sql, write.order.id, &m.outbox, write.now_ms);
+        sql.push(")");
+    }
+    if !m.payments.is_empty() {
+        sql.push(", p AS (");
+        push_insert_payments(&mut sql, write.order.id, &m.payments, write.now_ms);
+        sql.push(")");
+    }
+    if let Some((scope, key, answer)) = write.answer {
+        sql.push(", k AS (");
+        push_store_answer(&mut sql, scope, key, answer, write.now_ms);
+        sql.push(")");
+    }
+    if let Some(task) = write.task {
+        sql.push(", t AS (");
+        super::sync::push_insert_task(&mut sql, task, SeqValue::Cte, write.now_ms);
+        sql.push(")");
+    }
+    sql.push(
+        " SELECT 'r' AS kind, sku, location_id, on_hand, reserved, \
+         CAST(NULL AS TEXT) AS local_date, CAST(NULL AS BIGINT) AS orders FROM r \
+         UNION ALL SELECT 'd', CAST(NULL AS TEXT), location_id, CAST(NULL AS BIGINT), \
+         CAST(NULL AS BIGINT), local_date, orders FROM d",
+    );
+    sql
+}
+
+/// What [`placement_statement_pg`] returned: `None` if some reservation
+/// found its units gone.
+pub(crate) fn placement_written_pg(
+    rows: &[AnyRow],
+    expected: usize,
+) -> Result<Option<PlacementWritten>, StorageError> {
+    let mut reserved = Vec::with_capacity(expected);
+    let mut counts = Vec::new();
+    for row in rows {
+        let kind: String = row.try_get("kind")?;
+        if kind == "r" {
+            reserved.push((
+                row.try_get("sku")?,
+                row.try_get("location_id")?,
+                row.try_get("on_hand")?,
+                row.try_get("reserved")?,
+            ));
+        } else {
+            counts.push((
+                row.try_get("location_id")?,
+                row.try_get("local_date")?,
+                row.try_get("orders")?,
+            ));
+        }
+    }
+    if reserved.len() != expected {
+        return Ok(None);
+    }
+    Ok(Some(PlacementWritten { reserved, counts }))
+}
+
 // ---- statement pieces ----------------------------------------------------
 //
 // Each placement table's INSERT is written once, as a piece appended to a
@@ -1286,6 +1390,9 @@ pub(crate) enum SeqValue {
     Bound(i64),
     /// The counter row's current value (inside the batch that bumped it).
     Counter,
+    /// PostgreSQL: the number the statement's `c` CTE took (a CTE's
+    /// sub-statements all see the snapshot from before it bumped the row).
+    Cte,
 }
 
 impl SeqValue {
@@ -1296,6 +1403,9 @@ impl SeqValue {
             }
             SeqValue::Counter => {
                 sql.push("(SELECT last_seq FROM change_counter WHERE id = 1)");
+            }
+            SeqValue::Cte => {
+                sql.push("(SELECT last_seq FROM c)");
             }
         }
     }
