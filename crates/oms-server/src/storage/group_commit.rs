@@ -131,7 +131,7 @@ async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Job>) {
 
 async fn commit_group(storage: &Storage, group: Vec<Job>) {
     let backend = storage.backend();
-    let mut tx = match storage.begin_write_with(begin_statement(backend)).await {
+    let mut tx = match storage.begin_group_write(begin_statement(backend)).await {
         Ok(tx) => tx,
         Err(error) => {
             let message = error.to_string();

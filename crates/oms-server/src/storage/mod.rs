@@ -144,6 +144,11 @@ pub struct Storage {
     /// pool as reads. Correctness never depends on the queue: the database's
     /// locks and conditional updates do that.
     writer: AnyPool,
+    /// Where the group commit writes: on SQLite `writer`; on PostgreSQL one
+    /// connection of its own with a big statement cache, so its placement
+    /// statements (one text per shape: numbers of lines, fulfilments, …)
+    /// stay prepared instead of rotating over the pool's connections.
+    group_writer: AnyPool,
     /// The group-commit queue for optimistic order placements.
     group: Option<group_commit::GroupCommit>,
     /// Prices and active rule sets, as placements read them.
@@ -221,6 +226,18 @@ impl Storage {
             }
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
+        let group_writer = match backend {
+            Backend::Sqlite => writer.clone(),
+            Backend::Postgres => AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .max_connections(1)
+                .connect(&with_statement_cache(&url, GROUP_STATEMENT_CACHE))
+                .await
+                .map_err(|source| StorageError::Open {
+                    location: location.describe(),
+                    source,
+                })?,
+        };
         let pricing = pricing::PricingCache::start(pool.clone());
         let bulk = stock::BulkReader::new(&url, backend).map_err(|source| StorageError::Open {
             location: location.describe(),
@@ -230,6 +247,7 @@ impl Storage {
             pool,
             backend,
             writer,
+            group_writer,
             group: None,
             pricing,
             bulk,
@@ -258,14 +276,15 @@ impl Storage {
         Ok(WriteTx { tx })
     }
 
-    /// [`Storage::begin_write`] with its own BEGIN statement(s) (on SQLite
-    /// they must take the write lock: `BEGIN IMMEDIATE`).
-    pub(crate) async fn begin_write_with(
+    /// [`Storage::begin_write`] on the group commit's connection, with its
+    /// own BEGIN statement(s) (on SQLite they must take the write lock:
+    /// `BEGIN IMMEDIATE`).
+    pub(crate) async fn begin_group_write(
         &self,
         statement: &'static str,
     ) -> Result<WriteTx, StorageError> {
         Ok(WriteTx {
-            tx: self.writer.begin_with(statement).await?,
+            tx: self.group_writer.begin_with(statement).await?,
         })
     }
 
@@ -288,6 +307,7 @@ impl Storage {
     /// Closes every connection (tests reopen the same file).
     pub async fn close(&self) {
         self.bulk.close().await;
+        self.group_writer.close().await;
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -454,6 +474,16 @@ fn checkpoint_in_background(readers: AnyPool, writer: AnyPool) {
             }
         }
     });
+}
+
+/// PostgreSQL statements the group commit's connection keeps prepared
+/// (sqlx's default is 100; placement statements come in a few hundred shapes).
+const GROUP_STATEMENT_CACHE: usize = 1024;
+
+/// A PostgreSQL URL with sqlx's `statement-cache-capacity` set.
+fn with_statement_cache(url: &str, capacity: usize) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}statement-cache-capacity={capacity}")
 }
 
 fn sqlite_url(path: &Path) -> String {
