@@ -252,6 +252,8 @@ async fn create_pg_database(admin: &str) -> (String, String) {
                 size: DemoSize::Large,
                 seed: SEED,
             }),
+            // The template is for SQLite files; this seeds PostgreSQL.
+            demo_template: None,
             // Each run registers its own token in its copy.
             bootstrap_admin_token: None,
             outbox: Default::default(),
