@@ -205,6 +205,26 @@ impl Backend {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .or_else(|| self.device().map(|d| d.engine.device().server_url.clone()));
+        // The server stops accepting this device's token: a forgotten tablet
+        // is not left with a working credential. Best effort — offline, the
+        // token still leaves this device, and the store's manager can revoke
+        // the device (`DELETE /v1/devices/{id}`).
+        if let Some(device) = self.device() {
+            let revoked = tokio::time::timeout(
+                Duration::from_secs(3),
+                device.engine.client().revoke_own_token(),
+            )
+            .await;
+            match revoked {
+                Ok(Ok(())) => tracing::info!("this device's token was revoked on the server"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "the server did not revoke this device's token")
+                }
+                Err(_) => {
+                    tracing::warn!("the server could not be reached to revoke this device's token")
+                }
+            }
+        }
         self.shutdown().await;
         pairing::forget(&self.data_dir, url.as_deref()).await
     }

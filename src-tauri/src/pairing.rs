@@ -390,7 +390,8 @@ pub fn choose_embedded(data_dir: &Path) -> Result<(), AppError> {
 
 /// Forgets this device: its token leaves the keyring, the cache (with its
 /// outbox) and `config.json` are deleted, so the next start shows the
-/// pairing screen. The server keeps the device until an admin revokes it.
+/// pairing screen. The caller has asked the server to revoke the token
+/// first (`Backend::forget`).
 pub async fn forget(data_dir: &Path, server_url: Option<&str>) -> Result<(), AppError> {
     if let Some(url) = server_url
         && let Ok(tokens) = keyring().await

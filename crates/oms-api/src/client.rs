@@ -78,6 +78,10 @@ impl OmsClient {
         }
     }
 
+    fn delete(&self, url: Url) -> reqwest::RequestBuilder {
+        self.authorize(self.http.delete(url))
+    }
+
     fn get(&self, url: Url) -> reqwest::RequestBuilder {
         self.authorize(self.http.get(url))
     }
@@ -188,6 +192,14 @@ impl OmsClient {
             .map_err(ClientError::Transport)?;
         decode(response).await
     }
+}
+
+/// A success without a body (204), or the server's problem.
+async fn expect_no_content(response: reqwest::Response) -> Result<(), ClientError> {
+    if response.status().is_success() {
+        return Ok(());
+    }
+    decode::<serde_json::Value>(response).await.map(drop)
 }
 
 /// Turns a response into its typed body, or the server's problem.

@@ -203,6 +203,19 @@ pub struct Me {
     pub device_id: Option<String>,
 }
 
+/// A paired device of a store (`GET /v1/locations/{id}/devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub device_id: String,
+    pub store: String,
+    /// The name given at pairing.
+    pub label: String,
+    /// When it was paired (RFC 3339).
+    pub paired_at: String,
+    /// Whether it still holds a token that works: false once revoked.
+    pub active: bool,
+}
+
 /// `POST /v1/pairing-codes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

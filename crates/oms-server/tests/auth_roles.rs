@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Db, TestServer, authorized_client, start};
+use common::{Db, TestServer, authorized_client, pair_device, start};
 use oms_domain::demo::{self, DemoSize};
 use oms_domain::model::LocationKind;
 use serde_json::{Value, json};
@@ -418,6 +418,21 @@ async fn every_route_checks_every_role() {
             None,
             &[Admin, Integration],
         ),
+        (
+            "GET",
+            format!("/v1/locations/{a}/devices"),
+            None,
+            &[Admin, ManagerOfA],
+        ),
+        ("GET", format!("/v1/locations/{b}/devices"), None, &[Admin]),
+        // An unknown device is a 404 once the role passes (the store scope
+        // is checked on the device's store: see `revocation` below).
+        (
+            "DELETE",
+            "/v1/devices/D-NONE".into(),
+            None,
+            &[Admin, ManagerOfA],
+        ),
         ("GET", "/v1/outbox?state=dead".into(), None, &[Admin]),
         ("POST", "/v1/outbox/999999999/replay".into(), None, &[Admin]),
     ];
@@ -558,4 +573,103 @@ async fn a_device_pairs_once_and_sees_only_its_store() {
             break;
         }
     }
+}
+
+/// `DELETE` `path` with a device's own client; the status.
+async fn delete_as(client: &reqwest::Client, base: &str, method: &str, path: &str) -> u16 {
+    assert_eq!(method, "DELETE");
+    client
+        .delete(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Revocation: a forgotten device revokes its own token (`DELETE /v1/me`);
+/// a lost one is revoked by its store's manager or an admin
+/// (`DELETE /v1/devices/{id}`), never by another store's manager. A revoked
+/// token is refused at once by the instance that revoked it.
+async fn revocation(db: Db) {
+    let server = start(db).await;
+    let network = demo::network(common::SEED, DemoSize::Small);
+    let mut stores = network
+        .network
+        .locations
+        .iter()
+        .filter(|l| l.kind == LocationKind::Store)
+        .map(|l| l.id.as_str().to_owned());
+    let (store_a, store_b) = (stores.next().unwrap(), stores.next().unwrap());
+    let base = server.base.clone();
+    let me = |client: &reqwest::Client| {
+        let request = client.get(format!("{base}/v1/me"));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+
+    // A forgotten till revokes its own token.
+    let till = pair_device(&server, &store_a, "store_associate", "Till 1").await;
+    assert_eq!(me(&till.http).await, 200);
+    assert_eq!(delete_as(&till.http, &base, "DELETE", "/v1/me").await, 204);
+    assert_eq!(me(&till.http).await, 401, "revoked at once (no cache)");
+    assert_eq!(delete_as(&till.http, &base, "DELETE", "/v1/me").await, 401);
+
+    // A lost tablet: its manager lists the store's devices and revokes it.
+    let tablet = pair_device(&server, &store_a, "store_associate", "Tablet 3").await;
+    let manager = pair_device(&server, &store_a, "store_manager", "Back office").await;
+    let other_manager = pair_device(&server, &store_b, "store_manager", "B office").await;
+    assert_eq!(me(&tablet.http).await, 200, "its token is cached now");
+    let listed: Vec<oms_api::wire::DeviceRecord> = manager
+        .http
+        .get(format!("{base}/v1/locations/{store_a}/devices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let find = |id: &str| listed.iter().find(|d| d.device_id == id).cloned();
+    let listed_tablet = find(&tablet.id).unwrap();
+    assert_eq!(listed_tablet.label, "Tablet 3");
+    assert_eq!(listed_tablet.store, store_a);
+    assert!(listed_tablet.active);
+    assert!(!find(&till.id).unwrap().active, "the till revoked itself");
+    assert!(
+        find(&other_manager.id).is_none(),
+        "only this store's devices"
+    );
+
+    let path = format!("/v1/devices/{}", tablet.id);
+    let status = delete_as(&other_manager.http, &base, "DELETE", &path).await;
+    assert_eq!(status, 403, "another store's manager may not");
+    assert_eq!(
+        me(&tablet.http).await,
+        200,
+        "a refused revocation changes nothing"
+    );
+    let status = delete_as(&manager.http, &base, "DELETE", &path).await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        me(&tablet.http).await,
+        401,
+        "revoked at once, cached or not"
+    );
+    // Again: nothing left to revoke, still fine; the device stays listed.
+    assert_eq!(delete_as(&server.http, &base, "DELETE", &path).await, 204);
+    let listed: Vec<oms_api::wire::DeviceRecord> = server
+        .http
+        .get(format!("{base}/v1/locations/{store_a}/devices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tablet_now = listed.iter().find(|d| d.device_id == tablet.id).unwrap();
+    assert!(!tablet_now.active);
+    assert_eq!(me(&manager.http).await, 200, "other devices keep working");
+}
+
+on_both_databases! {
+    revocation_scenario => revocation,
 }

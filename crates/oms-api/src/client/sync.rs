@@ -1,8 +1,8 @@
 //! Client methods for device pairing and sync (pull and push).
 
-use super::{ClientError, OmsClient, decode};
+use super::{ClientError, OmsClient, decode, expect_no_content};
 use crate::wire::{
-    ChangePage, ChangeQuery, IssuedToken, Me, NewPairingCode, NewStaff, PairingCode,
+    ChangePage, ChangeQuery, DeviceRecord, IssuedToken, Me, NewPairingCode, NewStaff, PairingCode,
     PairingRequest, PushRequest, PushResponse, StaffMember, StaffSignIn, UnreceiptedReturn,
     UnreceiptedReturnView,
 };
@@ -45,6 +45,38 @@ impl OmsClient {
             .await
             .map_err(ClientError::Transport)?;
         decode(response).await
+    }
+
+    /// `DELETE /v1/me`: this client's own token stops working (a device
+    /// that is forgotten, a key that is rotated).
+    pub async fn revoke_own_token(&self) -> Result<(), ClientError> {
+        let response = self
+            .delete(self.url("/v1/me")?)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        expect_no_content(response).await
+    }
+
+    /// `GET /v1/locations/{store}/devices` (admin or the store's manager).
+    pub async fn devices(&self, store: &str) -> Result<Vec<DeviceRecord>, ClientError> {
+        let response = self
+            .get(self.url(&format!("/v1/locations/{store}/devices"))?)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        decode(response).await
+    }
+
+    /// `DELETE /v1/devices/{id}` (admin or the device's store manager): every
+    /// token of a lost or retired device stops working.
+    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ClientError> {
+        let response = self
+            .delete(self.url(&format!("/v1/devices/{device_id}"))?)
+            .send()
+            .await
+            .map_err(ClientError::Transport)?;
+        expect_no_content(response).await
     }
 
     /// `GET /v1/changes`: one page of the change sequence after a cursor.

@@ -1,7 +1,8 @@
 //! Authentication middleware, role checks, pairing and token endpoints.
 
 use axum::Json;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -15,10 +16,10 @@ use super::ApiError;
 use super::extract::ApiJson;
 use crate::AppState;
 use crate::auth::{self, Caller, PAIRING_CODE_TTL_MS, Role};
-use crate::storage::PairingRefusal;
+use crate::storage::{DeviceRow, PairingRefusal};
 use oms_api::wire::{
-    IssuedToken, Me, NewPairingCode, NewStaff, PairingCode, PairingRequest, StaffMember,
-    StaffSignIn,
+    DeviceRecord, IssuedToken, Me, NewPairingCode, NewStaff, PairingCode, PairingRequest,
+    StaffMember, StaffSignIn,
 };
 
 /// How long a verified token is trusted without asking the database again.
@@ -39,6 +40,12 @@ impl TokenCache {
             .get(hash)
             .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
             .map(|(caller, _)| caller.clone())
+    }
+
+    /// Forgets a revoked token at once (other instances within the TTL).
+    fn forget(&self, hash: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.remove(hash);
     }
 
     fn put(&self, hash: String, caller: Caller) {
@@ -74,13 +81,19 @@ pub async fn require_caller(
                 .caller_by_token_hash(&hash)
                 .await?
                 .ok_or(ApiError::Unauthenticated)?;
-            state.tokens.put(hash, caller.clone());
+            state.tokens.put(hash.clone(), caller.clone());
             caller
         }
     };
     request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(TokenHash(hash));
     Ok(next.run(request).await)
 }
+
+/// The hash of the token that authenticated the request (`DELETE /v1/me`
+/// revokes it). Never the token itself.
+#[derive(Debug, Clone)]
+pub struct TokenHash(String);
 
 /// Refuses callers whose role is not in `roles`.
 pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
@@ -123,6 +136,74 @@ pub async fn me(axum::Extension(caller): axum::Extension<Caller>) -> Json<Me> {
         label: caller.label,
         device_id: caller.device,
     })
+}
+
+/// `DELETE /v1/me`: the caller's own token stops working — a device that
+/// is forgotten, an integration key that is rotated.
+pub async fn revoke_me(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    axum::Extension(TokenHash(hash)): axum::Extension<TokenHash>,
+) -> Result<StatusCode, ApiError> {
+    state.storage.revoke_token(&hash, now_ms()).await?;
+    state.tokens.forget(&hash);
+    tracing::info!(by = %caller.label, device = ?caller.device, "token revoked by its holder");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/locations/{id}/devices`: the store's paired devices (admin, or
+/// the store's manager), to find a lost one.
+pub async fn list_devices(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<DeviceRecord>>, ApiError> {
+    require(&caller, &[Role::Admin, Role::StoreManager])?;
+    require_store(&caller, &store)?;
+    if state.storage.location(&store).await?.is_none() {
+        return Err(ApiError::NotFound {
+            kind: "location",
+            id: store,
+        });
+    }
+    let devices = state.storage.devices_of(&store).await?;
+    Ok(Json(devices.into_iter().map(device_record).collect()))
+}
+
+/// `DELETE /v1/devices/{id}`: every token of a lost or retired device stops
+/// working (admin, or the manager of the device's store). Its sync history
+/// stays; pairing it again makes a new device.
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+    Path(device_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require(&caller, &[Role::Admin, Role::StoreManager])?;
+    let Some(device) = state.storage.device(&device_id).await? else {
+        return Err(ApiError::NotFound {
+            kind: "device",
+            id: device_id,
+        });
+    };
+    require_store(&caller, &device.store)?;
+    let hashes = state.storage.revoke_device(&device_id, now_ms()).await?;
+    for hash in &hashes {
+        state.tokens.forget(hash);
+    }
+    tracing::info!(device = %device_id, store = %device.store, by = %caller.label, tokens = hashes.len(), "device revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn device_record(row: DeviceRow) -> DeviceRecord {
+    DeviceRecord {
+        device_id: row.device_id,
+        store: row.store,
+        label: row.label,
+        paired_at: jiff::Timestamp::from_millisecond(row.paired_at_ms)
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        active: row.active,
+    }
 }
 
 /// `POST /v1/pairing-codes`: a manager (or admin) lets a new device join a

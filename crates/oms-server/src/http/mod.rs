@@ -39,7 +39,12 @@ pub fn router(state: AppState) -> Router {
     // Every /v1 route but pairing needs a token; each handler then checks
     // the role (and store) it allows — the route × role test walks them all.
     let protected = Router::new()
-        .route("/v1/me", get(auth::me))
+        .route("/v1/me", get(auth::me).delete(auth::revoke_me))
+        .route("/v1/locations/{id}/devices", get(auth::list_devices))
+        .route(
+            "/v1/devices/{id}",
+            axum::routing::delete(auth::revoke_device),
+        )
         .route("/v1/pairing-codes", post(auth::create_pairing_code))
         .route("/v1/tokens", post(auth::create_token))
         .route("/v1/products", get(catalogue::list))

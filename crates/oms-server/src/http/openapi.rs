@@ -19,6 +19,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("POST", "/v1/pairing"),
     ("GET", "/v1/me"),
+    ("DELETE", "/v1/me"),
+    ("GET", "/v1/locations/{id}/devices"),
+    ("DELETE", "/v1/devices/{id}"),
     ("POST", "/v1/pairing-codes"),
     ("POST", "/v1/tokens"),
     ("GET", "/v1/products"),
@@ -436,6 +439,19 @@ fn operation(method: &str, path: &str) -> Option<Op> {
         ("GET", "/v1/me") => op("me", "auth", "Who the token says you are")
             .roles(EVERYONE)
             .ok(200, "The caller.", schema("Me")),
+        ("DELETE", "/v1/me") => op("revokeMe", "auth", "Revoke the token of this request")
+            .roles(EVERYONE)
+            .about("For a device that is forgotten or a key that is rotated: the token is refused from then on (by other instances of the server within 30 s).")
+            .ok_content(204, "Revoked.", json!({})),
+        ("GET", "/v1/locations/{id}/devices") => op("listDevices", "auth", "A store's paired devices")
+            .roles("admin; store_manager for their own store")
+            .not_found()
+            .ok(200, "Devices, the most recently paired first; `active` is false once revoked.", array_of("DeviceRecord")),
+        ("DELETE", "/v1/devices/{id}") => op("revokeDevice", "auth", "Revoke a lost or retired device")
+            .roles("admin; store_manager for a device of their own store")
+            .about("Every token of the device is refused from then on (by other instances within 30 s); its sync history stays, and pairing it again makes a new device. Revoking it again is a no-op.")
+            .not_found()
+            .ok_content(204, "Revoked.", json!({})),
         ("POST", "/v1/pairing-codes") => op("createPairingCode", "auth", "Create a pairing code for a new store device")
             .roles("admin; store_manager for their own store")
             .json_body(schema("NewPairingCode"))
@@ -846,6 +862,15 @@ fn schemas() -> Value {
                 "type": "object",
                 "required": ["role", "label"],
                 "properties": {"role": schema("Role"), "store": {"type": ["string", "null"]}, "label": string}
+            }),
+        ),
+        (
+            "DeviceRecord",
+            json!({
+                "type": "object",
+                "required": ["device_id", "store", "label", "paired_at", "active"],
+                "properties": {"device_id": string, "store": string, "label": string,
+                    "paired_at": {"type": "string", "format": "date-time"}, "active": {"type": "boolean"}}
             }),
         ),
         (

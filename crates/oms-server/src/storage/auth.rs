@@ -133,6 +133,98 @@ impl Storage {
     }
 }
 
+/// A device and whether it still holds a working token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub store: String,
+    pub label: String,
+    pub paired_at_ms: i64,
+    pub active: bool,
+}
+
+impl Storage {
+    /// Revokes the token with this hash, if it still works. Returns whether
+    /// it did.
+    pub async fn revoke_token(&self, token_hash: &str, now_ms: i64) -> Result<bool, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new("UPDATE api_tokens SET revoked_at_ms = ");
+        sql.bind(now_ms)
+            .push(" WHERE revoked_at_ms IS NULL AND token_hash = ")
+            .bind(token_hash.to_owned())
+            .push(" RETURNING token_hash");
+        let revoked = sql.fetch_optional(&mut **tx).await?.is_some();
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// The paired devices of `store`, most recent first.
+    pub async fn devices_of(&self, store: &str) -> Result<Vec<DeviceRow>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT d.device_id, d.store_id, d.label, d.created_at_ms, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.device_id = d.device_id \
+             AND t.revoked_at_ms IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS active \
+             FROM devices d WHERE d.store_id = ",
+        );
+        sql.bind(store.to_owned())
+            .push(" ORDER BY d.created_at_ms DESC, d.device_id");
+        sql.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(device_from_row)
+            .collect()
+    }
+
+    /// One device, if known.
+    pub async fn device(&self, device_id: &str) -> Result<Option<DeviceRow>, StorageError> {
+        let mut sql = Sql::new(
+            "SELECT d.device_id, d.store_id, d.label, d.created_at_ms, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.device_id = d.device_id \
+             AND t.revoked_at_ms IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS active \
+             FROM devices d WHERE d.device_id = ",
+        );
+        sql.bind(device_id.to_owned());
+        sql.fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(device_from_row)
+            .transpose()
+    }
+
+    /// Revokes every working token of a device. Returns their hashes (for
+    /// this instance's token cache to forget them at once).
+    pub async fn revoke_device(
+        &self,
+        device_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = Sql::new("UPDATE api_tokens SET revoked_at_ms = ");
+        sql.bind(now_ms)
+            .push(" WHERE revoked_at_ms IS NULL AND device_id = ")
+            .bind(device_id.to_owned())
+            .push(" RETURNING token_hash");
+        let hashes = sql
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get("token_hash"))
+            .collect::<Result<Vec<String>, _>>()?;
+        tx.commit().await?;
+        Ok(hashes)
+    }
+}
+
+fn device_from_row(row: &sqlx::any::AnyRow) -> Result<DeviceRow, StorageError> {
+    Ok(DeviceRow {
+        device_id: row.try_get("device_id")?,
+        store: row.try_get("store_id")?,
+        label: row.try_get("label")?,
+        paired_at_ms: row.try_get("created_at_ms")?,
+        active: row.try_get::<i64, _>("active")? != 0,
+    })
+}
+
 fn caller_from(
     role: &str,
     store: Option<String>,

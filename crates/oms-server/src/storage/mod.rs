@@ -28,7 +28,7 @@ pub(crate) use sync::{
     StoreReturnRow, insert_notification, insert_sale, insert_store_return, insert_task,
 };
 
-pub use auth::{PairingRefusal, SignInRefusal, StaffCredentials};
+pub use auth::{DeviceRow, PairingRefusal, SignInRefusal, StaffCredentials};
 pub use catalogue::{ProductFilter, ProductRecord, ProductWriteError};
 pub use changes::{ChangeScope, Kind, Position};
 pub use customers::{CustomerInsert, CustomerRecord, NewCustomerRow};
