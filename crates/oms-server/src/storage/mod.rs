@@ -6,9 +6,11 @@
 //! where the dialects differ ask [`Backend`].
 //!
 //! Every writing transaction that changes synced rows takes its change
-//! sequence number from [`next_change_seqs`], which serialises writers on one
-//! counter row until commit — so sequence numbers are handed out in commit
-//! order and a reader following `change_seq` never skips a late commit.
+//! sequence numbers from the one counter row, locked until commit — through
+//! [`next_change_seqs`], or inside the statement itself for PostgreSQL's
+//! grouped placements (`orders.rs`) — so writers are serialised, numbers are
+//! handed out in commit order and a reader following `change_seq` never
+//! skips a late commit.
 
 mod auth;
 mod catalogue;
