@@ -25,7 +25,6 @@
 //! time is then dropped (rule `capability`, reason `not_open_soon`) and the
 //! choice is made again.
 
-use std::cmp::Ordering;
 use std::ops::Range;
 
 use jiff::Timestamp;
@@ -91,8 +90,12 @@ struct Candidate {
     exclusions: Range<usize>,
     distance_m: u32,
     cost: Option<Money>,
-    /// Against the whole request (recorded by the first choice).
-    score: Option<Score>,
+    /// The location's priority and its position in id order (the tie-break).
+    priority: u32,
+    rank: u32,
+    /// What it would take of the whole request (recorded by the first
+    /// choice; the trace's score).
+    taken: Option<Take>,
 }
 
 /// The request-wide context.
@@ -343,33 +346,76 @@ pub(crate) fn cap_overrides(index: &StockIndex, at: Timestamp) -> Vec<(Target, E
 /// criteria at most once).
 type Key = [u64; 6];
 
-fn key(criteria: &[CriterionKind], s: &Score) -> Key {
+/// An ordering's criteria, without an allocation (a validated rule set
+/// lists each of the six at most once).
+struct Criteria {
+    kinds: [CriterionKind; 6],
+    len: usize,
+}
+
+impl Criteria {
+    fn new(kinds: impl Iterator<Item = CriterionKind>) -> Self {
+        let mut criteria = Criteria {
+            kinds: [CriterionKind::Priority; 6],
+            len: 0,
+        };
+        for (slot, kind) in criteria.kinds.iter_mut().zip(kinds) {
+            *slot = kind;
+            criteria.len += 1;
+        }
+        criteria
+    }
+
+    fn as_slice(&self) -> &[CriterionKind] {
+        &self.kinds[..self.len]
+    }
+}
+
+/// What a candidate would take of what is left: the part of its score that
+/// changes from one choice to the next (the rest is the candidate's own).
+#[derive(Debug, Clone, Copy)]
+struct Take {
+    lines_covered: u32,
+    units_covered: u32,
+    stock_left: u32,
+}
+
+/// The slot of a candidate if it is known (computed and usable).
+fn known_slot(cand: &Candidate) -> Option<Slot> {
+    match &cand.slot {
+        Some(Ok(slot)) => Some(*slot),
+        _ => None,
+    }
+}
+
+fn key(criteria: &[CriterionKind], cand: &Candidate, t: &Take) -> Key {
     let mut key = [0; 6];
     for (k, criterion) in key.iter_mut().zip(criteria) {
         *k = match criterion {
-            CriterionKind::Priority => u64::from(s.priority),
-            CriterionKind::Distance => u64::from(s.distance_m),
+            CriterionKind::Priority => u64::from(cand.priority),
+            CriterionKind::Distance => u64::from(cand.distance_m),
             // More lines in full first, then more units.
             CriterionKind::FewestShipments => {
-                (u64::from(u32::MAX - s.lines_covered) << 32)
-                    | u64::from(u32::MAX - s.units_covered)
+                (u64::from(u32::MAX - t.lines_covered) << 32)
+                    | u64::from(u32::MAX - t.units_covered)
             }
             // More units left first.
-            CriterionKind::StockDepth => u64::from(u32::MAX - s.stock_left),
+            CriterionKind::StockDepth => u64::from(u32::MAX - t.stock_left),
             // Costs are validated non-negative.
-            CriterionKind::Cost => s
+            CriterionKind::Cost => cand
                 .cost
                 .map_or(u64::MAX, |c| u64::try_from(c.minor()).unwrap_or(0)),
             // The date, then the ready instant (seconds, 40 bits). Dates
             // are computed for every candidate when this criterion is
             // listed; a missing one ranks last.
-            CriterionKind::EarliestDelivery => match s.expected_date {
+            CriterionKind::EarliestDelivery => match known_slot(cand) {
                 None => u64::MAX,
-                Some(date) => {
+                Some(slot) => {
+                    let date = slot.date;
                     let day = (u64::try_from(i32::from(date.year()) + 10_000).unwrap_or(0) << 9)
                         | (u64::try_from(date.month()).unwrap_or(0) << 5)
                         | u64::try_from(date.day()).unwrap_or(0);
-                    let ready = s.ready_at.map_or(0, |r| {
+                    let ready = slot.ready_at.map_or(0, |r| {
                         u64::try_from(r.as_second()).unwrap_or(0).min((1 << 40) - 1)
                     });
                     (day << 40) | ready
@@ -378,6 +424,22 @@ fn key(criteria: &[CriterionKind], s: &Score) -> Key {
         };
     }
     key
+}
+
+/// A candidate's full score: its own terms, what it would take, and its
+/// date if known.
+fn score(cand: &Candidate, t: &Take) -> Score {
+    let slot = known_slot(cand);
+    Score {
+        priority: cand.priority,
+        distance_m: cand.distance_m,
+        lines_covered: t.lines_covered,
+        units_covered: t.units_covered,
+        stock_left: t.stock_left,
+        cost: cand.cost,
+        expected_date: slot.map(|s| s.date),
+        ready_at: slot.and_then(|s| s.ready_at),
+    }
 }
 
 /// Mutable planning state (cloned to try an alternative plan).
@@ -413,7 +475,6 @@ struct Pick {
 /// What planning reads (the candidates and the context are passed along,
 /// as choosing may compute a slot or drop a candidate).
 struct Planner<'c> {
-    index: &'c StockIndex,
     wants: &'c [Want],
     want_product: &'c [usize],
     products: usize,
@@ -422,10 +483,15 @@ struct Planner<'c> {
     split_lines: bool,
 }
 
+/// The best and second-best contenders of a choice: candidate, what it
+/// would take, its key and its rank (the location's position in id order,
+/// which breaks a complete tie).
+type Contender = (usize, Take, Key, u32);
+
 impl Planner<'_> {
-    /// What candidate `c` would take of what is left: the units per want
-    /// (written into `units`) and its score; `None` if nothing.
-    fn take(&self, cand: &Candidate, c: usize, state: &State, units: &mut [u32]) -> Option<Score> {
+    /// What candidate `c` would take of what is left (the units per want
+    /// written into `units`); `None` if nothing.
+    fn take_units(&self, c: usize, state: &State, units: &mut [u32]) -> Option<Take> {
         let nw = self.wants.len();
         units.fill(0);
         let mut lines_covered = 0;
@@ -472,44 +538,55 @@ impl Planner<'_> {
             })
             .min()
             .unwrap_or(0);
-        let slot = match &cand.slot {
-            Some(Ok(slot)) => Some(*slot),
-            _ => None,
-        };
-        Some(Score {
-            priority: self.index.sites[cand.location as usize].priority,
-            distance_m: cand.distance_m,
+        Some(Take {
             lines_covered,
             units_covered,
             stock_left,
-            cost: cand.cost,
-            expected_date: slot.map(|s| s.date),
-            ready_at: slot.and_then(|s| s.ready_at),
         })
     }
 
-    /// `a` against `b` under the ordering (their keys), the location id
-    /// breaking a complete tie; with the criterion that decided.
-    fn compare(
-        &self,
-        cands: &[Candidate],
-        criteria: &[CriterionKind],
-        a: (usize, &Key),
-        b: (usize, &Key),
-    ) -> (Ordering, Option<CriterionKind>) {
-        match a.1.iter().zip(b.1).position(|(x, y)| x != y) {
-            Some(i) => (a.1[i].cmp(&b.1[i]), criteria.get(i).copied()),
-            None => {
-                // Ranks are the locations' positions in id order.
-                let rank = |c: usize| self.index.sites[cands[c].location as usize].rank;
-                (rank(a.0).cmp(&rank(b.0)), None)
+    /// [`Self::take_units`] without the units, when every want has its own
+    /// product (the usual case: then no line takes from another's stock).
+    fn take_distinct(&self, c: usize, state: &State) -> Option<Take> {
+        let nw = self.wants.len();
+        // Rows of one length: no bounds checks in the loop but `left[p]`.
+        let line_ok = &self.line_ok[c * nw..(c + 1) * nw];
+        let remaining = &state.remaining[..nw];
+        let want_product = &self.want_product[..nw];
+        let left = &state.left[c * self.products..(c + 1) * self.products];
+        let mut lines_covered = 0;
+        let mut units_covered = 0;
+        let mut stock_left = u32::MAX;
+        for w in 0..nw {
+            let want_left = remaining[w];
+            if want_left == 0 || !line_ok[w] {
+                continue;
             }
+            let have = left[want_product[w]];
+            let take = if self.split_lines {
+                have.min(want_left)
+            } else if have >= want_left {
+                want_left
+            } else {
+                0
+            };
+            if take == 0 {
+                continue;
+            }
+            units_covered += take;
+            lines_covered += u32::from(take == want_left);
+            stock_left = stock_left.min(have - take);
         }
+        (units_covered > 0).then_some(Take {
+            lines_covered,
+            units_covered,
+            stock_left,
+        })
     }
 
     /// Chooses the best of a pool and records the pick in `state`; `false`
     /// (and `state` unchanged) if the pool is empty. With `record`, every
-    /// candidate's score is kept for the trace.
+    /// candidate's take is kept for the trace's scores.
     #[allow(clippy::too_many_arguments)]
     fn choose(
         &self,
@@ -522,61 +599,70 @@ impl Planner<'_> {
         record: bool,
     ) -> bool {
         let nw = self.wants.len();
+        let distinct = self.products == nw;
         let lines_left = state.remaining.iter().filter(|r| **r > 0).count() as u32;
-        let mut scratch = vec![0_u32; nw];
-        let mut best_units = vec![0_u32; nw];
+        let mut scratch = if distinct { Vec::new() } else { vec![0_u32; nw] };
         loop {
-            let mut best: Option<(usize, Score, Key)> = None;
-            let mut second: Option<(usize, Score, Key)> = None;
+            let mut best: Option<Contender> = None;
+            let mut second: Option<Contender> = None;
             let mut contenders = 0;
             for c in 0..cands.len() {
                 if state.used[c] || cands[c].dropped.is_some() {
                     continue;
                 }
-                let Some(score) = self.take(&cands[c], c, state, &mut scratch) else {
+                let taken = if distinct {
+                    self.take_distinct(c, state)
+                } else {
+                    self.take_units(c, state, &mut scratch)
+                };
+                let Some(t) = taken else {
                     continue;
                 };
+                let cand = &mut cands[c];
                 if record {
-                    cands[c].score = Some(score.clone());
+                    cand.taken = Some(t);
                 }
-                if whole_only && score.lines_covered < lines_left {
+                if whole_only && t.lines_covered < lines_left {
                     continue;
                 }
                 contenders += 1;
-                let k = key(criteria, &score);
-                let beats = |other: &Option<(usize, Score, Key)>| {
-                    other.as_ref().is_none_or(|(o, _, other)| {
-                        self.compare(cands, criteria, (c, &k), (*o, other)).0 == Ordering::Less
-                    })
+                let k = key(criteria, cand, &t);
+                let rank = cand.rank;
+                // Smaller key first, the location id breaking a full tie.
+                let beats = |other: &Option<Contender>| {
+                    other
+                        .as_ref()
+                        .is_none_or(|(_, _, ok, orank)| (&k, rank) < (ok, *orank))
                 };
                 if beats(&best) {
                     second = best.take();
-                    best = Some((c, score, k));
-                    std::mem::swap(&mut scratch, &mut best_units);
+                    best = Some((c, t, k, rank));
                 } else if beats(&second) {
-                    second = Some((c, score, k));
+                    second = Some((c, t, k, rank));
                 }
             }
-            let Some((c, mut score, best_key)) = best else {
+            let Some((c, t, best_key, _)) = best else {
                 return false;
             };
             // The winner's date (and whether it opens in time at all).
-            match ctx.candidate_slot(&mut cands[c]) {
-                Ok(slot) => {
-                    score.expected_date = Some(slot.date);
-                    score.ready_at = slot.ready_at;
-                }
-                Err(reason) => {
-                    cands[c].dropped = Some((Rule::Capability, reason));
-                    continue;
-                }
+            if let Err(reason) = ctx.candidate_slot(&mut cands[c]) {
+                cands[c].dropped = Some((Rule::Capability, reason));
+                continue;
             }
             // When the ordering ranks by date, dates were computed before
             // the keys; otherwise the date is not part of the key.
-            let decided_by = second.as_ref().and_then(|(s, _, other)| {
-                self.compare(cands, criteria, (c, &best_key), (*s, other)).1
+            let decided_by = second.as_ref().and_then(|(_, _, other, _)| {
+                best_key
+                    .iter()
+                    .zip(other)
+                    .position(|(x, y)| x != y)
+                    .and_then(|i| criteria.get(i).copied())
             });
-            for (w, units) in best_units.iter().enumerate() {
+            let mut units = vec![0_u32; nw];
+            // The same take again, now with its units (the state is as the
+            // loop saw it).
+            self.take_units(c, state, &mut units);
+            for (w, units) in units.iter().enumerate() {
                 if *units > 0 {
                     state.left[c * self.products + self.want_product[w]] -= units;
                     state.remaining[w] -= units;
@@ -585,11 +671,11 @@ impl Planner<'_> {
             state.used[c] = true;
             state.picks.push(Pick {
                 candidate: c,
-                units: best_units,
+                units,
                 pool,
                 contenders,
-                score,
-                runner_up: second.map(|(s, score, _)| (s, score)),
+                score: score(&cands[c], &t),
+                runner_up: second.map(|(s, t, _, _)| (s, score(&cands[s], &t))),
                 decided_by,
             });
             return true;
@@ -633,14 +719,15 @@ impl Planner<'_> {
         policy: SplitPolicy,
         criteria: &[CriterionKind],
     ) -> (State, bool) {
-        let fewest_first: Vec<CriterionKind> = std::iter::once(CriterionKind::FewestShipments)
-            .chain(
+        let fewest_first = Criteria::new(
+            std::iter::once(CriterionKind::FewestShipments).chain(
                 criteria
                     .iter()
                     .copied()
                     .filter(|c| *c != CriterionKind::FewestShipments),
-            )
-            .collect();
+            ),
+        );
+        let fewest_first = fewest_first.as_slice();
         match policy {
             SplitPolicy::Never | SplitPolicy::UpTo { max_shipments: 1 } => {
                 if !self.choose(
@@ -656,7 +743,7 @@ impl Planner<'_> {
                         ctx,
                         cands,
                         &mut state,
-                        &fewest_first,
+                        fewest_first,
                         Pool::MostOfOrder,
                         false,
                         false,
@@ -673,7 +760,7 @@ impl Planner<'_> {
                 if first.units_left() == 0 {
                     return (first, false);
                 }
-                let second = self.greedy(ctx, cands, state, &fewest_first, limit, false);
+                let second = self.greedy(ctx, cands, state, fewest_first, limit, false);
                 if second.units_left() < first.units_left() {
                     (second, true)
                 } else {
@@ -693,12 +780,27 @@ impl Planner<'_> {
                     return (state, false);
                 }
                 (
-                    self.greedy(ctx, cands, state, &fewest_first, usize::MAX, false),
+                    self.greedy(ctx, cands, state, fewest_first, usize::MAX, false),
                     false,
                 )
             }
         }
     }
+}
+
+/// Buffers every run needs, kept for the thread's next run (allocating
+/// them anew was a few per cent of a run). A run takes them and puts them
+/// back when done; a run that fails early just allocates.
+#[derive(Default)]
+struct Buffers {
+    heads: Vec<(usize, (u32, u32))>,
+    avail: Vec<u32>,
+    candidates: Vec<Candidate>,
+    line_ok: Vec<bool>,
+}
+
+thread_local! {
+    static BUFFERS: std::cell::Cell<Buffers> = std::cell::Cell::new(Buffers::default());
 }
 
 /// Orchestrates `wants` of `order`; `excluded` pairs (line, location) are
@@ -758,7 +860,8 @@ pub(crate) fn run(
         Criterion::Cost(model) => Some(model),
         _ => None,
     });
-    let criteria: Vec<CriterionKind> = rules.ordering.iter().map(Criterion::kind).collect();
+    let criteria = Criteria::new(rules.ordering.iter().map(Criterion::kind));
+    let criteria = criteria.as_slice();
     let dates_needed = criteria.contains(&CriterionKind::EarliestDelivery);
 
     // Products, shared by lines naming the same SKU.
@@ -818,35 +921,48 @@ pub(crate) fn run(
     // Candidates: channel members holding an available unit, in location
     // order (a merge of the products' entries, which are sorted by location).
     let members = &index.channel_data[channel as usize].members;
-    let is_candidate = |e: &Entry| members[e.location as usize] && index.available(e) > 0;
+    // Each product's next candidate entry: (location, available units) at
+    // its cursor, `u32::MAX` when none is left.
+    let advance = |entries: &[Entry], cursor: &mut usize| -> (u32, u32) {
+        while let Some(e) = entries.get(*cursor) {
+            if members[e.location as usize] {
+                let units = index.available(e);
+                if units > 0 {
+                    return (e.location, units);
+                }
+            }
+            *cursor += 1;
+        }
+        (u32::MAX, 0)
+    };
     let express_store = match method {
         DeliveryMethod::ExpressClickAndCollect => store,
         _ => None,
     };
-    let bound: usize = products.iter().map(|p| p.entries.len()).sum::<usize>() + 1;
-    let mut cursors = vec![0_usize; np];
-    // Locations first (small), the candidates then in one exact allocation:
-    // `bound` is about three times the number of candidates.
-    let mut found: Vec<(u32, bool)> = Vec::with_capacity(bound);
-    let mut avail: Vec<u32> = Vec::with_capacity(bound * np);
+    let mut buffers = BUFFERS.take();
+    // Per product: its cursor and the entry there.
+    let mut heads = std::mem::take(&mut buffers.heads);
+    heads.clear();
+    heads.extend(products.iter().zip(&method_allowed).map(|(product, allowed)| {
+        let mut cursor = 0;
+        let head = if *allowed {
+            advance(product.entries, &mut cursor)
+        } else {
+            (u32::MAX, 0)
+        };
+        (cursor, head)
+    }));
+    let mut avail = std::mem::take(&mut buffers.avail);
+    avail.clear();
+    let mut candidates = std::mem::take(&mut buffers.candidates);
+    candidates.clear();
     let mut store_listed = false;
     loop {
-        let mut next: Option<u32> = None;
-        for (p, product) in products.iter().enumerate() {
-            if !method_allowed[p] {
-                continue;
-            }
-            while product
-                .entries
-                .get(cursors[p])
-                .is_some_and(|e| !is_candidate(e))
-            {
-                cursors[p] += 1;
-            }
-            if let Some(e) = product.entries.get(cursors[p]) {
-                next = Some(next.map_or(e.location, |n| n.min(e.location)));
-            }
-        }
+        let next = heads
+            .iter()
+            .map(|(_, (location, _))| *location)
+            .min()
+            .filter(|n| *n != u32::MAX);
         let location = match (next, express_store) {
             (Some(n), Some(s)) if !store_listed && s < n => s,
             (Some(n), _) => n,
@@ -858,21 +974,7 @@ pub(crate) fn run(
             method,
             DeliveryMethod::ClickAndCollect | DeliveryMethod::ExpressClickAndCollect
         ) && Some(location) == store;
-        found.push((location, own_shelf));
-        for (p, product) in products.iter().enumerate() {
-            let units = match product.entries.get(cursors[p]) {
-                Some(e) if method_allowed[p] && e.location == location => {
-                    cursors[p] += 1;
-                    index.available(e)
-                }
-                _ => 0,
-            };
-            avail.push(units);
-        }
-    }
-    let mut candidates: Vec<Candidate> = found
-        .iter()
-        .map(|&(location, own_shelf)| Candidate {
+        candidates.push(Candidate {
             location,
             own_shelf,
             slot: None,
@@ -880,24 +982,35 @@ pub(crate) fn run(
             exclusions: 0..0,
             distance_m: 0,
             cost: None,
-            score: None,
-        })
-        .collect();
+            priority: index.sites[location as usize].priority,
+            rank: index.sites[location as usize].rank,
+            taken: None,
+        });
+        for (product, (cursor, head)) in products.iter().zip(&mut heads) {
+            if head.0 == location {
+                avail.push(head.1);
+                *cursor += 1;
+                *head = advance(product.entries, cursor);
+            } else {
+                avail.push(0);
+            }
+        }
+    }
     let nc = candidates.len();
 
     // Filters.
     let requirement = rules.stock_requirement();
-    let mut line_ok = vec![true; nc * nw];
+    // Lines of a product the delivery method cannot take are nobody's.
+    let mut line_ok = std::mem::take(&mut buffers.line_ok);
+    line_ok.clear();
+    for _ in 0..nc {
+        line_ok.extend(want_product.iter().map(|p| method_allowed[*p]));
+    }
     let mut exclusions: Vec<LineExclusion> = Vec::new();
     for (c, cand) in candidates.iter_mut().enumerate() {
         cand.exclusions = exclusions.len()..exclusions.len();
         let has =
             |line_ok: &[bool], w: usize| line_ok[c * nw + w] && avail[c * np + want_product[w]] > 0;
-        for w in 0..nw {
-            if !method_allowed[want_product[w]] {
-                line_ok[c * nw + w] = false;
-            }
-        }
         // Locations that reported a line missing never get it again.
         if !excluded.is_empty() {
             let location_id = &index.sites[cand.location as usize].id;
@@ -955,9 +1068,6 @@ pub(crate) fn run(
                 Filter::ProductType { restrictions } => {
                     let mut first: Option<DropReason> = None;
                     for (w, want) in wants.iter().enumerate() {
-                        if !has(&line_ok, w) {
-                            continue;
-                        }
                         let product = &products[want_product[w]];
                         let reason =
                             if !cand.own_shelf && !product.rule.allows_shipping_from(site.kind) {
@@ -974,7 +1084,9 @@ pub(crate) fn run(
                             } else {
                                 None
                             };
-                        if let Some(reason) = reason {
+                        // Only lines it holds and may serve so far (the
+                        // reason is cheaper to find, and usually none).
+                        if let Some(reason) = reason.filter(|_| has(&line_ok, w)) {
                             recheck_stock |= stock_passed;
                             line_ok[c * nw + w] = false;
                             exclusions.push(LineExclusion {
@@ -1080,7 +1192,6 @@ pub(crate) fn run(
 
     // Plan.
     let planner = Planner {
-        index,
         wants,
         want_product: &want_product,
         products: np,
@@ -1098,29 +1209,24 @@ pub(crate) fn run(
         &mut candidates,
         start,
         rules.split_policy,
-        &criteria,
+        criteria,
     );
     trace.fell_back_to_fewest_shipments = fell_back;
 
     // The trace's candidates, with their scores against the whole request.
-    trace.candidates.reserve_exact(nc);
-    for cand in &candidates {
-        let verdict = match (&cand.dropped, &cand.score) {
+    trace.candidates = candidates
+        .iter()
+        .map(|cand| {
+        let verdict = match (&cand.dropped, &cand.taken) {
             (Some((rule, reason)), _) => Verdict::Dropped {
                 rule: *rule,
                 reason: reason.clone(),
             },
-            (None, Some(score)) => {
-                let mut score = score.clone();
-                if let Some(Ok(slot)) = &cand.slot {
-                    score.expected_date = Some(slot.date);
-                    score.ready_at = slot.ready_at;
-                }
-                Verdict::Kept {
-                    score,
-                    excluded_lines: exclusions[cand.exclusions.clone()].to_vec(),
-                }
-            }
+            // With its date if it was computed.
+            (None, Some(t)) => Verdict::Kept {
+                score: score(cand, t),
+                excluded_lines: exclusions[cand.exclusions.clone()].to_vec(),
+            },
             // Kept by every filter yet nothing to take: the stock check
             // after the filters rules this out; report it as stock if not.
             (None, None) => Verdict::Dropped {
@@ -1128,12 +1234,13 @@ pub(crate) fn run(
                 reason: DropReason::NoStock,
             },
         };
-        trace.candidates.push(CandidateTrace {
+        CandidateTrace {
             location: index.sites[cand.location as usize].id.clone(),
             kind: index.sites[cand.location as usize].kind,
             verdict,
-        });
-    }
+        }
+        })
+        .collect();
 
     let mut next_unit: Vec<u32> = wants.iter().map(|w| w.first_unit).collect();
     let mut fulfilments = Vec::with_capacity(state.picks.len());
@@ -1187,7 +1294,7 @@ pub(crate) fn run(
     }
 
     // What is left, and why.
-    let avail = &avail;
+    let held: &[u32] = &avail;
     let mut unservable = Vec::new();
     for (w, want) in wants.iter().enumerate() {
         let missing = state.remaining[w];
@@ -1196,7 +1303,7 @@ pub(crate) fn run(
         }
         let p = want_product[w];
         let line_id = order.lines[want.line].id;
-        let holders = || (0..nc).filter(move |c| avail[c * np + p] > 0);
+        let holders = || (0..nc).filter(move |c| held[c * np + p] > 0);
         let mut dropped: Vec<DropCount> = Vec::new();
         for c in holders() {
             let rule = match &candidates[c].dropped {
@@ -1251,6 +1358,11 @@ pub(crate) fn run(
         ));
     }
     trace.unservable = unservable.clone();
+    buffers.heads = heads;
+    buffers.avail = avail;
+    buffers.candidates = candidates;
+    buffers.line_ok = line_ok;
+    BUFFERS.set(buffers);
     Ok(Plan {
         order: order.id.clone(),
         fulfilments,
@@ -1259,6 +1371,7 @@ pub(crate) fn run(
     })
 }
 
+#[inline]
 fn stock_check(
     requirement: StockRequirement,
     c: usize,
@@ -1269,13 +1382,11 @@ fn stock_check(
     np: usize,
 ) -> Result<(), DropReason> {
     let nw = wants.len();
-    let usable = |w: usize| {
-        if line_ok[c * nw + w] {
-            avail[c * np + want_product[w]]
-        } else {
-            0
-        }
-    };
+    // The candidate's rows.
+    let line_ok = &line_ok[c * nw..(c + 1) * nw];
+    let avail = &avail[c * np..(c + 1) * np];
+    let want_product = &want_product[..nw];
+    let usable = |w: usize| if line_ok[w] { avail[want_product[w]] } else { 0 };
     if (0..nw).all(|w| usable(w) == 0) {
         return Err(DropReason::NoStock);
     }
@@ -1291,13 +1402,13 @@ fn stock_check(
         StockRequirement::WholeOrder => {
             // Every line allowed, and each product's lines together fit.
             let whole = (0..nw).all(|w| {
-                line_ok[c * nw + w] && {
+                line_ok[w] && {
                     let p = want_product[w];
                     let needed: u64 = (0..nw)
                         .filter(|v| want_product[*v] == p)
                         .map(|v| u64::from(wants[v].quantity))
                         .sum();
-                    u64::from(avail[c * np + p]) >= needed
+                    u64::from(avail[p]) >= needed
                 }
             });
             if whole {

@@ -263,29 +263,32 @@ impl RuleSet {
         if self.version == 0 {
             return Err(RuleSetError::ZeroVersion);
         }
-        let mut seen: Vec<Rule> = Vec::with_capacity(self.filters.len());
+        // Sets as bit masks: every run validates its rule set, so no
+        // allocation here.
+        let bit = |rule: Rule| 1_u32 << (rule as u32);
+        let mut seen = 0_u32;
         for filter in &self.filters {
             let rule = filter.rule();
-            if seen.contains(&rule) {
+            if seen & bit(rule) != 0 {
                 return Err(RuleSetError::DuplicateFilter(rule));
             }
-            seen.push(rule);
+            seen |= bit(rule);
             if let Filter::OrderAmount { at_least, .. } = filter
                 && at_least.minor() < 0
             {
                 return Err(RuleSetError::NegativeAmount);
             }
         }
-        if let Some(missing) = MANDATORY_FILTERS.iter().find(|r| !seen.contains(r)) {
+        if let Some(missing) = MANDATORY_FILTERS.iter().find(|r| seen & bit(**r) == 0) {
             return Err(RuleSetError::MissingFilter(*missing));
         }
-        let mut criteria: Vec<CriterionKind> = Vec::with_capacity(self.ordering.len());
+        let mut criteria = 0_u32;
         for criterion in &self.ordering {
             let kind = criterion.kind();
-            if criteria.contains(&kind) {
+            if criteria & (1 << (kind as u32)) != 0 {
                 return Err(RuleSetError::DuplicateCriterion(kind));
             }
-            criteria.push(kind);
+            criteria |= 1 << (kind as u32);
             if let Criterion::Cost(model) = criterion {
                 let currency = model.per_shipment.currency();
                 let amounts = std::iter::once(model.per_shipment)
