@@ -20,10 +20,10 @@ use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp};
 use oms_domain::demo::{self, DemoSize, WEB_FR};
+use oms_domain::model::Quantity;
 use oms_domain::orchestration::{
     CostModel, FoundLine, MissingReport, RuleSet, orchestrate, reorchestrate, simulate,
 };
-use oms_domain::model::Quantity;
 
 struct Part {
     name: String,
@@ -58,7 +58,10 @@ impl Part {
     }
 
     fn finish(self) {
-        println!("{:<28} {:016x} {:>12} bytes", self.name, self.hash, self.bytes);
+        println!(
+            "{:<28} {:016x} {:>12} bytes",
+            self.name, self.hash, self.bytes
+        );
     }
 }
 
@@ -99,26 +102,49 @@ fn variants() -> Vec<RuleSet> {
     vec![
         base.clone(),
         support::web_fr_nearest_rules(),
-        variant(base.clone(), 3, json!({
+        variant(
+            base.clone(),
+            3,
+            json!({
             "filters": filters("full_line"),
             "ordering": [{"type": "priority"}, {"type": "distance"}],
-            "split_policy": {"type": "never"}})),
-        variant(base.clone(), 4, json!({
+            "split_policy": {"type": "never"}}),
+        ),
+        variant(
+            base.clone(),
+            4,
+            json!({
             "ordering": [cost.clone(), {"type": "distance"}],
-            "split_policy": {"type": "up_to", "max_shipments": 2}})),
-        variant(base.clone(), 5, json!({
+            "split_policy": {"type": "up_to", "max_shipments": 2}}),
+        ),
+        variant(
+            base.clone(),
+            5,
+            json!({
             "filters": filters("full_line"),
             "ordering": [{"type": "earliest_delivery"}, {"type": "distance"}],
-            "split_policy": {"type": "up_to", "max_shipments": 3}})),
-        variant(base.clone(), 6, json!({
+            "split_policy": {"type": "up_to", "max_shipments": 3}}),
+        ),
+        variant(
+            base.clone(),
+            6,
+            json!({
             "filters": filters("whole_order"),
             "ordering": [{"type": "stock_depth"}, cost.clone()],
-            "split_policy": {"type": "when_needed"}})),
-        variant(base.clone(), 7, json!({
+            "split_policy": {"type": "when_needed"}}),
+        ),
+        variant(
+            base.clone(),
+            7,
+            json!({
             "ordering": [{"type": "distance"}],
-            "split_policy": {"type": "up_to", "max_shipments": 1}})),
+            "split_policy": {"type": "up_to", "max_shipments": 1}}),
+        ),
         // Every criterion; the stock filter before a line-excluding one.
-        variant(base.clone(), 8, json!({
+        variant(
+            base.clone(),
+            8,
+            json!({
             "filters": [
                 {"type": "stock", "requirement": "any_unit"},
                 {"type": "daily_cap"},
@@ -130,8 +156,12 @@ fn variants() -> Vec<RuleSet> {
             ],
             "ordering": [{"type": "fewest_shipments"}, {"type": "earliest_delivery"}, cost,
                 {"type": "stock_depth"}, {"type": "priority"}, {"type": "distance"}],
-            "split_policy": {"type": "up_to", "max_shipments": 5}})),
-        variant(base, 9, json!({
+            "split_policy": {"type": "up_to", "max_shipments": 5}}),
+        ),
+        variant(
+            base,
+            9,
+            json!({
             "filters": [
                 {"type": "daily_cap"},
                 {"type": "delivery_zone", "max_transit_days": 1},
@@ -143,7 +173,8 @@ fn variants() -> Vec<RuleSet> {
                  "location_kinds": ["warehouse"]}
             ],
             "ordering": [{"type": "priority"}],
-            "split_policy": {"type": "never"}})),
+            "split_policy": {"type": "never"}}),
+        ),
     ]
 }
 

@@ -601,13 +601,17 @@ impl Planner<'_> {
         let nw = self.wants.len();
         let distinct = self.products == nw;
         let lines_left = state.remaining.iter().filter(|r| **r > 0).count() as u32;
-        let mut scratch = if distinct { Vec::new() } else { vec![0_u32; nw] };
+        let mut scratch = if distinct {
+            Vec::new()
+        } else {
+            vec![0_u32; nw]
+        };
         loop {
             let mut best: Option<Contender> = None;
             let mut second: Option<Contender> = None;
             let mut contenders = 0;
-            for c in 0..cands.len() {
-                if state.used[c] || cands[c].dropped.is_some() {
+            for (c, cand) in cands.iter_mut().enumerate() {
+                if state.used[c] || cand.dropped.is_some() {
                     continue;
                 }
                 let taken = if distinct {
@@ -618,7 +622,6 @@ impl Planner<'_> {
                 let Some(t) = taken else {
                     continue;
                 };
-                let cand = &mut cands[c];
                 if record {
                     cand.taken = Some(t);
                 }
@@ -943,15 +946,20 @@ pub(crate) fn run(
     // Per product: its cursor and the entry there.
     let mut heads = std::mem::take(&mut buffers.heads);
     heads.clear();
-    heads.extend(products.iter().zip(&method_allowed).map(|(product, allowed)| {
-        let mut cursor = 0;
-        let head = if *allowed {
-            advance(product.entries, &mut cursor)
-        } else {
-            (u32::MAX, 0)
-        };
-        (cursor, head)
-    }));
+    heads.extend(
+        products
+            .iter()
+            .zip(&method_allowed)
+            .map(|(product, allowed)| {
+                let mut cursor = 0;
+                let head = if *allowed {
+                    advance(product.entries, &mut cursor)
+                } else {
+                    (u32::MAX, 0)
+                };
+                (cursor, head)
+            }),
+    );
     let mut avail = std::mem::take(&mut buffers.avail);
     avail.clear();
     let mut candidates = std::mem::take(&mut buffers.candidates);
@@ -1217,28 +1225,28 @@ pub(crate) fn run(
     trace.candidates = candidates
         .iter()
         .map(|cand| {
-        let verdict = match (&cand.dropped, &cand.taken) {
-            (Some((rule, reason)), _) => Verdict::Dropped {
-                rule: *rule,
-                reason: reason.clone(),
-            },
-            // With its date if it was computed.
-            (None, Some(t)) => Verdict::Kept {
-                score: score(cand, t),
-                excluded_lines: exclusions[cand.exclusions.clone()].to_vec(),
-            },
-            // Kept by every filter yet nothing to take: the stock check
-            // after the filters rules this out; report it as stock if not.
-            (None, None) => Verdict::Dropped {
-                rule: Rule::Stock,
-                reason: DropReason::NoStock,
-            },
-        };
-        CandidateTrace {
-            location: index.sites[cand.location as usize].id.clone(),
-            kind: index.sites[cand.location as usize].kind,
-            verdict,
-        }
+            let verdict = match (&cand.dropped, &cand.taken) {
+                (Some((rule, reason)), _) => Verdict::Dropped {
+                    rule: *rule,
+                    reason: reason.clone(),
+                },
+                // With its date if it was computed.
+                (None, Some(t)) => Verdict::Kept {
+                    score: score(cand, t),
+                    excluded_lines: exclusions[cand.exclusions.clone()].to_vec(),
+                },
+                // Kept by every filter yet nothing to take: the stock check
+                // after the filters rules this out; report it as stock if not.
+                (None, None) => Verdict::Dropped {
+                    rule: Rule::Stock,
+                    reason: DropReason::NoStock,
+                },
+            };
+            CandidateTrace {
+                location: index.sites[cand.location as usize].id.clone(),
+                kind: index.sites[cand.location as usize].kind,
+                verdict,
+            }
         })
         .collect();
 
@@ -1386,7 +1394,13 @@ fn stock_check(
     let line_ok = &line_ok[c * nw..(c + 1) * nw];
     let avail = &avail[c * np..(c + 1) * np];
     let want_product = &want_product[..nw];
-    let usable = |w: usize| if line_ok[w] { avail[want_product[w]] } else { 0 };
+    let usable = |w: usize| {
+        if line_ok[w] {
+            avail[want_product[w]]
+        } else {
+            0
+        }
+    };
     if (0..nw).all(|w| usable(w) == 0) {
         return Err(DropReason::NoStock);
     }
