@@ -606,12 +606,24 @@ async fn revocation(db: Db) {
         let request = client.get(format!("{base}/v1/me"));
         async move { request.send().await.unwrap().status().as_u16() }
     };
+    let devices_of_a = |client: &reqwest::Client| {
+        let request = client.get(format!("{base}/v1/locations/{store_a}/devices"));
+        async move {
+            let listed: Vec<oms_api::wire::DeviceRecord> =
+                request.send().await.unwrap().json().await.unwrap();
+            listed
+        }
+    };
 
     // A forgotten till revokes its own token.
     let till = pair_device(&server, &store_a, "store_associate", "Till 1").await;
     assert_eq!(me(&till.http).await, 200);
     assert_eq!(delete_as(&till.http, &base, "DELETE", "/v1/me").await, 204);
-    assert_eq!(me(&till.http).await, 401, "revoked at once (no cache)");
+    assert_eq!(
+        me(&till.http).await,
+        401,
+        "refused at once, though its caller was cached"
+    );
     assert_eq!(delete_as(&till.http, &base, "DELETE", "/v1/me").await, 401);
 
     // A lost tablet: its manager lists the store's devices and revokes it.
@@ -619,15 +631,7 @@ async fn revocation(db: Db) {
     let manager = pair_device(&server, &store_a, "store_manager", "Back office").await;
     let other_manager = pair_device(&server, &store_b, "store_manager", "B office").await;
     assert_eq!(me(&tablet.http).await, 200, "its token is cached now");
-    let listed: Vec<oms_api::wire::DeviceRecord> = manager
-        .http
-        .get(format!("{base}/v1/locations/{store_a}/devices"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = devices_of_a(&manager.http).await;
     let find = |id: &str| listed.iter().find(|d| d.device_id == id).cloned();
     let listed_tablet = find(&tablet.id).unwrap();
     assert_eq!(listed_tablet.label, "Tablet 3");
@@ -656,15 +660,7 @@ async fn revocation(db: Db) {
     );
     // Again: nothing left to revoke, still fine; the device stays listed.
     assert_eq!(delete_as(&server.http, &base, "DELETE", &path).await, 204);
-    let listed: Vec<oms_api::wire::DeviceRecord> = server
-        .http
-        .get(format!("{base}/v1/locations/{store_a}/devices"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = devices_of_a(&server.http).await;
     let tablet_now = listed.iter().find(|d| d.device_id == tablet.id).unwrap();
     assert!(!tablet_now.active);
     assert_eq!(me(&manager.http).await, 200, "other devices keep working");
