@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jiff::{SignedDuration, Timestamp};
 use oms_domain::demo::{self, DemoSize, WEB_FR};
-use oms_domain::orchestration::{CostModel, orchestrate, simulate};
+use oms_domain::orchestration::{orchestrate, simulate};
 
 fn bench(c: &mut Criterion) {
     let started = Instant::now();
@@ -62,11 +62,7 @@ fn bench(c: &mut Criterion) {
         start,
         SignedDuration::from_secs(20),
     );
-    let cost = CostModel {
-        per_shipment: support::eur(600),
-        per_km: support::eur(1),
-        per_shipment_by_kind: Vec::new(),
-    };
+    let cost = support::yardstick_cost();
     let mut group = c.benchmark_group("simulate");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(30));

@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp};
 use oms_domain::demo::{self, DemoSize, WEB_FR};
 use oms_domain::model::Quantity;
 use oms_domain::orchestration::{
-    CostModel, FoundLine, MissingReport, RuleSet, orchestrate, reorchestrate, simulate,
+    FoundLine, MissingReport, PlannedFulfilment, RuleSet, orchestrate, reorchestrate, simulate,
 };
 
 struct Part {
@@ -178,6 +178,22 @@ fn variants() -> Vec<RuleSet> {
     ]
 }
 
+/// A store's report that the first line it was given is missing (all its
+/// units).
+fn first_line_missing(fulfilment: &PlannedFulfilment) -> MissingReport {
+    let line = &fulfilment.lines[0];
+    MissingReport {
+        location: fulfilment.location.clone(),
+        lines: vec![FoundLine {
+            line: line.line,
+            first_unit: line.first_unit,
+            planned: line.quantity,
+            found: Quantity::new(0),
+        }],
+        set_aside: Vec::new(),
+    }
+}
+
 fn main() {
     let started = Instant::now();
     let demo = demo::network(7, DemoSize::Large);
@@ -210,32 +226,12 @@ fn main() {
             let Some(first) = plan.fulfilments.first() else {
                 continue;
             };
-            let line = &first.lines[0];
-            let report = MissingReport {
-                location: first.location.clone(),
-                lines: vec![FoundLine {
-                    line: line.line,
-                    first_unit: line.first_unit,
-                    planned: line.quantity,
-                    found: Quantity::new(0),
-                }],
-                set_aside: Vec::new(),
-            };
+            let report = first_line_missing(first);
             let later = order.placed_at + SignedDuration::from_mins(45);
             let redo = reorchestrate(order, &report, &[], &index, &rules, later).unwrap();
             again.add(&serde_json::to_string(&redo).unwrap());
             if let Some(next) = redo.plan.fulfilments.first() {
-                let line = &next.lines[0];
-                let second = MissingReport {
-                    location: next.location.clone(),
-                    lines: vec![FoundLine {
-                        line: line.line,
-                        first_unit: line.first_unit,
-                        planned: line.quantity,
-                        found: Quantity::new(0),
-                    }],
-                    set_aside: Vec::new(),
-                };
+                let second = first_line_missing(next);
                 let history = [report];
                 let redo = reorchestrate(order, &second, &history, &index, &rules, later).unwrap();
                 again.add(&serde_json::to_string(&redo).unwrap());
@@ -254,11 +250,7 @@ fn main() {
         start,
         SignedDuration::from_secs(20),
     );
-    let cost = CostModel {
-        per_shipment: support::eur(600),
-        per_km: support::eur(1),
-        per_shipment_by_kind: Vec::new(),
-    };
+    let cost = support::yardstick_cost();
     for rules in [support::web_fr_rules(), support::web_fr_nearest_rules()] {
         let mut part = Part::new(&format!("simulation-v{}", rules.version));
         let report = simulate(&many, &index, &rules, &cost).unwrap();

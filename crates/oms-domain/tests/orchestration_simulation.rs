@@ -13,11 +13,7 @@ use oms_domain::orchestration::{CostModel, Order, simulate};
 use oms_domain::stock::{ProductRow, StockIndex, StockRow};
 
 fn cost() -> CostModel {
-    CostModel {
-        per_shipment: support::eur(600),
-        per_km: support::eur(1),
-        per_shipment_by_kind: Vec::new(),
-    }
+    support::yardstick_cost()
 }
 
 #[test]

@@ -48,8 +48,8 @@ async fn issue(server: &TestServer, role: &str, store: Option<&str>) -> String {
     body["token"].as_str().unwrap().to_owned()
 }
 
-async fn fixture() -> Fixture {
-    let server = start(Db::Sqlite).await;
+/// The demo's first two stores: A, where the store roles belong, and B.
+fn two_stores() -> (String, String) {
     let network = demo::network(common::SEED, DemoSize::Small);
     let mut stores = network
         .network
@@ -57,8 +57,13 @@ async fn fixture() -> Fixture {
         .iter()
         .filter(|l| l.kind == LocationKind::Store)
         .map(|l| l.id.as_str().to_owned());
-    let store_a = stores.next().unwrap();
-    let store_b = stores.next().unwrap();
+    (stores.next().unwrap(), stores.next().unwrap())
+}
+
+async fn fixture() -> Fixture {
+    let server = start(Db::Sqlite).await;
+    let (store_a, store_b) = two_stores();
+    let network = demo::network(common::SEED, DemoSize::Small);
     let sku = network.products[3].sku.as_str().to_owned();
     let tokens = vec![
         (Who::Admin, server.admin_token.clone()),
@@ -593,14 +598,7 @@ async fn delete_as(client: &reqwest::Client, base: &str, method: &str, path: &st
 /// token is refused at once by the instance that revoked it.
 async fn revocation(db: Db) {
     let server = start(db).await;
-    let network = demo::network(common::SEED, DemoSize::Small);
-    let mut stores = network
-        .network
-        .locations
-        .iter()
-        .filter(|l| l.kind == LocationKind::Store)
-        .map(|l| l.id.as_str().to_owned());
-    let (store_a, store_b) = (stores.next().unwrap(), stores.next().unwrap());
+    let (store_a, store_b) = two_stores();
     let base = server.base.clone();
     let me = |client: &reqwest::Client| {
         let request = client.get(format!("{base}/v1/me"));

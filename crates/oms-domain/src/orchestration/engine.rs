@@ -489,6 +489,18 @@ struct Planner<'c> {
 type Contender = (usize, Take, Key, u32);
 
 impl Planner<'_> {
+    /// What one line may take of `have` units towards `want_left`: any part
+    /// when lines may be split, else all or nothing.
+    fn line_take(&self, have: u32, want_left: u32) -> u32 {
+        if self.split_lines {
+            have.min(want_left)
+        } else if have >= want_left {
+            want_left
+        } else {
+            0
+        }
+    }
+
     /// What candidate `c` would take of what is left (the units per want
     /// written into `units`); `None` if nothing.
     fn take_units(&self, c: usize, state: &State, units: &mut [u32]) -> Option<Take> {
@@ -511,13 +523,7 @@ impl Planner<'_> {
             }
             let p = self.want_product[w];
             let have = state.left[c * self.products + p] - taken_before(units, w, p);
-            let take = if self.split_lines {
-                have.min(want_left)
-            } else if have >= want_left {
-                want_left
-            } else {
-                0
-            };
+            let take = self.line_take(have, want_left);
             if take == 0 {
                 continue;
             }
@@ -563,13 +569,7 @@ impl Planner<'_> {
                 continue;
             }
             let have = left[want_product[w]];
-            let take = if self.split_lines {
-                have.min(want_left)
-            } else if have >= want_left {
-                want_left
-            } else {
-                0
-            };
+            let take = self.line_take(have, want_left);
             if take == 0 {
                 continue;
             }

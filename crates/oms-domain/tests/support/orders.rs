@@ -10,7 +10,7 @@ use oms_domain::model::{
     ChannelId, Coordinates, CountryCode, Currency, DeliveryMethod, LocationId, LocationKind, Money,
     Quantity, Sku,
 };
-use oms_domain::orchestration::{LineId, Order, OrderId, OrderLine, RuleSet};
+use oms_domain::orchestration::{CostModel, LineId, Order, OrderId, OrderLine, RuleSet};
 use oms_domain::rng::SplitMix64;
 
 /// French customer addresses: (postal code, latitude, longitude).
@@ -29,6 +29,16 @@ const ADDRESSES: &[(&str, f64, f64)] = &[
 
 pub fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::parse("EUR").unwrap())
+}
+
+/// The cost yardstick of the simulation reports (BENCHMARKS.md): 6.00 EUR
+/// per shipment and 0.01 EUR per km.
+pub fn yardstick_cost() -> CostModel {
+    CostModel {
+        per_shipment: eur(600),
+        per_km: eur(1),
+        per_shipment_by_kind: Vec::new(),
+    }
 }
 
 pub fn address(rng: &mut SplitMix64) -> Address {

@@ -160,12 +160,8 @@ impl Storage {
 
     /// The paired devices of `store`, most recent first.
     pub async fn devices_of(&self, store: &str) -> Result<Vec<DeviceRow>, StorageError> {
-        let mut sql = Sql::new(
-            "SELECT d.device_id, d.store_id, d.label, d.created_at_ms, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.device_id = d.device_id \
-             AND t.revoked_at_ms IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS active \
-             FROM devices d WHERE d.store_id = ",
-        );
+        let mut sql = Sql::new(DEVICE_SELECT);
+        sql.push("d.store_id = ");
         sql.bind(store.to_owned())
             .push(" ORDER BY d.created_at_ms DESC, d.device_id");
         sql.fetch_all(self.pool())
@@ -177,12 +173,8 @@ impl Storage {
 
     /// One device, if known.
     pub async fn device(&self, device_id: &str) -> Result<Option<DeviceRow>, StorageError> {
-        let mut sql = Sql::new(
-            "SELECT d.device_id, d.store_id, d.label, d.created_at_ms, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.device_id = d.device_id \
-             AND t.revoked_at_ms IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS active \
-             FROM devices d WHERE d.device_id = ",
-        );
+        let mut sql = Sql::new(DEVICE_SELECT);
+        sql.push("d.device_id = ");
         sql.bind(device_id.to_owned());
         sql.fetch_optional(self.pool())
             .await?
@@ -214,6 +206,13 @@ impl Storage {
         Ok(hashes)
     }
 }
+
+/// A device's columns and whether a token of it still works, up to the
+/// `WHERE` (read by [`device_from_row`]).
+const DEVICE_SELECT: &str = "SELECT d.device_id, d.store_id, d.label, d.created_at_ms, \
+     CAST(CASE WHEN EXISTS (SELECT 1 FROM api_tokens t WHERE t.device_id = d.device_id \
+     AND t.revoked_at_ms IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS active \
+     FROM devices d WHERE ";
 
 fn device_from_row(row: &sqlx::any::AnyRow) -> Result<DeviceRow, StorageError> {
     Ok(DeviceRow {

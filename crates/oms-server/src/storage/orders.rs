@@ -1244,28 +1244,55 @@ pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
 }
 
 /// What a placement batch returned: `None` if some reservation found its
-/// units gone (`expected` rows should have been reserved).
+/// units gone (`expected` rows should have been reserved). The batch's rows
+/// are told apart by their columns.
 pub(crate) fn placement_written(
     rows: &[AnyRow],
     expected: usize,
 ) -> Result<Option<PlacementWritten>, StorageError> {
+    collect_placement(rows, expected, |row| {
+        let has = |name: &str| row.columns().iter().any(|c| c.name() == name);
+        Ok(if has("on_hand") {
+            Some(PlacementRow::Reserved)
+        } else if has("orders") {
+            Some(PlacementRow::DailyCount)
+        } else {
+            None
+        })
+    })
+}
+
+/// A row a placement's write returns.
+enum PlacementRow {
+    /// A stock row it reserved (`sku, location_id, on_hand, reserved`).
+    Reserved,
+    /// A location's new daily order count (`location_id, local_date, orders`).
+    DailyCount,
+}
+
+/// The reserved rows and daily counts among `rows`, as `kind` tells them
+/// apart (`None`: neither); `None` if fewer than `expected` were reserved.
+fn collect_placement(
+    rows: &[AnyRow],
+    expected: usize,
+    kind: impl Fn(&AnyRow) -> Result<Option<PlacementRow>, StorageError>,
+) -> Result<Option<PlacementWritten>, StorageError> {
     let mut reserved = Vec::with_capacity(expected);
     let mut counts = Vec::new();
     for row in rows {
-        let has = |name: &str| row.columns().iter().any(|c| c.name() == name);
-        if has("on_hand") {
-            reserved.push((
+        match kind(row)? {
+            Some(PlacementRow::Reserved) => reserved.push((
                 row.try_get("sku")?,
                 row.try_get("location_id")?,
                 row.try_get("on_hand")?,
                 row.try_get("reserved")?,
-            ));
-        } else if has("orders") {
-            counts.push((
+            )),
+            Some(PlacementRow::DailyCount) => counts.push((
                 row.try_get("location_id")?,
                 row.try_get("local_date")?,
                 row.try_get("orders")?,
-            ));
+            )),
+            None => {}
         }
     }
     if reserved.len() != expected {
@@ -1348,34 +1375,19 @@ pub(crate) fn placement_statement_pg(write: &PlacementWrite<'_>) -> Sql {
 }
 
 /// What [`placement_statement_pg`] returned: `None` if some reservation
-/// found its units gone.
+/// found its units gone. Its rows say their `kind`: 'r' or 'd'.
 pub(crate) fn placement_written_pg(
     rows: &[AnyRow],
     expected: usize,
 ) -> Result<Option<PlacementWritten>, StorageError> {
-    let mut reserved = Vec::with_capacity(expected);
-    let mut counts = Vec::new();
-    for row in rows {
+    collect_placement(rows, expected, |row| {
         let kind: String = row.try_get("kind")?;
-        if kind == "r" {
-            reserved.push((
-                row.try_get("sku")?,
-                row.try_get("location_id")?,
-                row.try_get("on_hand")?,
-                row.try_get("reserved")?,
-            ));
+        Ok(Some(if kind == "r" {
+            PlacementRow::Reserved
         } else {
-            counts.push((
-                row.try_get("location_id")?,
-                row.try_get("local_date")?,
-                row.try_get("orders")?,
-            ));
-        }
-    }
-    if reserved.len() != expected {
-        return Ok(None);
-    }
-    Ok(Some(PlacementWritten { reserved, counts }))
+            PlacementRow::DailyCount
+        }))
+    })
 }
 
 // ---- statement pieces ----------------------------------------------------
