@@ -10,7 +10,16 @@
 //! A bounded load: `ORDERS_REQUESTS` orders (default 20,000) from
 //! `ORDERS_CONNECTIONS` concurrent keep-alive connections (default 32), each
 //! with its own `Idempotency-Key`, after a warm-up. Reports orders/s and
-//! latency percentiles measured per request by the client, then reads the
+//! latency percentiles measured per request by the client (closed loop: a
+//! connection sends its next order when the last is answered).
+//!
+//! Then a second, open-loop measure: `ORDERS_PACED` orders (default 10,000;
+//! 0 skips it) sent on a fixed schedule at the target rate (SQLite 2,000/s,
+//! PostgreSQL 1,000/s; `ORDERS_RATE` overrides both), whatever the answers
+//! do, on as many connections as that takes (at most 512 in flight). Each
+//! latency runs from the order's scheduled send time, so a server that
+//! falls behind is charged for the queue it builds (no coordinated
+//! omission). Finally the bench reads the
 //! stock levels back from the database to prove nothing was oversold: the
 //! reserved units grew by exactly the units the accepted orders were given,
 //! and no stock row holds more reserved than on hand (beyond rows that
@@ -117,8 +126,11 @@ fn main() {
         &url,
         &token,
         &bodies,
-        requests,
-        connections,
+        Shape {
+            requests,
+            connections,
+            paced_rate: 2_000,
+        },
     ));
     drop(server);
 
@@ -143,8 +155,11 @@ fn main() {
                 &url,
                 &token,
                 &bodies,
-                requests / 2,
-                connections,
+                Shape {
+                    requests: requests / 2,
+                    connections,
+                    paced_rate: 1_000,
+                },
             ));
             drop(first);
             drop(second);
@@ -158,15 +173,27 @@ fn main() {
     }
 }
 
+/// The load of one measure: the closed loop's orders and connections, the
+/// open loop's default rate (orders/s).
+struct Shape {
+    requests: usize,
+    connections: usize,
+    paced_rate: usize,
+}
+
 async fn measure(
     label: &str,
     bases: &[String],
     database_url: &str,
     token: &str,
     bodies: &Arc<Vec<Vec<u8>>>,
-    requests: usize,
-    connections: usize,
+    shape: Shape,
 ) {
+    let Shape {
+        requests,
+        connections,
+        paced_rate,
+    } = shape;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()
@@ -177,6 +204,14 @@ async fn measure(
     let began = Instant::now();
     let load = run_load(&client, &urls, token, bodies, 500, requests, connections).await;
     let elapsed = began.elapsed();
+    let paced_requests = env_number("ORDERS_PACED", 10_000);
+    let paced = if paced_requests > 0 {
+        let rate = env_number("ORDERS_RATE", paced_rate);
+        let paced = run_paced(&urls, token, bodies, 500 + requests, paced_requests, rate).await;
+        Some((rate, paced))
+    } else {
+        None
+    };
     let (reserved_after, over_after) = stock_check(database_url).await;
     let mut latencies = load.latencies;
     latencies.sort_unstable();
@@ -194,7 +229,11 @@ async fn measure(
         load.refused,
         load.failed,
     );
-    let allocated = warm_up.units + load.units;
+    if let Some((rate, paced)) = &paced {
+        report_paced(label, *rate, paced);
+    }
+    let paced = paced.map(|(_, paced)| paced).unwrap_or_default();
+    let allocated = warm_up.units + load.units + paced.load.units;
     println!(
         "orders [{label}]: stock read back: Σ reserved {reserved_before} → {reserved_after} \
          (+{}), units given to accepted orders {allocated}; rows with reserved > on hand: \
@@ -202,7 +241,7 @@ async fn measure(
         reserved_after - reserved_before,
     );
     assert_eq!(
-        load.failed + warm_up.failed,
+        load.failed + warm_up.failed + paced.load.failed,
         0,
         "every order must be answered 201 or 409"
     );
@@ -256,51 +295,155 @@ async fn run_load(
                     return load;
                 }
                 let n = first + i;
-                let body = bodies[n % bodies.len()].clone();
-                let url = &urls[i % urls.len()];
                 let sent = Instant::now();
-                let response = client
-                    .post(url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .header("idempotency-key", format!("bench-{run}-{n}"))
-                    .body(body)
-                    .send()
-                    .await;
-                match response {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        let body: Value = response.json().await.unwrap_or(Value::Null);
-                        match status {
-                            201 => {
-                                load.placed += 1;
-                                load.units += units_in(&body);
-                            }
-                            409 => load.refused += 1,
-                            _ => {
-                                if load.failed == 0 {
-                                    eprintln!("orders: unexpected {status}: {body}");
-                                }
-                                load.failed += 1
-                            }
-                        }
-                    }
-                    Err(_) => load.failed += 1,
-                }
+                let url = &urls[i % urls.len()];
+                place_one(&client, url, &token, &bodies, &run, n, &mut load).await;
                 load.latencies.push(sent.elapsed());
             }
         }));
     }
     let mut all = Load::default();
     for task in tasks {
-        let load = task.await.unwrap();
-        all.latencies.extend(load.latencies);
-        all.placed += load.placed;
-        all.refused += load.refused;
-        all.failed += load.failed;
-        all.units += load.units;
+        all.add(task.await.unwrap());
     }
     all
+}
+
+/// Sends order `n` and counts its answer into `load`.
+async fn place_one(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bodies: &[Vec<u8>],
+    run: &str,
+    n: usize,
+    load: &mut Load,
+) {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("idempotency-key", format!("bench-{run}-{n}"))
+        .body(bodies[n % bodies.len()].clone())
+        .send()
+        .await;
+    match response {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            match status {
+                201 => {
+                    load.placed += 1;
+                    load.units += units_in(&body);
+                }
+                409 => load.refused += 1,
+                _ => {
+                    if load.failed == 0 {
+                        eprintln!("orders: unexpected {status}: {body}");
+                    }
+                    load.failed += 1
+                }
+            }
+        }
+        Err(_) => load.failed += 1,
+    }
+}
+
+impl Load {
+    fn add(&mut self, other: Load) {
+        self.latencies.extend(other.latencies);
+        self.placed += other.placed;
+        self.refused += other.refused;
+        self.failed += other.failed;
+        self.units += other.units;
+    }
+}
+
+/// What the open-loop run saw.
+#[derive(Default)]
+struct Paced {
+    load: Load,
+    /// From the first scheduled send to the last answer.
+    elapsed: Duration,
+    /// The most orders in flight at once.
+    most_in_flight: usize,
+}
+
+/// Most orders in flight in the open-loop run (beyond it, an order waits
+/// for a free slot, and its wait counts in its latency).
+const PACED_IN_FLIGHT: usize = 512;
+
+/// The open-loop run: order `first + i` is due at `start + i / rate`,
+/// whatever the earlier ones' answers; its latency runs from that time.
+async fn run_paced(
+    urls: &[String],
+    token: &str,
+    bodies: &Arc<Vec<Vec<u8>>>,
+    first: usize,
+    requests: usize,
+    rate: usize,
+) -> Paced {
+    // Its own pool: keeps every connection it opened for the next orders.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(PACED_IN_FLIGHT)
+        .build()
+        .unwrap();
+    let run = Arc::new(uuid::Uuid::new_v4().simple().to_string());
+    let slots = Arc::new(tokio::sync::Semaphore::new(PACED_IN_FLIGHT));
+    let token: Arc<str> = token.into();
+    let start = tokio::time::Instant::now() + Duration::from_millis(20);
+    let mut tasks = Vec::with_capacity(requests);
+    let mut most_in_flight = 0;
+    for i in 0..requests {
+        let due = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(due).await;
+        let slot = slots.clone().acquire_owned().await.unwrap();
+        most_in_flight = most_in_flight.max(PACED_IN_FLIGHT - slots.available_permits());
+        let (client, url, token, bodies, run) = (
+            client.clone(),
+            urls[i % urls.len()].clone(),
+            token.clone(),
+            bodies.clone(),
+            run.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut load = Load::default();
+            place_one(&client, &url, &token, &bodies, &run, first + i, &mut load).await;
+            drop(slot);
+            load.latencies.push(due.elapsed());
+            load
+        }));
+    }
+    let mut load = Load::default();
+    for task in tasks {
+        load.add(task.await.unwrap());
+    }
+    Paced {
+        load,
+        elapsed: start.elapsed(),
+        most_in_flight,
+    }
+}
+
+fn report_paced(label: &str, rate: usize, paced: &Paced) {
+    let mut latencies = paced.load.latencies.clone();
+    latencies.sort_unstable();
+    let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    let requests = latencies.len();
+    println!(
+        "orders [{label}], open loop paced at {rate}/s: {requests} orders in {:.2} s \
+         ({:.0} answered/s); latency from each order's scheduled send p50 {:.2} ms, \
+         p99 {:.2} ms, max {:.2} ms; most in flight {}; {} placed, {} refused, {} failed",
+        paced.elapsed.as_secs_f64(),
+        requests as f64 / paced.elapsed.as_secs_f64(),
+        ms(pct(0.50)),
+        ms(pct(0.99)),
+        ms(*latencies.last().unwrap()),
+        paced.most_in_flight,
+        paced.load.placed,
+        paced.load.refused,
+        paced.load.failed,
+    );
 }
 
 fn units_in(order: &Value) -> i64 {
