@@ -60,7 +60,11 @@ impl Drop for Server {
 }
 
 fn start_server(database: &str, token: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oms-server"))
+    // ORDERS_SERVER_BIN: another build of the server (A/B runs of two
+    // builds with one load generator); by default the one cargo built.
+    let binary = std::env::var("ORDERS_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_oms-server").into());
+    let mut child = Command::new(binary)
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -73,7 +77,12 @@ fn start_server(database: &str, token: &str) -> Server {
             database,
         ])
         .env("OMS_BOOTSTRAP_ADMIN_TOKEN", token)
-        .env("RUST_LOG", "warn")
+        // ORDERS_SERVER_LOG: the servers' log filter (default warn), e.g. to
+        // count placements that went the locked way.
+        .env(
+            "RUST_LOG",
+            std::env::var("ORDERS_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

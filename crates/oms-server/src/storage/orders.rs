@@ -272,18 +272,6 @@ pub struct OrderColumns<'a> {
     pub placed_at_ms: i64,
 }
 
-pub(crate) async fn insert_order(
-    tx: &mut Tx,
-    columns: &OrderColumns<'_>,
-    document: &str,
-    seq: i64,
-) -> Result<(), StorageError> {
-    let mut sql = Sql::new("");
-    push_insert_order(&mut sql, columns, document, SeqValue::Bound(seq));
-    sql.execute(&mut **tx).await?;
-    Ok(())
-}
-
 pub(crate) async fn update_order(
     tx: &mut Tx,
     id: &str,
@@ -1078,47 +1066,6 @@ pub(crate) async fn reserve_many(
         .map(Some)
 }
 
-/// Inserts new fulfilments (record, due time) in one statement.
-pub(crate) async fn insert_fulfilments(
-    tx: &mut Tx,
-    backend: Backend,
-    fulfilments: &[(FulfilmentRecord, i64)],
-    seq: i64,
-) -> Result<(), StorageError> {
-    if fulfilments.is_empty() {
-        return Ok(());
-    }
-    let mut sql = Sql::anonymous("", backend);
-    push_insert_fulfilments(&mut sql, fulfilments, SeqValue::Bound(seq));
-    sql.execute(&mut **tx).await?;
-    Ok(())
-}
-
-/// Counts one more order for each (location, local date), in one statement;
-/// returns the new counts.
-pub(crate) async fn count_location_orders(
-    tx: &mut Tx,
-    backend: Backend,
-    days: &[(String, String)],
-) -> Result<Vec<(String, String, i64)>, StorageError> {
-    if days.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = Sql::anonymous("", backend);
-    push_count_days(&mut sql, days);
-    sql.fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
-                row.try_get("location_id")?,
-                row.try_get("local_date")?,
-                row.try_get("orders")?,
-            ))
-        })
-        .collect()
-}
-
 /// Everything a placement writes once its plan is known.
 #[derive(Debug)]
 pub struct PlacementWrite<'a> {
@@ -1148,16 +1095,18 @@ pub struct PlacementWritten {
 }
 
 /// Writes a placement in its transaction; `None` when a reservation found
-/// its units gone (the caller rolls back: on SQLite the batch below has
+/// its units gone (the caller rolls back: the batch or statement below has
 /// written the rest already, which the rollback undoes).
 ///
 /// On SQLite the whole write is **one batch of statements** sent in one
 /// round trip to the connection's thread (sqlx binds anonymous parameters
 /// across the statements of a batch in order), the change number read back
 /// from the counter row by each statement: the write turn then costs three
-/// hops (BEGIN, batch, COMMIT) instead of one per statement. PostgreSQL's
-/// protocol takes one statement per round trip: there `seq` is the number
-/// the caller took, and the statements go one by one.
+/// hops (BEGIN, batch, COMMIT) instead of one per statement. On PostgreSQL
+/// it is the group commit's one statement of data-modifying CTEs with
+/// `seq`, the number the caller took (the counter stays locked until this
+/// transaction commits): one round trip instead of nine while the counter
+/// is held.
 pub(crate) async fn write_placement(
     tx: &mut Tx,
     backend: Backend,
@@ -1171,20 +1120,12 @@ pub(crate) async fn write_placement(
                 Some(seq) => seq,
                 None => super::next_change_seqs(tx, 1).await?,
             };
-            let Some(reserved) = reserve_many(tx, write.reserve, seq).await? else {
-                return Ok(None);
-            };
-            insert_order(tx, &write.order, write.document, seq).await?;
-            insert_fulfilments(tx, backend, write.fulfilments, seq).await?;
-            let counts = count_location_orders(tx, backend, write.days).await?;
-            insert_messages(tx, backend, write.order.id, write.messages, write.now_ms).await?;
-            if let Some((scope, key, answer)) = write.answer {
-                store_answer(tx, scope, key, answer, write.now_ms).await?;
-            }
-            if let Some(task) = write.task {
-                super::insert_task(tx, task, seq, write.now_ms).await?;
-            }
-            Ok(Some(PlacementWritten { reserved, counts }))
+            // Short of units, the statement has still written the rest: the
+            // caller rolls the transaction back.
+            let rows = placement_statement_pg_as(write, SeqValue::Bound(seq))
+                .fetch_all(&mut **tx)
+                .await?;
+            placement_written_pg(&rows, write.reserve.len())
         }
     }
 }
@@ -1310,23 +1251,33 @@ fn collect_placement(
 /// conditional: a reservation short of units shows as fewer 'r' rows, and
 /// the caller rolls the whole statement back (to its savepoint).
 pub(crate) fn placement_statement_pg(write: &PlacementWrite<'_>) -> Sql {
-    let mut sql = Sql::new(
-        "WITH c AS (UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 \
-         RETURNING last_seq)",
-    );
-    sql.push(", r AS (");
+    placement_statement_pg_as(write, SeqValue::Cte)
+}
+
+/// [`placement_statement_pg`] writing `seq`: [`SeqValue::Cte`] takes the
+/// number in the statement (group commit); [`SeqValue::Bound`] writes one the
+/// transaction already took (the locked placement, which took the counter
+/// before reading its stock rows).
+fn placement_statement_pg_as(write: &PlacementWrite<'_>, seq: SeqValue) -> Sql {
+    let mut sql = match seq {
+        SeqValue::Cte => Sql::new(
+            "WITH c AS (UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 \
+             RETURNING last_seq), r AS (",
+        ),
+        SeqValue::Bound(_) | SeqValue::Counter => Sql::new("WITH r AS ("),
+    };
     if write.reserve.is_empty() {
         // No row to reserve: an empty set of the same shape.
         sql.push("SELECT sku, location_id, on_hand, reserved FROM stock_levels WHERE false");
     } else {
-        push_reserve(&mut sql, write.reserve, SeqValue::Cte);
+        push_reserve(&mut sql, write.reserve, seq);
     }
     sql.push("), o AS (");
-    push_insert_order(&mut sql, &write.order, write.document, SeqValue::Cte);
+    push_insert_order(&mut sql, &write.order, write.document, seq);
     sql.push(")");
     if !write.fulfilments.is_empty() {
         sql.push(", f AS (");
-        push_insert_fulfilments(&mut sql, write.fulfilments, SeqValue::Cte);
+        push_insert_fulfilments(&mut sql, write.fulfilments, seq);
         sql.push(")");
     }
     if write.days.is_empty() {
@@ -1362,7 +1313,7 @@ pub(crate) fn placement_statement_pg(write: &PlacementWrite<'_>) -> Sql {
     }
     if let Some(task) = write.task {
         sql.push(", t AS (");
-        super::sync::push_insert_task(&mut sql, task, SeqValue::Cte, write.now_ms);
+        super::sync::push_insert_task(&mut sql, task, seq, write.now_ms);
         sql.push(")");
     }
     sql.push(
