@@ -26,6 +26,8 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// Starts the app and blocks until it exits.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    reexec_with_webkit_environment();
     let app = tauri::Builder::default()
         .setup(|app| {
             let data_dir = data_dir(app.handle())?;
@@ -87,24 +89,76 @@ pub fn run() {
     });
 }
 
-/// A lighter web process for this one local page. WebKitGTK renders it
-/// without accelerated compositing: the UI is flat lists and forms with no
-/// animation or 3D, and compositing (through Mesa's software GL where there
-/// is no GPU, e.g. under Xvfb) cost the web process about 110 MB of its
-/// ~190 MB (`cargo xtask bench app`, BENCHMARKS.md). And no browser-sized
-/// memory caches (the document-viewer cache model).
+/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKitGTK's defaults (accelerated
+/// compositing, browser-sized caches) instead of [`lighter_webview`].
+#[cfg(target_os = "linux")]
+fn compositing_requested() -> bool {
+    std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1")
+}
+
+/// WebKitGTK reads two rendering choices only from the environment, when it
+/// starts: paint with Skia on the CPU (`WEBKIT_SKIA_ENABLE_CPU_RENDERING`)
+/// and no DMA-BUF renderer between the web and UI processes
+/// (`WEBKIT_DISABLE_DMABUF_RENDERER`). Without compositing (see
+/// [`lighter_webview`]) GL buys this flat UI nothing, and its buffers cost
+/// both processes memory (~18 MB together under Mesa's software GL, `cargo
+/// xtask bench app`). The workspace forbids `unsafe`, so the environment
+/// cannot be changed in-process (`set_var`); instead the app replaces itself
+/// once (same pid, same arguments) with those variables set. A variable the
+/// user set is left as it is; a failed exec starts the app as it is.
+#[cfg(target_os = "linux")]
+fn reexec_with_webkit_environment() {
+    use std::os::unix::process::CommandExt;
+    const DONE: &str = "AISLE_WEBKIT_ENVIRONMENT";
+    const CHOICES: [(&str, &str); 2] = [
+        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1"),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+    ];
+    if compositing_requested() || std::env::var_os(DONE).is_some() {
+        return;
+    }
+    if CHOICES
+        .iter()
+        .all(|(name, _)| std::env::var_os(name).is_some())
+    {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = std::env::args_os();
+    let mut command = std::process::Command::new(exe);
+    if let Some(arg0) = args.next() {
+        command.arg0(arg0);
+    }
+    command.args(args).env(DONE, "1");
+    for (name, value) in CHOICES {
+        if std::env::var_os(name).is_none() {
+            command.env(name, value);
+        }
+    }
+    // Only returns if the exec failed.
+    let error = command.exec();
+    eprintln!("Aisle: starting with WebKit's rendering defaults ({error})");
+}
+
+/// A lighter web process for this one local page: WebKitGTK renders it
+/// without accelerated compositing (the UI is flat lists and forms with no
+/// animation or 3D; compositing through Mesa's software GL where there is no
+/// GPU, e.g. under Xvfb, cost the web process ~75 MB: `cargo xtask bench
+/// app`, BENCHMARKS.md), and with no browser-sized memory caches (the
+/// document-viewer cache model). The default on Linux;
+/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKit's defaults.
 ///
-/// Opt-in (`AISLE_WEBVIEW_LIGHT=1`), not the default: with it, WebDriver
-/// screenshots of the window hung in the full e2e run (the stories, offline
-/// and pairing stories timed out; with WebKit's defaults they pass), and the
-/// cause is not understood yet.
+/// Without compositing, a WebDriver screenshot waits for the next repaint:
+/// the e2e client makes one (`tests/e2e/webdriver.mjs`, `screenshot`).
 fn lighter_webview(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     {
         use webkit2gtk::{
             CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
         };
-        if std::env::var_os("AISLE_WEBVIEW_LIGHT").is_none_or(|v| v != "1") {
+        if compositing_requested() {
             return;
         }
         for window in app.webview_windows().values() {

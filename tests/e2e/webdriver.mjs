@@ -8,6 +8,23 @@ import net from "node:net";
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
+/** See `AppSession.screenshot`. */
+const REPAINT_WHILE_SCREENSHOT = `
+  let pixel = document.getElementById("e2e-repaint");
+  if (!pixel) {
+    pixel = document.createElement("div");
+    pixel.id = "e2e-repaint";
+    pixel.setAttribute("aria-hidden", "true");
+    pixel.style.cssText = "position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647";
+    document.body.appendChild(pixel);
+  }
+  clearInterval(window.__e2eRepaint);
+  let ticks = 0;
+  window.__e2eRepaint = setInterval(() => {
+    pixel.style.background = ticks % 2 ? "transparent" : "rgba(0,0,0,0.01)";
+    if (++ticks >= 60) { clearInterval(window.__e2eRepaint); pixel.style.background = "transparent"; }
+  }, 50);`;
+
 export const APP = required("AISLE_APP");
 const TAURI_DRIVER = required("TAURI_DRIVER");
 const TMP = process.env.AISLE_E2E_TMP ?? "/tmp/aisle-e2e";
@@ -272,6 +289,13 @@ export class AppSession {
   /** Saves a PNG of the window into docs/screenshots/ (README shows them). */
   async screenshot(name) {
     if (!SCREENSHOTS) return;
+    // WebKitGTK answers a WebDriver screenshot after the view's *next*
+    // presentation update. The app renders without accelerated compositing
+    // (src-tauri/src/lib.rs), and then a page that does not change never
+    // presents again: the request would wait forever. So while it is in
+    // flight, one corner pixel of the page repaints every 50 ms (1 % black,
+    // invisible in the PNG), and stops by itself after 3 s.
+    await this.call("POST", "/execute/sync", { script: REPAINT_WHILE_SCREENSHOT, args: [] });
     const png = await this.call("GET", "/screenshot");
     mkdirSync(SCREENSHOTS, { recursive: true });
     writeFileSync(join(SCREENSHOTS, `${name}.png`), Buffer.from(png, "base64"));

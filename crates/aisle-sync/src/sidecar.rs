@@ -82,6 +82,8 @@ impl Sidecar {
             .arg("--database")
             .arg(&options.database)
             .arg("--exit-on-stdin-eof")
+            // One device's server: small SQLite caches (idle memory).
+            .arg("--device-footprint")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

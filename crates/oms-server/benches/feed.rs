@@ -67,6 +67,7 @@ async fn run(label: &str, database: DatabaseLocation) {
         demo_template: None,
         bootstrap_admin_token: Some(TOKEN.to_owned()),
         outbox: Default::default(),
+        footprint: Default::default(),
     })
     .await
     .expect("open the server");
@@ -257,6 +258,7 @@ async fn create_pg_database(admin: &str) -> (String, String) {
             // Each run registers its own token in its copy.
             bootstrap_admin_token: None,
             outbox: Default::default(),
+            footprint: Default::default(),
         })
         .await
         .expect("seed the PostgreSQL template");

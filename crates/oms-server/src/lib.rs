@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 pub use outbox::OutboxConfig;
 pub use stock_cache::{CacheError, StockCache};
-pub use storage::{Backend, DatabaseLocation, SeedRecord, Storage, StorageError};
+pub use storage::{Backend, DatabaseLocation, Footprint, SeedRecord, Storage, StorageError};
 
 /// What the server needs to start.
 #[derive(Debug, Clone)]
@@ -49,6 +49,8 @@ pub struct Config {
     /// Where and how the outbox (webhooks, notifications, payments) is
     /// delivered; the default delivers nothing but keeps it all pending.
     pub outbox: OutboxConfig,
+    /// How much memory the database connections may keep.
+    pub footprint: Footprint,
 }
 
 /// Which demo retailer to seed.
@@ -114,7 +116,7 @@ pub async fn open(config: &Config) -> Result<AppState, StartError> {
             );
         }
     }
-    let storage = Storage::open(&config.database).await?;
+    let storage = Storage::open_with(&config.database, config.footprint).await?;
     if let Some(spec) = config.demo {
         seed_demo(&storage, spec).await?;
     }

@@ -46,6 +46,10 @@ struct Cli {
     /// server follows instead of keeping the port.
     #[arg(long)]
     exit_on_stdin_eof: bool,
+    /// Keep the memory of one store device's embedded server: fewer and
+    /// smaller SQLite page caches (the app passes this to its sidecar).
+    #[arg(long)]
+    device_footprint: bool,
     /// Where order events are POSTed as signed webhooks (secret:
     /// OMS_WEBHOOK_SECRET, from the environment only). Unset: they wait.
     #[arg(long, env = "OMS_WEBHOOK_URL")]
@@ -121,6 +125,11 @@ async fn main() -> anyhow::Result<()> {
             payment_gateway_key: secret_from_env("OMS_PAYMENT_GATEWAY_KEY"),
             max_attempts: cli.outbox_max_attempts,
             ..Default::default()
+        },
+        footprint: if cli.device_footprint {
+            oms_server::Footprint::Device
+        } else {
+            oms_server::Footprint::Server
         },
     };
     let state = oms_server::open(&config)

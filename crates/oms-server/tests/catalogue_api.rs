@@ -404,6 +404,7 @@ async fn reopening_seeds_once_and_refuses_another_demo() {
         demo_template: None,
         bootstrap_admin_token: None,
         outbox: Default::default(),
+        footprint: Default::default(),
     };
     let first = oms_server::open(&config(3)).await.unwrap();
     assert_eq!(first.storage.product_count().await.unwrap(), 10_000);
@@ -489,6 +490,7 @@ async fn a_first_start_copies_this_binarys_demo_template() {
         demo_template: template,
         bootstrap_admin_token: None,
         outbox: Default::default(),
+        footprint: Default::default(),
     };
     let from_template = oms_server::open(&config(&copied, Some(template.clone())))
         .await

@@ -34,6 +34,7 @@ pub async fn sqlite_copy_of_seeded_template(seed: u64, database: &Path) {
             demo_template: None,
             bootstrap_admin_token: None,
             outbox: Default::default(),
+            footprint: Default::default(),
         })
         .await
         .expect("seed the template");

@@ -51,8 +51,6 @@ pub struct JobRecord {
 /// 2,000): a large feed's staging B-tree and the stock pages it rewrites stay
 /// in memory instead of spilling to the WAL again and again mid-transaction.
 const FEED_CACHE_KIB: i64 = 128 * 1024;
-/// What the writer connection goes back to afterwards.
-const DEFAULT_CACHE_KIB: i64 = super::WRITER_CACHE_KIB as i64;
 
 /// What applying a feed did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +66,8 @@ pub struct AppliedFeed {
 pub struct FeedWriter {
     tx: super::WriteTx,
     backend: Backend,
+    /// The writer's own page cache, which it goes back to afterwards.
+    writer_cache_kib: i64,
 }
 
 impl Storage {
@@ -76,6 +76,7 @@ impl Storage {
         let mut writer = FeedWriter {
             tx: self.begin_write().await?,
             backend: self.backend(),
+            writer_cache_kib: i64::from(self.footprint.writer_cache_kib()),
         };
         writer.cache_size(FEED_CACHE_KIB).await?;
         Ok(writer)
@@ -214,7 +215,7 @@ impl FeedWriter {
 
     /// Drops everything staged.
     pub async fn rollback(mut self) -> Result<(), StorageError> {
-        self.cache_size(DEFAULT_CACHE_KIB).await?;
+        self.cache_size(self.writer_cache_kib).await?;
         self.tx.rollback().await?;
         Ok(())
     }
@@ -302,7 +303,7 @@ impl FeedWriter {
             .execute(&mut **tx)
             .await?;
         insert_job(tx, &job(changed)?).await?;
-        self.cache_size(DEFAULT_CACHE_KIB).await?;
+        self.cache_size(self.writer_cache_kib).await?;
         let deleted = started.elapsed();
         self.tx.commit().await?;
         tracing::debug!(

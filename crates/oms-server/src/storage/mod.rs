@@ -157,6 +157,8 @@ pub struct Storage {
     pricing: std::sync::Arc<pricing::PricingCache>,
     /// The stock index's bulk reads, typed (see [`stock::BulkReader`]).
     bulk: stock::BulkReader,
+    /// The memory budget it was opened with.
+    footprint: Footprint,
 }
 
 /// A writing transaction (and, on SQLite, this process's turn to write).
@@ -190,8 +192,17 @@ impl std::ops::DerefMut for WriteTx {
 }
 
 impl Storage {
-    /// Connects (creating a SQLite file if needed) and migrates.
+    /// Connects (creating a SQLite file if needed) and migrates, with a
+    /// server's memory budget.
     pub async fn open(location: &DatabaseLocation) -> Result<Self, StorageError> {
+        Self::open_with(location, Footprint::Server).await
+    }
+
+    /// [`Storage::open`] within `footprint`'s memory budget.
+    pub async fn open_with(
+        location: &DatabaseLocation,
+        footprint: Footprint,
+    ) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = match location {
             DatabaseLocation::SqliteFile(path) => (sqlite_url(path), Backend::Sqlite),
@@ -203,8 +214,16 @@ impl Storage {
         let opened = match backend {
             Backend::Sqlite => {
                 // Readers; then the single writer, with a bigger page cache.
-                match sqlite_pool(&url, 8, 8 * 1024, Checkpoints::OnCommit).await {
-                    Ok(pool) => sqlite_pool(&url, 1, WRITER_CACHE_KIB, Checkpoints::InBackground)
+                let caches = footprint.sqlite_caches();
+                match sqlite_pool(
+                    &url,
+                    caches.readers,
+                    caches.reader_kib,
+                    Checkpoints::OnCommit,
+                )
+                .await
+                {
+                    Ok(pool) => sqlite_pool(&url, 1, caches.writer_kib, Checkpoints::InBackground)
                         .await
                         .map(|writer| (pool, writer)),
                     Err(e) => Err(e),
@@ -241,10 +260,11 @@ impl Storage {
                 })?,
         };
         let pricing = pricing::PricingCache::start(pool.clone());
-        let bulk = stock::BulkReader::new(&url, backend).map_err(|source| StorageError::Open {
-            location: location.describe(),
-            source,
-        })?;
+        let bulk = stock::BulkReader::new(&url, backend, footprint.sqlite_caches().reader_kib)
+            .map_err(|source| StorageError::Open {
+                location: location.describe(),
+                source,
+            })?;
         let mut storage = Self {
             pool,
             backend,
@@ -253,6 +273,7 @@ impl Storage {
             group: None,
             pricing,
             bulk,
+            footprint,
         };
         storage.group = Some(group_commit::GroupCommit::start(storage.clone())?);
         Ok(storage)
@@ -408,7 +429,51 @@ pub(crate) async fn product_change_seq(pool: &AnyPool) -> Result<i64, StorageErr
 
 /// The SQLite writer connection's page cache. Bigger is not better: SQLite
 /// walks the whole cache's hash table when a write transaction ends.
-pub(crate) const WRITER_CACHE_KIB: u32 = 16 * 1024;
+const WRITER_CACHE_KIB: u32 = 16 * 1024;
+
+/// How much memory the database connections may keep.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Footprint {
+    /// A server: 8 SQLite readers with 8 MiB page caches each, a 16 MiB
+    /// writer cache.
+    #[default]
+    Server,
+    /// One store device's embedded server (the app's sidecar): 4 readers
+    /// with 1 MiB page caches, a 4 MiB writer cache. A page SQLite does not
+    /// keep is read again from the operating system's file cache (a copy,
+    /// microseconds), which no process pays for; the app's idle memory
+    /// target counts every page the sidecar keeps (`cargo xtask bench app`).
+    Device,
+}
+
+/// SQLite connection counts and page caches of a [`Footprint`].
+struct SqliteCaches {
+    readers: u32,
+    reader_kib: u32,
+    writer_kib: u32,
+}
+
+impl Footprint {
+    /// The SQLite writer's page cache, in KiB.
+    pub(crate) fn writer_cache_kib(self) -> u32 {
+        self.sqlite_caches().writer_kib
+    }
+
+    fn sqlite_caches(self) -> SqliteCaches {
+        match self {
+            Footprint::Server => SqliteCaches {
+                readers: 8,
+                reader_kib: 8 * 1024,
+                writer_kib: WRITER_CACHE_KIB,
+            },
+            Footprint::Device => SqliteCaches {
+                readers: 4,
+                reader_kib: 1024,
+                writer_kib: 4 * 1024,
+            },
+        }
+    }
+}
 
 /// A pool of SQLite connections: WAL (readers never block the writer),
 /// synchronous NORMAL (durable across application crashes; the WAL is

@@ -182,7 +182,12 @@ const BULK_IDLE: Duration = Duration::from_secs(30);
 type LevelTuple = (String, String, i64, i64, i64);
 
 impl BulkReader {
-    pub(crate) fn new(url: &str, backend: super::Backend) -> Result<Self, sqlx::Error> {
+    /// `cache_kib`: the SQLite connection's page cache.
+    pub(crate) fn new(
+        url: &str,
+        backend: super::Backend,
+        cache_kib: u32,
+    ) -> Result<Self, sqlx::Error> {
         Ok(match backend {
             super::Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
                 BulkReader::Any
@@ -190,7 +195,7 @@ impl BulkReader {
             super::Backend::Sqlite => {
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
                     .busy_timeout(Duration::from_secs(10))
-                    .pragma("cache_size", "-8192")
+                    .pragma("cache_size", format!("-{cache_kib}"))
                     // These reads are long by nature: no slow-statement warning.
                     .disable_statement_logging();
                 BulkReader::Sqlite(

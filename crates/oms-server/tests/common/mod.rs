@@ -165,6 +165,7 @@ async fn serve_on(db: TestDb, demo: Option<DemoSpec>, outbox: OutboxConfig) -> T
         demo_template: None,
         bootstrap_admin_token: Some(admin_token.clone()),
         outbox,
+        footprint: Default::default(),
     };
     let state = oms_server::open(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
