@@ -89,11 +89,17 @@ pub fn run() {
     });
 }
 
-/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKitGTK's defaults (accelerated
-/// compositing, browser-sized caches) instead of [`lighter_webview`].
+/// `AISLE_WEBVIEW_LIGHT=1` asks for [`lighter_webview`] (and the WebKit
+/// environment of [`reexec_with_webkit_environment`]); otherwise WebKitGTK's
+/// defaults (accelerated compositing, browser-sized caches).
+///
+/// Opt-in, not the default: with it, story (b) of the full e2e run failed on
+/// 27 Nov (a WebDriver click on a queue item did not open it); not
+/// understood yet. Screenshots without compositing work (see
+/// `tests/e2e/webdriver.mjs`).
 #[cfg(target_os = "linux")]
-fn compositing_requested() -> bool {
-    std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1")
+fn light_webview_requested() -> bool {
+    std::env::var_os("AISLE_WEBVIEW_LIGHT").is_some_and(|v| v == "1")
 }
 
 /// WebKitGTK reads two rendering choices only from the environment, when it
@@ -114,7 +120,7 @@ fn reexec_with_webkit_environment() {
         ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1"),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
     ];
-    if compositing_requested() || std::env::var_os(DONE).is_some() {
+    if !light_webview_requested() || std::env::var_os(DONE).is_some() {
         return;
     }
     if CHOICES
@@ -147,8 +153,8 @@ fn reexec_with_webkit_environment() {
 /// animation or 3D; compositing through Mesa's software GL where there is no
 /// GPU, e.g. under Xvfb, cost the web process ~75 MB: `cargo xtask bench
 /// app`, BENCHMARKS.md), and with no browser-sized memory caches (the
-/// document-viewer cache model). The default on Linux;
-/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKit's defaults.
+/// document-viewer cache model). Opt-in on Linux (`AISLE_WEBVIEW_LIGHT=1`,
+/// see [`light_webview_requested`]).
 ///
 /// Without compositing, a WebDriver screenshot waits for the next repaint:
 /// the e2e client makes one (`tests/e2e/webdriver.mjs`, `screenshot`).
@@ -158,7 +164,7 @@ fn lighter_webview(app: &tauri::App) {
         use webkit2gtk::{
             CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
         };
-        if compositing_requested() {
+        if !light_webview_requested() {
             return;
         }
         for window in app.webview_windows().values() {

@@ -567,3 +567,34 @@ fn with_statement_cache(url: &str, capacity: usize) -> String {
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn cache_kib(pool: &AnyPool) -> i64 {
+        let row = sqlx::query("PRAGMA cache_size")
+            .fetch_one(pool)
+            .await
+            .expect("PRAGMA cache_size");
+        // SQLite answers a size set in KiB as its negative.
+        -row.try_get::<i64, _>(0).expect("an integer")
+    }
+
+    #[tokio::test]
+    async fn each_footprint_sizes_the_sqlite_connections_it_opens() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (footprint, readers, reader_kib, writer_kib) in [
+            (Footprint::Server, 8, 8 * 1024, 16 * 1024),
+            (Footprint::Device, 4, 1024, 4 * 1024),
+        ] {
+            let path = dir.path().join(format!("{footprint:?}.sqlite"));
+            let storage = Storage::open_with(&DatabaseLocation::SqliteFile(path), footprint)
+                .await
+                .expect("open");
+            assert_eq!(storage.pool.options().get_max_connections(), readers);
+            assert_eq!(cache_kib(&storage.pool).await, reader_kib);
+            assert_eq!(cache_kib(&storage.writer).await, writer_kib);
+        }
+    }
+}
