@@ -157,7 +157,19 @@ describe("store associate stories", () => {
 
       await go("queue");
       await session.clickOn('[data-testid="queue-refresh"]');
-      await session.clickOn(`[data-testid="queue-item"][data-order="${placed.id}"]`, 20_000);
+      // Refresh replaces the list (a loading state, then new rows): a click
+      // on a row found just before can land on the loading state and open
+      // nothing. Click the order's row until its fulfilment opens.
+      await waitFor(
+        "the queue item to open",
+        async () => {
+          if ((await session.findAll('[data-testid="start-picking"]')).length > 0) return true;
+          const rows = await session.findAll(`[data-testid="queue-item"][data-order="${placed.id}"]`);
+          if (rows.length > 0) await session.click(rows[0]);
+          return false;
+        },
+        30_000,
+      );
       await shot("queue-item");
       await session.clickOn('[data-testid="start-picking"]');
       await session.waitForElement('[data-testid="fulfilment"][data-status="in_preparation"]');
