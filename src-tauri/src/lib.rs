@@ -89,17 +89,11 @@ pub fn run() {
     });
 }
 
-/// `AISLE_WEBVIEW_LIGHT=1` asks for [`lighter_webview`] (and the WebKit
-/// environment of [`reexec_with_webkit_environment`]); otherwise WebKitGTK's
-/// defaults (accelerated compositing, browser-sized caches).
-///
-/// Opt-in, not the default: with it, story (b) of the full e2e run failed on
-/// 27 Nov (a WebDriver click on a queue item did not open it); not
-/// understood yet. Screenshots without compositing work (see
-/// `tests/e2e/webdriver.mjs`).
+/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKitGTK's defaults (accelerated
+/// compositing, browser-sized caches) instead of [`lighter_webview`].
 #[cfg(target_os = "linux")]
-fn light_webview_requested() -> bool {
-    std::env::var_os("AISLE_WEBVIEW_LIGHT").is_some_and(|v| v == "1")
+fn compositing_requested() -> bool {
+    std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1")
 }
 
 /// WebKitGTK reads two rendering choices only from the environment, when it
@@ -120,7 +114,7 @@ fn reexec_with_webkit_environment() {
         ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1"),
         ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
     ];
-    if !light_webview_requested() || std::env::var_os(DONE).is_some() {
+    if compositing_requested() || std::env::var_os(DONE).is_some() {
         return;
     }
     if CHOICES
@@ -153,18 +147,20 @@ fn reexec_with_webkit_environment() {
 /// animation or 3D; compositing through Mesa's software GL where there is no
 /// GPU, e.g. under Xvfb, cost the web process ~75 MB: `cargo xtask bench
 /// app`, BENCHMARKS.md), and with no browser-sized memory caches (the
-/// document-viewer cache model). Opt-in on Linux (`AISLE_WEBVIEW_LIGHT=1`,
-/// see [`light_webview_requested`]).
+/// document-viewer cache model). The default on Linux;
+/// `AISLE_WEBVIEW_COMPOSITING=1` keeps WebKit's defaults.
 ///
 /// Without compositing, a WebDriver screenshot waits for the next repaint:
-/// the e2e client makes one (`tests/e2e/webdriver.mjs`, `screenshot`).
+/// the e2e client makes one (`tests/e2e/webdriver.mjs`, `screenshot`). (On
+/// 27 Nov it was briefly opt-in again for a failed e2e story; that was a race
+/// in the test, which failed the same way with compositing.)
 fn lighter_webview(app: &tauri::App) {
     #[cfg(target_os = "linux")]
     {
         use webkit2gtk::{
             CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
         };
-        if !light_webview_requested() {
+        if compositing_requested() {
             return;
         }
         for window in app.webview_windows().values() {
