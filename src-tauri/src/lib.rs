@@ -101,7 +101,7 @@ fn compositing_requested() -> bool {
 /// and no DMA-BUF renderer between the web and UI processes
 /// (`WEBKIT_DISABLE_DMABUF_RENDERER`). Without compositing (see
 /// [`lighter_webview`]) GL buys this flat UI nothing, and its buffers cost
-/// both processes memory (~18 MB together under Mesa's software GL, `cargo
+/// both processes memory (5–8 MB together under Mesa's software GL, `cargo
 /// xtask bench app`). The workspace forbids `unsafe`, so the environment
 /// cannot be changed in-process (`set_var`); instead the app replaces itself
 /// once (same pid, same arguments) with those variables set. A variable the
