@@ -31,15 +31,7 @@ fn bench(c: &mut Criterion) {
     );
     let start: Timestamp = "2025-03-03T07:00:00Z".parse().unwrap();
     let rules = support::web_fr_rules();
-    let orders = support::orders(
-        &demo,
-        &catalogue,
-        WEB_FR,
-        1,
-        10_000,
-        start,
-        SignedDuration::from_secs(30),
-    );
+    let orders = support::bench_orders(&demo, &catalogue);
 
     let mut group = c.benchmark_group("orchestrate");
     group.throughput(Throughput::Elements(orders.len() as u64));

@@ -200,15 +200,7 @@ fn main() {
     let catalogue = demo::catalogue(7, DemoSize::Large);
     let index = demo.stock_index().unwrap();
     let start: Timestamp = "2025-03-03T07:00:00Z".parse().unwrap();
-    let orders = support::orders(
-        &demo,
-        &catalogue,
-        WEB_FR,
-        1,
-        10_000,
-        start,
-        SignedDuration::from_secs(30),
-    );
+    let orders = support::bench_orders(&demo, &catalogue);
     eprintln!("large demo and orders ready in {:.1?}", started.elapsed());
 
     for rules in variants() {

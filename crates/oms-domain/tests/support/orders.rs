@@ -53,6 +53,21 @@ pub fn address(rng: &mut SplitMix64) -> Address {
     }
 }
 
+/// The orchestration bench's load, which the fingerprint example hashes:
+/// 10,000 web-fr orders (seed 1), one every 30 s from 2025-03-03 07:00 UTC.
+pub fn bench_orders(demo: &DemoNetwork, catalogue: &[DemoProduct]) -> Vec<Order> {
+    let start: Timestamp = "2025-03-03T07:00:00Z".parse().unwrap();
+    orders(
+        demo,
+        catalogue,
+        "web-fr",
+        1,
+        10_000,
+        start,
+        SignedDuration::from_secs(30),
+    )
+}
+
 /// `n` orders of 1–5 lines in `channel`, one every `every` from `start`:
 /// 70 % home delivery, 10 % pickup point, 10 % click & collect, 10 %
 /// express click & collect (at a store of the channel offering it).
