@@ -27,7 +27,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 /// Starts the app and blocks until it exits.
 pub fn run() {
     #[cfg(target_os = "linux")]
-    reexec_with_webkit_environment();
+    reexec_with_light_environment();
     let app = tauri::Builder::default()
         .setup(|app| {
             let data_dir = data_dir(app.handle())?;
@@ -96,31 +96,59 @@ fn compositing_requested() -> bool {
     std::env::var_os("AISLE_WEBVIEW_COMPOSITING").is_some_and(|v| v == "1")
 }
 
-/// WebKitGTK reads two rendering choices only from the environment, when it
-/// starts: paint with Skia on the CPU (`WEBKIT_SKIA_ENABLE_CPU_RENDERING`)
-/// and no DMA-BUF renderer between the web and UI processes
-/// (`WEBKIT_DISABLE_DMABUF_RENDERER`). Without compositing (see
-/// [`lighter_webview`]) GL buys this flat UI nothing, and its buffers cost
-/// both processes memory (5–8 MB together under Mesa's software GL, `cargo
-/// xtask bench app`). The workspace forbids `unsafe`, so the environment
-/// cannot be changed in-process (`set_var`); instead the app replaces itself
-/// once (same pid, same arguments) with those variables set. A variable the
-/// user set is left as it is; a failed exec starts the app as it is.
+/// GTK, WebKitGTK, JavaScriptCore and glibc read some choices only from the
+/// environment, when they start. The lighter app (the default, see
+/// [`lighter_webview`]) asks for:
+/// - Skia painting on the CPU (`WEBKIT_SKIA_ENABLE_CPU_RENDERING`) and no
+///   DMA-BUF renderer between the web and UI processes
+///   (`WEBKIT_DISABLE_DMABUF_RENDERER`): without compositing GL buys this flat
+///   UI nothing, and its buffers cost both processes 5–8 MB together under
+///   Mesa's software GL;
+/// - no GL at all in the UI process, which then never loads the GL driver
+///   (under Mesa: `swrast_dri` and its libLLVM, ≈ 20 MB of relocated,
+///   private pages). GTK probes GLX for its visuals unless `GDK_GL=disable`,
+///   and WebKit opens an EGL display in the UI process only to find the DRM
+///   render node it hands the web process, unless
+///   `WEBKIT_WEB_RENDER_DEVICE_FILE` names it: the app names the first
+///   render node there is ([`render_node`]). The web process keeps its own
+///   EGL display (WebKitGTK 2.50 aborts without one);
+/// - JavaScript without the JIT (`JSC_useJIT=0`): the page is one small
+///   bundle whose work is rendering lists; the interpreter keeps a keystroke
+///   to its results well inside its 50 ms target while the web process saves
+///   its JIT's code and threads (≈ 8 MB);
+/// - two malloc arenas and a fixed mmap threshold for the app's own heap, as
+///   for its sidecar (`aisle_sync::sidecar`: idle arenas and glibc's
+///   rising threshold keep freed memory).
+///
+/// Each is measured by `cargo xtask bench app` (BENCHMARKS.md, "App, fifth
+/// round"). The workspace forbids `unsafe`, so the environment cannot be
+/// changed in-process (`set_var`); instead the app replaces itself once
+/// (same pid, same arguments) with those variables set. A variable the user
+/// set is left as it is; a failed exec starts the app as it is.
 #[cfg(target_os = "linux")]
-fn reexec_with_webkit_environment() {
+fn reexec_with_light_environment() {
     use std::os::unix::process::CommandExt;
-    const DONE: &str = "AISLE_WEBKIT_ENVIRONMENT";
-    const CHOICES: [(&str, &str); 2] = [
-        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1"),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
-    ];
+    const DONE: &str = "AISLE_LIGHT_ENVIRONMENT";
     if compositing_requested() || std::env::var_os(DONE).is_some() {
         return;
     }
-    if CHOICES
-        .iter()
-        .all(|(name, _)| std::env::var_os(name).is_some())
-    {
+    let choices: [(&str, std::ffi::OsString); 7] = [
+        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1".into()),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
+        ("GDK_GL", "disable".into()),
+        (
+            "WEBKIT_WEB_RENDER_DEVICE_FILE",
+            render_node().into_os_string(),
+        ),
+        ("JSC_useJIT", "0".into()),
+        ("MALLOC_ARENA_MAX", "2".into()),
+        ("MALLOC_MMAP_THRESHOLD_", "262144".into()),
+    ];
+    let missing: Vec<_> = choices
+        .into_iter()
+        .filter(|(name, _)| std::env::var_os(name).is_none())
+        .collect();
+    if missing.is_empty() {
         return;
     }
     let Ok(exe) = std::env::current_exe() else {
@@ -131,15 +159,32 @@ fn reexec_with_webkit_environment() {
     if let Some(arg0) = args.next() {
         command.arg0(arg0);
     }
-    command.args(args).env(DONE, "1");
-    for (name, value) in CHOICES {
-        if std::env::var_os(name).is_none() {
-            command.env(name, value);
-        }
-    }
+    command.args(args).env(DONE, "1").envs(missing);
     // Only returns if the exec failed.
     let error = command.exec();
-    eprintln!("Aisle: starting with WebKit's rendering defaults ({error})");
+    eprintln!("Aisle: starting with the platform's defaults ({error})");
+}
+
+/// The DRM render node named to WebKit (see
+/// [`reexec_with_light_environment`]): the first `/dev/dri/renderD*`, as
+/// WebKit would find on a one-GPU device. Where there is none (a VM, Xvfb)
+/// WebKit would find none either, and the web process never opens the one
+/// named: it needs it only for GBM buffers (the DMA-BUF renderer, WebGL),
+/// which this UI does not use.
+#[cfg(target_os = "linux")]
+fn render_node() -> PathBuf {
+    let first = std::fs::read_dir("/dev/dri").ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with("renderD"))
+            })
+            .min()
+    });
+    first.unwrap_or_else(|| PathBuf::from("/dev/dri/renderD128"))
 }
 
 /// A lighter web process for this one local page: WebKitGTK renders it
