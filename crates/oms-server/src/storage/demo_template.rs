@@ -14,6 +14,7 @@ pub(crate) const TEMPLATE_MAKER_KEY: &str = "demo_template_maker";
 impl Storage {
     /// Records `value` under `key` in `server_meta` (replacing it).
     pub(crate) async fn set_meta(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO server_meta (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -17,44 +17,55 @@
 //! numbers are still handed out in commit order), and its caller hears back
 //! only after the group's COMMIT.
 //!
-//! The loop is bound by round trips to the database, not by CPU, so it keeps
-//! them few and short:
-//! - SQLite: one round trip per placement. Each batch starts with
-//!   [`BATCH_PREFIX`], which releases the previous placement's savepoint
-//!   (BEGIN opens the first one) and opens its own; COMMIT releases the
-//!   last. Only a placement rolled back costs a second trip (`ROLLBACK TO`).
-//!   Every batch starts with the same text, so sqlx's statement cache keeps
-//!   serving it.
-//! - PostgreSQL: two (the prefix, as one simple query, then the placement's
-//!   one statement), one for the first placement of a group.
-//! - The loop runs on a thread of its own (a current-thread runtime), so its
-//!   turn after each round trip never waits behind HTTP tasks on the
-//!   server's tokio workers.
+//! The loop runs on a thread of its own and is bound by the hand-offs to
+//! the database, not by CPU, so it keeps them few:
+//! - SQLite: the thread has **its own rusqlite connection** to the same
+//!   file ([`open_native`]: the same settings as sqlx's writer) and runs
+//!   each placement's statements itself, one by one, each prepared once and
+//!   kept in the connection's statement cache: no hop to sqlx's worker
+//!   thread, no message per statement or row. The other SQLite writes go
+//!   through sqlx's writer connection; both take the process's write turn
+//!   (`Storage::write_turn`) before `BEGIN IMMEDIATE`, so they queue on it
+//!   in arrival order instead of on SQLite's lock (a busy handler of short
+//!   steps covers the rest: a rollback sqlx finishes after the turn was
+//!   given back, another process).
+//! - PostgreSQL: two round trips per placement (the prefix, as one simple
+//!   query, then the placement's one statement), one for the first
+//!   placement of a group, on a current-thread runtime so its turn after
+//!   each round trip never waits behind HTTP tasks on the server's tokio
+//!   workers.
 
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::orders::{
-    PlacementWritten, is_unique_violation, placement_written, placement_written_pg,
+    PlacementWritten, is_unique_violation_native, placement_written_native, placement_written_pg,
 };
 use super::sql::Sql;
-use super::{Backend, Storage, StorageError};
+use super::{Checkpoints, Storage, StorageError};
 
 /// Most placements committed together.
 const MAX_GROUP: usize = 64;
 
-/// Ends the previous placement (kept) and opens the next one's savepoint.
-/// On SQLite each placement's batch starts with it.
-pub(crate) const BATCH_PREFIX: &str = "RELEASE placement; SAVEPOINT placement; ";
+/// PostgreSQL: ends the previous placement (kept) and opens the next one's
+/// savepoint.
+const BATCH_PREFIX: &str = "RELEASE placement; SAVEPOINT placement; ";
 
-/// How a group's transaction begins: the first savepoint is opened with it
-/// (sqlx runs a custom BEGIN as a simple query — `sqlite3_exec` on SQLite —
-/// which takes several statements).
-fn begin_statement(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "BEGIN IMMEDIATE; SAVEPOINT placement",
-        Backend::Postgres => "BEGIN; SAVEPOINT placement",
-    }
-}
+/// PostgreSQL: how a group's transaction begins (the first savepoint is
+/// opened with it).
+const PG_BEGIN: &str = "BEGIN; SAVEPOINT placement";
+
+/// SQLite statements the group commit's connection keeps prepared: a
+/// placement's statements come in a few dozen shapes (numbers of lines,
+/// fulfilments, events…); rusqlite's default keeps 16.
+const NATIVE_STATEMENT_CACHE: usize = 512;
+
+/// The group commit connection's busy handler: how long it waits between
+/// tries, and how many it makes (≈ 10 s, sqlx's busy timeout).
+const BUSY_STEP: Duration = Duration::from_micros(100);
+const BUSY_TRIES: i32 = 100_000;
 
 type Reply = oneshot::Sender<Result<Option<PlacementWritten>, StorageError>>;
 
@@ -72,31 +83,60 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// What the loop is asked to do.
+#[derive(Debug)]
+enum Message {
+    Place(Job),
+    /// Finish the placements before, close the connection, answer, end.
+    Close(oneshot::Sender<()>),
+}
+
 /// The queue to the group-commit loop.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+    jobs: mpsc::UnboundedSender<Message>,
 }
 
 impl GroupCommit {
-    /// Starts the loop on its own thread; it ends when every handle is
-    /// dropped.
-    pub(crate) fn start(storage: Storage) -> Result<Self, StorageError> {
+    /// Starts the loop on its own thread: on SQLite over `native`, the
+    /// connection [`open_native`] opened; on PostgreSQL (`None`) over the
+    /// storage's group connection. It ends when every handle is dropped or
+    /// at [`GroupCommit::close`].
+    pub(crate) fn start(
+        storage: Storage,
+        native: Option<rusqlite::Connection>,
+    ) -> Result<Self, StorageError> {
         let (jobs, queue) = mpsc::unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(StorageError::GroupCommit)?;
-        std::thread::Builder::new()
-            .name("group-commit".into())
-            .spawn(move || runtime.block_on(run(storage, queue)))
-            .map_err(StorageError::GroupCommit)?;
+        let thread = std::thread::Builder::new().name("group-commit".into());
+        match native {
+            Some(connection) => {
+                let turn = storage.write_turn_lock();
+                drop(storage);
+                thread.spawn(move || run_native(connection, &turn, queue))
+            }
+            None => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(StorageError::GroupCommit)?;
+                thread.spawn(move || runtime.block_on(run(storage, queue)))
+            }
+        }
+        .map_err(StorageError::GroupCommit)?;
         Ok(Self { jobs })
     }
 
-    /// Writes one placement (SQLite: a batch starting with [`BATCH_PREFIX`];
-    /// PostgreSQL: one statement) in the next group; answers after the group
-    /// committed.
+    /// Ends the loop after the placements queued so far, closing its
+    /// connection (tests reopen the same file).
+    pub(crate) async fn close(&self) {
+        let (done, closed) = oneshot::channel();
+        if self.jobs.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+
+    /// Writes one placement (SQLite: `orders::placement_batch`; PostgreSQL:
+    /// one statement) in the next group; answers after the group committed.
     pub(crate) async fn write(
         &self,
         batch: Sql,
@@ -104,11 +144,11 @@ impl GroupCommit {
     ) -> Result<Option<PlacementWritten>, StorageError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job {
+            .send(Message::Place(Job {
                 batch,
                 expected,
                 reply,
-            })
+            }))
             .map_err(|_| StorageError::Batch("the group-commit task has stopped".into()))?;
         answer
             .await
@@ -116,28 +156,200 @@ impl GroupCommit {
     }
 }
 
-async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Job>) {
-    while let Some(first) = queue.recv().await {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
+/// Takes the next group off the queue: the first placement (waiting for
+/// it), then those already queued behind it. `None` when the queue has
+/// ended; a close request found while collecting is handed back with the
+/// group, to be answered after it.
+fn next_group(
+    first: Message,
+    queue: &mut mpsc::UnboundedReceiver<Message>,
+) -> (Vec<Job>, Option<oneshot::Sender<()>>) {
+    let mut group = Vec::new();
+    let mut closing = None;
+    match first {
+        Message::Place(job) => group.push(job),
+        Message::Close(done) => return (group, Some(done)),
+    }
+    while group.len() < MAX_GROUP {
+        match queue.try_recv() {
+            Ok(Message::Place(job)) => group.push(job),
+            Ok(Message::Close(done)) => {
+                closing = Some(done);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    (group, closing)
+}
+
+/// Answers every placement of a group that could not be written.
+fn refuse_all(group: Vec<Job>, message: &str) {
+    for job in group {
+        let _ = job.reply.send(Err(StorageError::Batch(message.to_owned())));
+    }
+}
+
+// ---- SQLite: on the group commit's own connection --------------------------
+
+/// Opens the group commit's own connection to the SQLite database of `url`
+/// (migrated already): the settings of sqlx's writer connection
+/// ([`super::sqlite_pragmas`], page cache `cache_kib`), its busy handler
+/// waiting in short steps, a statement cache for every placement shape.
+pub(crate) fn open_native(
+    url: &str,
+    cache_kib: u32,
+) -> Result<rusqlite::Connection, rusqlite::Error> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+        .map_err(|error| rusqlite::Error::InvalidPath(format!("{url}: {error}").into()))?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        return Err(rusqlite::Error::InvalidPath(path.to_owned()));
+    }
+    let connection = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    for pragma in super::sqlite_pragmas(cache_kib, Checkpoints::InBackground) {
+        // Some pragmas answer with a row (journal_mode): read them out.
+        let mut statement = connection.prepare(&pragma)?;
+        let mut rows = statement.query([])?;
+        while rows.next()?.is_some() {}
+    }
+    // Replaces the busy timeout's sleeps (1, 2, 5, 10… ms): the lock this
+    // connection waits for is a sqlx transaction that is about to end.
+    connection.busy_handler(Some(|tries| {
+        std::thread::sleep(BUSY_STEP);
+        tries < BUSY_TRIES
+    }))?;
+    connection.set_prepared_statement_cache_capacity(NATIVE_STATEMENT_CACHE);
+    Ok(connection)
+}
+
+fn run_native(
+    connection: rusqlite::Connection,
+    turn: &Arc<tokio::sync::Mutex<()>>,
+    mut queue: mpsc::UnboundedReceiver<Message>,
+) {
+    let closing = loop {
+        let Some(first) = queue.blocking_recv() else {
+            break None;
+        };
+        if let Message::Close(done) = first {
+            break Some(done);
+        }
+        // The turn first: placements that queue meanwhile join this group.
+        let _turn = turn.blocking_lock();
+        let (group, closing) = next_group(first, &mut queue);
+        commit_group_native(&connection, group);
+        if closing.is_some() {
+            break closing;
+        }
+    };
+    // Closed before the answer: the caller may reopen the file.
+    drop(connection);
+    if let Some(done) = closing {
+        let _ = done.send(());
+    }
+}
+
+/// Runs one statement without parameters from the statement cache.
+fn execute_native(connection: &rusqlite::Connection, text: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(text)?.execute([]).map(|_| ())
+}
+
+fn commit_group_native(connection: &rusqlite::Connection, group: Vec<Job>) {
+    if let Err(error) = execute_native(connection, "BEGIN IMMEDIATE") {
+        refuse_all(group, &format!("beginning a group: {error}"));
+        return;
+    }
+    let mut written: Vec<(Reply, PlacementWritten)> = Vec::with_capacity(group.len());
+    let mut broken: Option<String> = None;
+    for job in group {
+        if let Some(message) = &broken {
+            let _ = job.reply.send(Err(StorageError::Batch(message.clone())));
+            continue;
+        }
+        let outcome = execute_native(connection, "SAVEPOINT placement")
+            .and_then(|()| placement_written_native(connection, &job.batch, job.expected));
+        let outcome = match outcome {
+            Ok(Some(placement)) => match execute_native(connection, "RELEASE placement") {
+                Ok(()) => {
+                    written.push((job.reply, placement));
+                    continue;
+                }
+                Err(error) => Err(format!("releasing a placement: {error}")),
+            },
+            Ok(None) => Ok(None),
+            // A unique key taken (a replayed Idempotency-Key, a concurrent
+            // duplicate) fails one INSERT, which SQLite undid; rolling back
+            // to the savepoint undoes the rest of this placement alone.
+            Err(error) if is_unique_violation_native(&error) => Ok(Some(error)),
+            // Anything else may have ended the transaction: give up the group.
+            Err(error) => Err(format!("writing a placement: {error}")),
+        };
+        match outcome {
+            Ok(conflict) => {
+                if let Err(error) = execute_native(connection, "ROLLBACK TO placement")
+                    .and_then(|()| execute_native(connection, "RELEASE placement"))
+                {
+                    broken = Some(format!("rolling back a placement: {error}"));
+                }
+                let _ = job.reply.send(match conflict {
+                    Some(error) => Err(error.into()),
+                    None => Ok(None),
+                });
+            }
+            Err(message) => {
+                let _ = job.reply.send(Err(StorageError::Batch(message.clone())));
+                broken = Some(message);
             }
         }
-        commit_group(&storage, group).await;
+    }
+    let committed = match broken {
+        Some(message) => Err(message),
+        None => execute_native(connection, "COMMIT").map_err(|e| e.to_string()),
+    };
+    // Whatever failed, the connection is left outside any transaction.
+    if committed.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    answer_written(written, committed);
+}
+
+/// Answers the placements a group wrote, once its COMMIT is known.
+fn answer_written(written: Vec<(Reply, PlacementWritten)>, committed: Result<(), String>) {
+    for (reply, placement) in written {
+        let _ = reply.send(match &committed {
+            Ok(()) => Ok(Some(placement)),
+            Err(message) => Err(StorageError::Batch(format!(
+                "group commit failed: {message}"
+            ))),
+        });
+    }
+}
+
+// ---- PostgreSQL ----------------------------------------------------------
+
+async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Message>) {
+    while let Some(first) = queue.recv().await {
+        let (group, closing) = next_group(first, &mut queue);
+        if !group.is_empty() {
+            commit_group(&storage, group).await;
+        }
+        if let Some(done) = closing {
+            let _ = done.send(());
+            return;
+        }
     }
 }
 
 async fn commit_group(storage: &Storage, group: Vec<Job>) {
-    let backend = storage.backend();
-    let mut tx = match storage.begin_group_write(begin_statement(backend)).await {
+    let mut tx = match storage.begin_group_write(PG_BEGIN).await {
         Ok(tx) => tx,
         Err(error) => {
-            let message = error.to_string();
-            for job in group {
-                let _ = job.reply.send(Err(StorageError::Batch(message.clone())));
-            }
+            refuse_all(group, &error.to_string());
             return;
         }
     };
@@ -151,36 +363,18 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
             let _ = job.reply.send(Err(StorageError::Batch(message.clone())));
             continue;
         }
-        if backend == Backend::Postgres
-            && !savepoint_empty
-            && let Err(error) = sqlx::raw_sql(BATCH_PREFIX).execute(&mut **tx).await
+        if !savepoint_empty && let Err(error) = sqlx::raw_sql(BATCH_PREFIX).execute(&mut **tx).await
         {
             let message = format!("opening a placement's savepoint: {error}");
             broken = Some(message.clone());
             let _ = job.reply.send(Err(StorageError::Batch(message)));
             continue;
         }
+        // The savepoint was opened apart, so whatever failed is this
+        // placement's one statement.
         let outcome = match job.batch.fetch_all(&mut **tx).await {
-            Ok(rows) => match backend {
-                Backend::Sqlite => placement_written(&rows, job.expected),
-                Backend::Postgres => placement_written_pg(&rows, job.expected),
-            },
-            // PostgreSQL: the savepoint was opened apart, so whatever failed
-            // is this placement's one statement. SQLite: a unique key taken
-            // (a replayed Idempotency-Key, a concurrent duplicate) can only
-            // fail one of this placement's INSERTs, after the prefix ran:
-            // rolling back to the savepoint undoes this placement alone. Any
-            // other error may have struck the prefix (the previous
-            // placement's RELEASE), so the group is given up.
-            Err(error) if backend == Backend::Postgres || is_unique_violation(&error) => {
-                Err(error.into())
-            }
-            Err(error) => {
-                let message = format!("writing a placement: {error}");
-                broken = Some(message.clone());
-                let _ = job.reply.send(Err(StorageError::Batch(message)));
-                continue;
-            }
+            Ok(rows) => placement_written_pg(&rows, job.expected),
+            Err(error) => Err(error.into()),
         };
         savepoint_empty = !matches!(outcome, Ok(Some(_)));
         if savepoint_empty
@@ -205,12 +399,5 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
         }
         None => tx.commit().await.map_err(|e| e.to_string()),
     };
-    for (reply, placement) in written {
-        let _ = reply.send(match &committed {
-            Ok(()) => Ok(Some(placement)),
-            Err(message) => Err(StorageError::Batch(format!(
-                "group commit failed: {message}"
-            ))),
-        });
-    }
+    answer_written(written, committed);
 }

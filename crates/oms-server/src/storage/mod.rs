@@ -118,6 +118,15 @@ pub enum StorageError {
         #[source]
         source: sqlx::Error,
     },
+    /// On the group commit's own SQLite connection.
+    #[error("database error (group commit): {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open the group commit's connection to {location}: {source}")]
+    OpenGroupConnection {
+        location: String,
+        #[source]
+        source: rusqlite::Error,
+    },
 }
 
 impl From<serde_json::Error> for StorageError {
@@ -146,11 +155,19 @@ pub struct Storage {
     /// pool as reads. Correctness never depends on the queue: the database's
     /// locks and conditional updates do that.
     writer: AnyPool,
-    /// Where the group commit writes: on SQLite `writer`; on PostgreSQL one
-    /// connection of its own with a big statement cache, so its placement
-    /// statements (one text per shape: numbers of lines, fulfilments, …)
-    /// stay prepared instead of rotating over the pool's connections.
+    /// Where the PostgreSQL group commit writes: one connection of its own
+    /// with a big statement cache, so its placement statements (one text per
+    /// shape: numbers of lines, fulfilments, …) stay prepared instead of
+    /// rotating over the pool's connections. On SQLite the same as `writer`,
+    /// unused: the group commit has a rusqlite connection of its own
+    /// ([`group_commit`]).
     group_writer: AnyPool,
+    /// SQLite: the turn to write in this process, shared by `writer` and the
+    /// group commit's own connection. Taken before `BEGIN IMMEDIATE`, so the
+    /// two connections never meet on SQLite's lock (whose busy handler
+    /// sleeps 1, 2, 5, 10… ms and can starve the sleeper) but queue here,
+    /// first come first served.
+    write_turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The group-commit queue for optimistic order placements.
     group: Option<group_commit::GroupCommit>,
     /// Prices and active rule sets, as placements read them.
@@ -166,6 +183,9 @@ pub struct Storage {
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    /// SQLite: this process's turn to write, given back after `tx` ended
+    /// (fields drop in order).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -240,13 +260,25 @@ impl Storage {
             location: location.describe(),
             source,
         })?;
-        match backend {
+        let native = match backend {
             Backend::Sqlite => {
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 checkpoint_in_background(pool.clone(), writer.clone());
+                // After the migrations: it never creates or alters tables.
+                let connection =
+                    group_commit::open_native(&url, footprint.sqlite_caches().writer_kib).map_err(
+                        |source| StorageError::OpenGroupConnection {
+                            location: location.describe(),
+                            source,
+                        },
+                    )?;
+                Some(connection)
             }
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
+            Backend::Postgres => {
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                None
+            }
+        };
         let group_writer = match backend {
             Backend::Sqlite => writer.clone(),
             Backend::Postgres => AnyPoolOptions::new()
@@ -274,8 +306,9 @@ impl Storage {
             pricing,
             bulk,
             footprint,
+            write_turn: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         };
-        storage.group = Some(group_commit::GroupCommit::start(storage.clone())?);
+        storage.group = Some(group_commit::GroupCommit::start(storage.clone(), native)?);
         Ok(storage)
     }
 
@@ -292,22 +325,44 @@ impl Storage {
     /// first and writes later can fail with "database is locked" instead of
     /// waiting its turn.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, StorageError> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        };
-        Ok(WriteTx { tx })
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let turn = self.write_turn().await;
+                WriteTx {
+                    tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: turn,
+                }
+            }
+            Backend::Postgres => WriteTx {
+                tx: self.writer.begin().await?,
+                _turn: None,
+            },
+        })
     }
 
-    /// [`Storage::begin_write`] on the group commit's connection, with its
-    /// own BEGIN statement(s) (on SQLite they must take the write lock:
-    /// `BEGIN IMMEDIATE`).
+    /// This process's turn to write on SQLite (see `write_turn`); `None` on
+    /// PostgreSQL, whose writers need none.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_turn.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    /// The turn itself, for the group commit's thread.
+    pub(crate) fn write_turn_lock(&self) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.write_turn.clone()
+    }
+
+    /// PostgreSQL: [`Storage::begin_write`] on the group commit's
+    /// connection, with its own BEGIN statement(s).
     pub(crate) async fn begin_group_write(
         &self,
         statement: &'static str,
     ) -> Result<WriteTx, StorageError> {
         Ok(WriteTx {
             tx: self.group_writer.begin_with(statement).await?,
+            _turn: None,
         })
     }
 
@@ -321,7 +376,7 @@ impl Storage {
             return Err(StorageError::Batch("group commit has not started".into()));
         };
         let batch = match self.backend {
-            Backend::Sqlite => orders::placement_batch(write, group_commit::BATCH_PREFIX),
+            Backend::Sqlite => orders::placement_batch(write),
             Backend::Postgres => orders::placement_statement_pg(write),
         };
         group.write(batch, write.reserve.len()).await
@@ -329,6 +384,9 @@ impl Storage {
 
     /// Closes every connection (tests reopen the same file).
     pub async fn close(&self) {
+        if let Some(group) = &self.group {
+            group.close().await;
+        }
         self.bulk.close().await;
         self.group_writer.close().await;
         self.writer.close().await;
@@ -490,28 +548,7 @@ async fn sqlite_pool(
         .max_connections(connections)
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
-                for pragma in [
-                    "PRAGMA journal_mode = WAL".to_owned(),
-                    "PRAGMA synchronous = NORMAL".to_owned(),
-                    "PRAGMA foreign_keys = ON".to_owned(),
-                    "PRAGMA busy_timeout = 10000".to_owned(),
-                    format!("PRAGMA cache_size = -{cache_kib}"),
-                    match checkpoints {
-                        Checkpoints::OnCommit => "PRAGMA wal_autocheckpoint = 1000".to_owned(),
-                        Checkpoints::InBackground => "PRAGMA wal_autocheckpoint = 0".to_owned(),
-                    },
-                    // The writer: group commit opens a savepoint per order,
-                    // and SQLite copies each page an order first touches to
-                    // the savepoint's sub-journal. By default that spills to
-                    // a temporary file past 64 KiB and is never truncated
-                    // again (≈ 14 % of the writer thread's CPU in pwrites);
-                    // in memory it is truncated at every RELEASE. It holds
-                    // only the pages one savepoint or statement touched.
-                    match checkpoints {
-                        Checkpoints::OnCommit => "PRAGMA temp_store = DEFAULT".to_owned(),
-                        Checkpoints::InBackground => "PRAGMA temp_store = MEMORY".to_owned(),
-                    },
-                ] {
+                for pragma in sqlite_pragmas(cache_kib, checkpoints) {
                     sqlx::query(&pragma).execute(&mut *conn).await?;
                 }
                 Ok(())
@@ -521,9 +558,38 @@ async fn sqlite_pool(
         .await
 }
 
+/// The settings of every SQLite connection (pools and the group commit's
+/// own): WAL, synchronous NORMAL, foreign keys, a 10 s busy timeout (the
+/// group commit's connection replaces it with a busy handler of its own),
+/// a page cache of `cache_kib`, and who checkpoints.
+pub(crate) fn sqlite_pragmas(cache_kib: u32, checkpoints: Checkpoints) -> [String; 7] {
+    [
+        "PRAGMA journal_mode = WAL".to_owned(),
+        "PRAGMA synchronous = NORMAL".to_owned(),
+        "PRAGMA foreign_keys = ON".to_owned(),
+        "PRAGMA busy_timeout = 10000".to_owned(),
+        format!("PRAGMA cache_size = -{cache_kib}"),
+        match checkpoints {
+            Checkpoints::OnCommit => "PRAGMA wal_autocheckpoint = 1000".to_owned(),
+            Checkpoints::InBackground => "PRAGMA wal_autocheckpoint = 0".to_owned(),
+        },
+        // The writers: group commit opens a savepoint per order, and SQLite
+        // copies each page an order first touches to the savepoint's
+        // sub-journal. By default that spills to a temporary file past
+        // 64 KiB and is never truncated again (≈ 14 % of the writer
+        // thread's CPU in pwrites); in memory it is truncated at every
+        // RELEASE. It holds only the pages one savepoint or statement
+        // touched.
+        match checkpoints {
+            Checkpoints::OnCommit => "PRAGMA temp_store = DEFAULT".to_owned(),
+            Checkpoints::InBackground => "PRAGMA temp_store = MEMORY".to_owned(),
+        },
+    ]
+}
+
 /// Who copies the WAL back into the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Checkpoints {
+pub(crate) enum Checkpoints {
     /// SQLite's default: the connection that commits past 1,000 WAL pages.
     OnCommit,
     /// Not this connection: [`checkpoint_in_background`] does it.
@@ -595,6 +661,28 @@ mod tests {
             assert_eq!(storage.pool.options().get_max_connections(), readers);
             assert_eq!(cache_kib(&storage.pool).await, reader_kib);
             assert_eq!(cache_kib(&storage.writer).await, writer_kib);
+            storage.close().await;
+            // The group commit's own connection: the writer's settings.
+            let url = sqlite_url(&dir.path().join(format!("{footprint:?}.sqlite")));
+            let native = group_commit::open_native(&url, writer_kib as u32).expect("open");
+            let pragma = |name: &str| -> String {
+                native
+                    .query_row(&format!("PRAGMA {name}"), [], |row| {
+                        row.get::<_, rusqlite::types::Value>(0)
+                    })
+                    .map(|value| match value {
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Text(text) => text,
+                        other => format!("{other:?}"),
+                    })
+                    .expect("a pragma")
+            };
+            assert_eq!(pragma("cache_size"), (-writer_kib).to_string());
+            assert_eq!(pragma("journal_mode"), "wal");
+            assert_eq!(pragma("synchronous"), "1");
+            assert_eq!(pragma("foreign_keys"), "1");
+            assert_eq!(pragma("wal_autocheckpoint"), "0");
+            assert_eq!(pragma("temp_store"), "2");
         }
     }
 }

@@ -133,6 +133,13 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     }
 }
 
+/// [`is_unique_violation`] on the group commit's own SQLite connection.
+pub(crate) fn is_unique_violation_native(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(failure, _)
+        if matches!(failure.extended_code,
+            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
+}
+
 /// Whether an error is a conflict with a concurrent writer that a retry
 /// resolves: a unique key another writer took first (the retry sees its
 /// row), or a deadlock or serialisation failure PostgreSQL broke.
@@ -143,6 +150,7 @@ pub fn is_conflict(error: &StorageError) -> bool {
                 || matches!(e, sqlx::Error::Database(db)
                     if matches!(db.code().as_deref(), Some("40P01" | "40001")))
         }
+        StorageError::Sqlite(e) => is_unique_violation_native(e),
         _ => false,
     }
 }
@@ -1135,72 +1143,114 @@ async fn write_placement_batch(
     tx: &mut Tx,
     write: &PlacementWrite<'_>,
 ) -> Result<Option<PlacementWritten>, StorageError> {
-    let sql = placement_batch(write, "");
+    let sql = placement_batch(write);
     let rows = sql.fetch_all(&mut **tx).await?;
     placement_written(&rows, write.reserve.len())
 }
 
-/// The SQLite statement batch of a placement, after `prefix` (e.g. a
-/// savepoint's end and start for group commit).
-pub(crate) fn placement_batch(write: &PlacementWrite<'_>, prefix: &str) -> Sql {
-    let mut sql = Sql::anonymous(prefix, Backend::Sqlite);
-    sql.push("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq;");
+/// The SQLite statement batch of a placement: sent as one batch through
+/// sqlx (the locked path), or run statement by statement on the group
+/// commit's own connection ([`placement_written_native`]).
+pub(crate) fn placement_batch(write: &PlacementWrite<'_>) -> Sql {
+    let mut sql = Sql::anonymous(
+        "UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq",
+        Backend::Sqlite,
+    );
+    sql.end_statement();
     if !write.reserve.is_empty() {
         push_reserve(&mut sql, write.reserve, SeqValue::Counter);
-        sql.push("; ");
+        sql.end_statement();
     }
     let o = &write.order;
     push_insert_order(&mut sql, o, write.document, SeqValue::Counter);
-    sql.push("; ");
+    sql.end_statement();
     if !write.fulfilments.is_empty() {
         push_insert_fulfilments(&mut sql, write.fulfilments, SeqValue::Counter);
-        sql.push("; ");
+        sql.end_statement();
     }
     if !write.days.is_empty() {
         push_count_days(&mut sql, write.days);
-        sql.push("; ");
+        sql.end_statement();
     }
     let m = write.messages;
     if !m.events.is_empty() {
         push_insert_events(&mut sql, o.id, &m.events);
-        sql.push("; ");
+        sql.end_statement();
     }
     if !m.outbox.is_empty() {
         push_insert_outbox(&mut sql, o.id, &m.outbox, write.now_ms);
-        sql.push("; ");
+        sql.end_statement();
     }
     if !m.payments.is_empty() {
         push_insert_payments(&mut sql, o.id, &m.payments, write.now_ms);
-        sql.push("; ");
+        sql.end_statement();
     }
     if let Some((scope, key, answer)) = write.answer {
         push_store_answer(&mut sql, scope, key, answer, write.now_ms);
-        sql.push("; ");
+        sql.end_statement();
     }
     if let Some(task) = write.task {
         super::sync::push_insert_task(&mut sql, task, SeqValue::Counter, write.now_ms);
-        sql.push("; ");
+        sql.end_statement();
     }
     sql
 }
 
+/// Which rows of a placement batch are which, told apart by their columns
+/// (`has`: whether the row has a column of that name).
+fn placement_row(has: impl Fn(&str) -> bool) -> Option<PlacementRow> {
+    if has("on_hand") {
+        Some(PlacementRow::Reserved)
+    } else if has("orders") {
+        Some(PlacementRow::DailyCount)
+    } else {
+        None
+    }
+}
+
 /// What a placement batch returned: `None` if some reservation found its
-/// units gone (`expected` rows should have been reserved). The batch's rows
-/// are told apart by their columns.
+/// units gone (`expected` rows should have been reserved).
 pub(crate) fn placement_written(
     rows: &[AnyRow],
     expected: usize,
 ) -> Result<Option<PlacementWritten>, StorageError> {
     collect_placement(rows, expected, |row| {
-        let has = |name: &str| row.columns().iter().any(|c| c.name() == name);
-        Ok(if has("on_hand") {
-            Some(PlacementRow::Reserved)
-        } else if has("orders") {
-            Some(PlacementRow::DailyCount)
-        } else {
-            None
-        })
+        Ok(placement_row(|name| {
+            row.columns().iter().any(|c| c.name() == name)
+        }))
     })
+}
+
+/// Runs a placement batch ([`placement_batch`]) on the group commit's own
+/// SQLite connection, inside its open transaction: `None` if some
+/// reservation found its units gone (the caller rolls back to the
+/// placement's savepoint).
+pub(crate) fn placement_written_native(
+    connection: &rusqlite::Connection,
+    batch: &Sql,
+    expected: usize,
+) -> rusqlite::Result<Option<PlacementWritten>> {
+    let mut reserved = Vec::with_capacity(expected);
+    let mut counts = Vec::new();
+    batch.run_native(connection, |row| {
+        let statement: &rusqlite::Statement<'_> = row.as_ref();
+        match placement_row(|name| statement.column_index(name).is_ok()) {
+            Some(PlacementRow::Reserved) => reserved.push((
+                row.get("sku")?,
+                row.get("location_id")?,
+                row.get("on_hand")?,
+                row.get("reserved")?,
+            )),
+            Some(PlacementRow::DailyCount) => counts.push((
+                row.get("location_id")?,
+                row.get("local_date")?,
+                row.get("orders")?,
+            )),
+            None => {}
+        }
+        Ok(())
+    })?;
+    Ok((reserved.len() == expected).then_some(PlacementWritten { reserved, counts }))
 }
 
 /// A row a placement's write returns.

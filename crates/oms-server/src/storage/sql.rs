@@ -1,18 +1,123 @@
 //! A small SQL builder that numbers placeholders `$1, $2, …`, which both
 //! PostgreSQL and SQLite (through sqlx) understand, so each statement is
 //! written once for both databases.
+//!
+//! The bound values are kept as [`Value`]s, not encoded at once, so the same
+//! statements can also run directly on a SQLite connection of the group
+//! commit's own ([`Sql::run_native`], rusqlite) without a second copy of
+//! their text.
 
 use sqlx::any::{Any, AnyArguments, AnyQueryResult, AnyRow};
-use sqlx::{Arguments, Encode, Executor, Type};
+use sqlx::{Arguments, Executor};
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    /// A typed NULL (PostgreSQL infers parameter types from it).
+    Null(Null),
+    Bool(bool),
+    Int(i32),
+    BigInt(i64),
+    Double(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// The type of a NULL [`Value`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Null {
+    Bool,
+    Int,
+    BigInt,
+    Double,
+    Text,
+    Blob,
+}
+
+/// A Rust value [`Sql::bind`] takes.
+pub(crate) trait Bind {
+    /// The NULL of this type (for `Option<Self>`).
+    const NULL: Null;
+    fn into_value(self) -> Value;
+}
+
+macro_rules! bind_as {
+    ($($rust:ty => $variant:ident),* $(,)?) => {$(
+        impl Bind for $rust {
+            const NULL: Null = Null::$variant;
+            fn into_value(self) -> Value {
+                Value::$variant(self.into())
+            }
+        }
+    )*};
+}
+
+bind_as!(
+    bool => Bool,
+    i32 => Int,
+    i64 => BigInt,
+    f64 => Double,
+    String => Text,
+    &str => Text,
+    Vec<u8> => Blob,
+);
+
+impl<T: Bind> Bind for Option<T> {
+    const NULL: Null = T::NULL;
+    fn into_value(self) -> Value {
+        match self {
+            Some(value) => value.into_value(),
+            None => Value::Null(T::NULL),
+        }
+    }
+}
+
+impl Value {
+    /// Encodes into sqlx's `Any` arguments. Encoding only fails for types
+    /// `Any` cannot carry, which [`Value`] does not hold.
+    fn add_to(self, args: &mut AnyArguments<'static>) {
+        let _ = match self {
+            Value::Null(Null::Bool) => args.add(None::<bool>),
+            Value::Null(Null::Int) => args.add(None::<i32>),
+            Value::Null(Null::BigInt) => args.add(None::<i64>),
+            Value::Null(Null::Double) => args.add(None::<f64>),
+            Value::Null(Null::Text) => args.add(None::<String>),
+            Value::Null(Null::Blob) => args.add(None::<Vec<u8>>),
+            Value::Bool(v) => args.add(v),
+            Value::Int(v) => args.add(v),
+            Value::BigInt(v) => args.add(v),
+            Value::Double(v) => args.add(v),
+            Value::Text(v) => args.add(v),
+            Value::Blob(v) => args.add(v),
+        };
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null(_) => ValueRef::Null,
+            Value::Bool(v) => ValueRef::Integer(i64::from(*v)),
+            Value::Int(v) => ValueRef::Integer(i64::from(*v)),
+            Value::BigInt(v) => ValueRef::Integer(*v),
+            Value::Double(v) => ValueRef::Real(*v),
+            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+            Value::Blob(v) => ValueRef::Blob(v),
+        }))
+    }
+}
 
 /// SQL text plus its bound arguments.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Sql {
     text: String,
-    args: AnyArguments<'static>,
-    count: usize,
+    values: Vec<Value>,
     /// Write `?` instead of `$N` (see [`Sql::anonymous`]).
     anonymous: bool,
+    /// Where each statement closed by [`Sql::end_statement`] ends: (text
+    /// length, values bound) at that point.
+    ends: Vec<(usize, usize)>,
 }
 
 impl Sql {
@@ -41,21 +146,23 @@ impl Sql {
         self
     }
 
+    /// Ends a statement of a batch (`; `). [`Sql::run_native`] runs a batch
+    /// statement by statement, split where this was called.
+    pub(crate) fn end_statement(&mut self) -> &mut Self {
+        self.ends.push((self.text.len(), self.values.len()));
+        self.text.push_str("; ");
+        self
+    }
+
     /// Appends a placeholder bound to `value`.
-    pub(crate) fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: 'static + Encode<'static, Any> + Type<Any> + Send,
-    {
-        self.count += 1;
+    pub(crate) fn bind<T: Bind>(&mut self, value: T) -> &mut Self {
+        self.values.push(value.into_value());
         if self.anonymous {
             self.text.push('?');
         } else {
             self.text.push('$');
-            self.text.push_str(&self.count.to_string());
+            self.text.push_str(&self.values.len().to_string());
         }
-        // Encoding into AnyArguments only fails for types Any cannot carry,
-        // which the bounds above exclude.
-        let _ = self.args.add(value);
         self
     }
 
@@ -81,22 +188,30 @@ impl Sql {
         self
     }
 
+    /// The text and sqlx arguments.
+    fn into_query(self) -> (String, AnyArguments<'static>) {
+        let mut args = AnyArguments::default();
+        args.reserve(self.values.len(), 0);
+        for value in self.values {
+            value.add_to(&mut args);
+        }
+        (self.text, args)
+    }
+
     pub(crate) async fn execute<'e, E>(self, executor: E) -> Result<AnyQueryResult, sqlx::Error>
     where
         E: Executor<'e, Database = Any>,
     {
-        sqlx::query_with(&self.text, self.args)
-            .execute(executor)
-            .await
+        let (text, args) = self.into_query();
+        sqlx::query_with(&text, args).execute(executor).await
     }
 
     pub(crate) async fn fetch_all<'e, E>(self, executor: E) -> Result<Vec<AnyRow>, sqlx::Error>
     where
         E: Executor<'e, Database = Any>,
     {
-        sqlx::query_with(&self.text, self.args)
-            .fetch_all(executor)
-            .await
+        let (text, args) = self.into_query();
+        sqlx::query_with(&text, args).fetch_all(executor).await
     }
 
     pub(crate) async fn fetch_optional<'e, E>(
@@ -106,18 +221,59 @@ impl Sql {
     where
         E: Executor<'e, Database = Any>,
     {
-        sqlx::query_with(&self.text, self.args)
-            .fetch_optional(executor)
-            .await
+        let (text, args) = self.into_query();
+        sqlx::query_with(&text, args).fetch_optional(executor).await
     }
 
     pub(crate) async fn fetch_one<'e, E>(self, executor: E) -> Result<AnyRow, sqlx::Error>
     where
         E: Executor<'e, Database = Any>,
     {
-        sqlx::query_with(&self.text, self.args)
-            .fetch_one(executor)
-            .await
+        let (text, args) = self.into_query();
+        sqlx::query_with(&text, args).fetch_one(executor).await
+    }
+
+    /// The statements of a batch: text (without its `; `) and values, split
+    /// where [`Sql::end_statement`] was called; a rest after the last end
+    /// that is not blank is a statement too.
+    fn statements(&self) -> Vec<(&str, &[Value])> {
+        let mut statements = Vec::with_capacity(self.ends.len() + 1);
+        let (mut text_start, mut value_start) = (0, 0);
+        let rest = (self.text.len(), self.values.len());
+        for &(text_end, value_end) in self.ends.iter().chain(std::iter::once(&rest)) {
+            let text = self.text.get(text_start..text_end).unwrap_or_default();
+            if !text.trim().is_empty() {
+                let values = self.values.get(value_start..value_end).unwrap_or_default();
+                statements.push((text, values));
+            }
+            // Past the `; ` that ended it.
+            text_start = text_end + 2;
+            value_start = value_end;
+        }
+        statements
+    }
+
+    /// Runs the batch on a SQLite connection directly, on the caller's
+    /// thread: statement by statement, each prepared once and kept in the
+    /// connection's statement cache (a batch's statements come in a few
+    /// shapes), every row handed to `row`. The batch must use anonymous `?`
+    /// placeholders ([`Sql::anonymous`]).
+    pub(crate) fn run_native(
+        &self,
+        connection: &rusqlite::Connection,
+        mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        for (text, values) in self.statements() {
+            let mut statement = connection.prepare_cached(text)?;
+            for (i, value) in values.iter().enumerate() {
+                statement.raw_bind_parameter(i + 1, value)?;
+            }
+            let mut rows = statement.raw_query();
+            while let Some(found) = rows.next()? {
+                row(found)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -128,10 +284,7 @@ pub(crate) struct Tuple<'a> {
 }
 
 impl Tuple<'_> {
-    pub(crate) fn bind<T>(&mut self, value: T) -> &mut Self
-    where
-        T: 'static + Encode<'static, Any> + Type<Any> + Send,
-    {
+    pub(crate) fn bind<T: Bind>(&mut self, value: T) -> &mut Self {
         if !self.first {
             self.sql.text.push_str(", ");
         }
