@@ -29,10 +29,18 @@
 //!   in arrival order instead of on SQLite's lock (a busy handler of short
 //!   steps covers the rest: a rollback sqlx finishes after the turn was
 //!   given back, another process).
-//! - PostgreSQL: two round trips per placement (the prefix, as one simple
-//!   query, then the placement's one statement), one for the first
-//!   placement of a group, on a current-thread runtime so its turn after
-//!   each round trip never waits behind HTTP tasks on the server's tokio
+//! - PostgreSQL: one round trip per placement and **no savepoint**
+//!   ([`commit_group_pg`]): the group's BEGIN takes the change counter, and
+//!   each placement's one statement is all or nothing by itself (a gate:
+//!   stock checked, key stored with `ON CONFLICT DO NOTHING`, every write
+//!   under it). Only if a statement fails or reserves in part does the
+//!   group start again with a savepoint per placement ([`commit_group`]:
+//!   the prefix as one simple query, then the statement). That fallback
+//!   opens at most [`MAX_GROUP`] (64) subtransactions, which still fit
+//!   PostgreSQL's per-backend cache of 64 subtransaction ids (more would
+//!   overflow it, and every snapshot in every backend would then read
+//!   `pg_subtrans`). On a current-thread runtime, so its turn after each
+//!   round trip never waits behind HTTP tasks on the server's tokio
 //!   workers.
 
 use tokio::sync::{mpsc, oneshot};
@@ -41,7 +49,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::orders::{
-    PlacementWritten, is_unique_violation_native, placement_written_native, placement_written_pg,
+    GatedPlacement, PlacementWritten, is_unique_violation_native, placement_gated_pg,
+    placement_written_native,
 };
 use super::sql::Sql;
 use super::{Checkpoints, Storage, StorageError};
@@ -54,8 +63,15 @@ const MAX_GROUP: usize = 64;
 const BATCH_PREFIX: &str = "RELEASE placement; SAVEPOINT placement; ";
 
 /// PostgreSQL: how a group's transaction begins (the first savepoint is
-/// opened with it).
+/// opened with it), when written with savepoints ([`commit_group`]).
 const PG_BEGIN: &str = "BEGIN; SAVEPOINT placement";
+
+/// PostgreSQL's group BEGIN without savepoints ([`commit_group_pg`]): it
+/// takes the change counter at once (as the placements' `c` would), so
+/// every statement of the group runs with no other stock writer in flight
+/// (see `orders::placement_statement_pg`).
+const PG_BEGIN_LOCKED: &str =
+    "BEGIN; SELECT last_seq FROM change_counter WHERE id = 1 FOR NO KEY UPDATE";
 
 /// SQLite statements the group commit's connection keeps prepared: a
 /// placement's statements come in a few dozen shapes (numbers of lines,
@@ -336,7 +352,7 @@ async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Message>) {
     while let Some(first) = queue.recv().await {
         let (group, closing) = next_group(first, &mut queue);
         if !group.is_empty() {
-            commit_group(&storage, group).await;
+            commit_group_pg(&storage, group).await;
         }
         if let Some(done) = closing {
             let _ = done.send(());
@@ -345,6 +361,64 @@ async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Message>) {
     }
 }
 
+/// The group in one transaction with **no savepoint**: each placement's
+/// statement is all or nothing by itself (its gate), so a refused one writes
+/// nothing and needs no rollback. That saves a round trip and a
+/// subtransaction per placement (and, on `location_daily_orders`' upserts,
+/// a MultiXact per placement, which every later visit to those rows had to
+/// look up). Anything else — an error, which aborts the whole transaction,
+/// or a partial reservation the gate should have prevented — rolls the
+/// group back and writes it again the careful way ([`commit_group`]: the
+/// same statements, each under a savepoint), so a placement still fails
+/// only on its own account.
+async fn commit_group_pg(storage: &Storage, group: Vec<Job>) {
+    let mut tx = match storage.begin_group_write(PG_BEGIN_LOCKED).await {
+        Ok(tx) => tx,
+        Err(error) => {
+            refuse_all(group, &error.to_string());
+            return;
+        }
+    };
+    let mut outcomes: Vec<Option<PlacementWritten>> = Vec::with_capacity(group.len());
+    let mut careful = false;
+    for job in &group {
+        let outcome = match job.batch.duplicate().fetch_all(&mut **tx).await {
+            Ok(rows) => placement_gated_pg(&rows, job.expected),
+            Err(error) => Err(error.into()),
+        };
+        match outcome {
+            Ok(GatedPlacement::Written(placement)) => outcomes.push(Some(placement)),
+            Ok(GatedPlacement::Refused) => outcomes.push(None),
+            Ok(GatedPlacement::Partial) => {
+                tracing::debug!(
+                    "group commit: a placement reserved in part; again with savepoints"
+                );
+                careful = true;
+                break;
+            }
+            Err(error) => {
+                tracing::debug!(%error, "group commit: a placement failed; again with savepoints");
+                careful = true;
+                break;
+            }
+        }
+    }
+    if careful {
+        let _ = tx.rollback().await;
+        return commit_group(storage, group).await;
+    }
+    let committed = tx.commit().await.map_err(|e| e.to_string());
+    for (job, outcome) in group.into_iter().zip(outcomes) {
+        let _ = job.reply.send(match &committed {
+            Ok(()) => Ok(outcome),
+            Err(message) => Err(StorageError::Batch(format!(
+                "group commit failed: {message}"
+            ))),
+        });
+    }
+}
+
+/// The group with a savepoint per placement: [`commit_group_pg`]'s fallback.
 async fn commit_group(storage: &Storage, group: Vec<Job>) {
     let mut tx = match storage.begin_group_write(PG_BEGIN).await {
         Ok(tx) => tx,
@@ -372,8 +446,13 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
         }
         // The savepoint was opened apart, so whatever failed is this
         // placement's one statement.
+        // A closed gate wrote nothing, a partial reservation is rolled back
+        // to the savepoint below: both `None`.
         let outcome = match job.batch.fetch_all(&mut **tx).await {
-            Ok(rows) => placement_written_pg(&rows, job.expected),
+            Ok(rows) => placement_gated_pg(&rows, job.expected).map(|gated| match gated {
+                GatedPlacement::Written(placement) => Some(placement),
+                GatedPlacement::Refused | GatedPlacement::Partial => None,
+            }),
             Err(error) => Err(error.into()),
         };
         savepoint_empty = !matches!(outcome, Ok(Some(_)));

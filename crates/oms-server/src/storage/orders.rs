@@ -1293,29 +1293,90 @@ fn collect_placement(
 }
 
 /// PostgreSQL: the placement as **one statement** (data-modifying CTEs, one
-/// round trip instead of one per table), for group commit. `c` takes the
-/// change number (the counter row stays locked until COMMIT; the stock
-/// UPDATE reads `c` before it locks a stock row, so the counter is always
-/// locked first, as every writer does). Rows: the reserved stock rows
-/// (`kind` 'r') and the new daily counts ('d'). Nothing in the statement is
-/// conditional: a reservation short of units shows as fewer 'r' rows, and
-/// the caller rolls the whole statement back (to its savepoint).
+/// round trip instead of one per table), for group commit, and **all or
+/// nothing by itself**, so the group needs no savepoint per placement:
+///
+/// - `ok` checks, read-only, that every wanted row has its units (and that
+///   no row is wanted twice); `k` stores the Idempotency-Key's answer only
+///   if `ok`, and `ON CONFLICT DO NOTHING` (a replay, a concurrent
+///   duplicate): no error that would abort the group's transaction; `g` is
+///   the gate: `k` wrote (or, without a key, `ok`).
+/// - Every write — the counter (`c`), the reservation (`r`), the order,
+///   fulfilments, daily counts, events, outbox, payments, task — happens
+///   only under `g`; closed, the statement writes nothing.
+/// - `ok` and `r` read the same rows with the same conditions. The group
+///   took the change counter before its first statement (see
+///   `group_commit`), and every writer takes the counter before any stock
+///   row, so no other transaction changes stock while the group runs and
+///   both see the rows as they are. Should `r` still reserve fewer rows than
+///   wanted with the gate open, the caller gives the group up (rollback,
+///   then the same statements each under a savepoint): a partial
+///   reservation is never committed.
+///
+/// Rows: the reserved stock rows (`kind` 'r'), the new daily counts ('d')
+/// and, when the gate was open, one 'g'.
 pub(crate) fn placement_statement_pg(write: &PlacementWrite<'_>) -> Sql {
-    placement_statement_pg_as(write, SeqValue::Cte)
+    const GATE: &str = "EXISTS (SELECT 1 FROM g)";
+    let mut sql = Sql::new("WITH ");
+    let wanted = write.reserve.len();
+    if wanted == 0 {
+        sql.push("ok AS (SELECT 1)");
+    } else {
+        sql.push("w (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
+        push_wanted_rows(&mut sql, write.reserve);
+        sql.push(
+            "), ok AS (SELECT 1 FROM w JOIN stock_levels ON sku = w_sku AND location_id = w_location \
+             WHERE on_hand - reserved - w_safety >= w_quantity HAVING count(*) = ",
+        )
+        .push(&wanted.to_string())
+        .push(" AND count(DISTINCT (w_sku, w_location)) = ")
+        .push(&wanted.to_string())
+        .push(")");
+    }
+    match write.answer {
+        Some((scope, key, answer)) => {
+            sql.push(", k AS (").gate(Some("EXISTS (SELECT 1 FROM ok)"));
+            push_store_answer(&mut sql, scope, key, answer, write.now_ms);
+            sql.push(" ON CONFLICT (scope, key) DO NOTHING RETURNING 1), g AS (SELECT 1 FROM k)");
+        }
+        None => {
+            sql.push(", g AS (SELECT 1 FROM ok)");
+        }
+    }
+    sql.gate(Some(GATE));
+    sql.push(", c AS (UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 AND ")
+        .push(GATE)
+        .push(" RETURNING last_seq), r AS (");
+    let seq = SeqValue::Cte;
+    if wanted == 0 {
+        sql.push("SELECT sku, location_id, on_hand, reserved FROM stock_levels WHERE false");
+    } else {
+        sql.push("UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ");
+        seq.push(&mut sql);
+        sql.push(
+            " FROM w WHERE sku = w_sku AND location_id = w_location \
+             AND on_hand - reserved - w_safety >= w_quantity AND ",
+        )
+        .push(GATE)
+        .push(" RETURNING sku, location_id, on_hand, reserved");
+    }
+    sql.push("), o AS (");
+    push_insert_order(&mut sql, &write.order, write.document, seq);
+    sql.push(")");
+    push_placement_rest(&mut sql, write, seq, false);
+    sql.push(
+        " UNION ALL SELECT 'g', CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT), \
+         CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS BIGINT) FROM g",
+    );
+    sql
 }
 
-/// [`placement_statement_pg`] writing `seq`: [`SeqValue::Cte`] takes the
-/// number in the statement (group commit); [`SeqValue::Bound`] writes one the
-/// transaction already took (the locked placement, which took the counter
-/// before reading its stock rows).
+/// The locked placement's statement on PostgreSQL: like
+/// [`placement_statement_pg`] but writing `seq`, the number its transaction
+/// took before it read (and locked) its stock rows, and not gated: short of
+/// units it shows fewer 'r' rows, and the caller rolls the transaction back.
 fn placement_statement_pg_as(write: &PlacementWrite<'_>, seq: SeqValue) -> Sql {
-    let mut sql = match seq {
-        SeqValue::Cte => Sql::new(
-            "WITH c AS (UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 \
-             RETURNING last_seq), r AS (",
-        ),
-        SeqValue::Bound(_) | SeqValue::Counter => Sql::new("WITH r AS ("),
-    };
+    let mut sql = Sql::new("WITH r AS (");
     if write.reserve.is_empty() {
         // No row to reserve: an empty set of the same shape.
         sql.push("SELECT sku, location_id, on_hand, reserved FROM stock_levels WHERE false");
@@ -1325,9 +1386,21 @@ fn placement_statement_pg_as(write: &PlacementWrite<'_>, seq: SeqValue) -> Sql {
     sql.push("), o AS (");
     push_insert_order(&mut sql, &write.order, write.document, seq);
     sql.push(")");
+    push_placement_rest(&mut sql, write, seq, true);
+    sql
+}
+
+/// The CTEs after the order's (fulfilments to task) and the statement's
+/// SELECT of the 'r' and 'd' rows; `with_answer`: the answer's INSERT too.
+fn push_placement_rest(
+    sql: &mut Sql,
+    write: &PlacementWrite<'_>,
+    seq: SeqValue,
+    with_answer: bool,
+) {
     if !write.fulfilments.is_empty() {
         sql.push(", f AS (");
-        push_insert_fulfilments(&mut sql, write.fulfilments, seq);
+        push_insert_fulfilments(sql, write.fulfilments, seq);
         sql.push(")");
     }
     if write.days.is_empty() {
@@ -1337,33 +1410,33 @@ fn placement_statement_pg_as(write: &PlacementWrite<'_>, seq: SeqValue) -> Sql {
         );
     } else {
         sql.push(", d AS (");
-        push_count_days(&mut sql, write.days);
+        push_count_days(sql, write.days);
         sql.push(")");
     }
     let m = write.messages;
     if !m.events.is_empty() {
         sql.push(", e AS (");
-        push_insert_events(&mut sql, write.order.id, &m.events);
+        push_insert_events(sql, write.order.id, &m.events);
         sql.push(")");
     }
     if !m.outbox.is_empty() {
         sql.push(", x AS (");
-        push_insert_outbox(&mut sql, write.order.id, &m.outbox, write.now_ms);
+        push_insert_outbox(sql, write.order.id, &m.outbox, write.now_ms);
         sql.push(")");
     }
     if !m.payments.is_empty() {
         sql.push(", p AS (");
-        push_insert_payments(&mut sql, write.order.id, &m.payments, write.now_ms);
+        push_insert_payments(sql, write.order.id, &m.payments, write.now_ms);
         sql.push(")");
     }
-    if let Some((scope, key, answer)) = write.answer {
+    if with_answer && let Some((scope, key, answer)) = write.answer {
         sql.push(", k AS (");
-        push_store_answer(&mut sql, scope, key, answer, write.now_ms);
+        push_store_answer(sql, scope, key, answer, write.now_ms);
         sql.push(")");
     }
     if let Some(task) = write.task {
         sql.push(", t AS (");
-        super::sync::push_insert_task(&mut sql, task, seq, write.now_ms);
+        super::sync::push_insert_task(sql, task, seq, write.now_ms);
         sql.push(")");
     }
     sql.push(
@@ -1372,22 +1445,61 @@ fn placement_statement_pg_as(write: &PlacementWrite<'_>, seq: SeqValue) -> Sql {
          UNION ALL SELECT 'd', CAST(NULL AS TEXT), location_id, CAST(NULL AS BIGINT), \
          CAST(NULL AS BIGINT), local_date, orders FROM d",
     );
-    sql
 }
 
-/// What [`placement_statement_pg`] returned: `None` if some reservation
-/// found its units gone. Its rows say their `kind`: 'r' or 'd'.
+/// What [`placement_statement_pg`] returned.
+#[derive(Debug)]
+pub(crate) enum GatedPlacement {
+    /// Written: every wanted row reserved.
+    Written(PlacementWritten),
+    /// The gate was closed (units gone, or the key's answer already
+    /// stored): nothing was written.
+    Refused,
+    /// The gate was open but fewer rows were reserved than wanted: the
+    /// statement wrote part of the placement; its transaction (or savepoint)
+    /// must be rolled back.
+    Partial,
+}
+
+/// Reads [`placement_statement_pg`]'s rows (`expected` reserved rows wanted).
+pub(crate) fn placement_gated_pg(
+    rows: &[AnyRow],
+    expected: usize,
+) -> Result<GatedPlacement, StorageError> {
+    let mut open = false;
+    for row in rows {
+        let kind: String = row.try_get("kind")?;
+        open |= kind == "g";
+    }
+    if !open {
+        // Nothing is written with the gate closed; rows anyway would mean
+        // the statement is not what it claims: treat as partial.
+        return Ok(if rows.is_empty() {
+            GatedPlacement::Refused
+        } else {
+            GatedPlacement::Partial
+        });
+    }
+    Ok(match placement_written_pg(rows, expected)? {
+        Some(written) => GatedPlacement::Written(written),
+        None => GatedPlacement::Partial,
+    })
+}
+
+/// What a PostgreSQL placement statement returned: `None` if some
+/// reservation found its units gone. Its rows say their `kind`: 'r', 'd'
+/// (or the gate's 'g', skipped).
 pub(crate) fn placement_written_pg(
     rows: &[AnyRow],
     expected: usize,
 ) -> Result<Option<PlacementWritten>, StorageError> {
     collect_placement(rows, expected, |row| {
         let kind: String = row.try_get("kind")?;
-        Ok(Some(if kind == "r" {
-            PlacementRow::Reserved
-        } else {
-            PlacementRow::DailyCount
-        }))
+        Ok(match kind.as_str() {
+            "r" => Some(PlacementRow::Reserved),
+            "d" => Some(PlacementRow::DailyCount),
+            _ => None,
+        })
     })
 }
 
@@ -1427,8 +1539,10 @@ impl SeqValue {
 fn push_insert_order(sql: &mut Sql, o: &OrderColumns<'_>, document: &str, seq: SeqValue) {
     sql.push(
         "INSERT INTO orders (id, channel_id, status, customer_name, customer_email, \
-         customer_phone, placed_at_ms, document, change_seq) VALUES (",
+         customer_phone, placed_at_ms, document, change_seq)",
     )
+    .open_values()
+    .push("(")
     .bind(o.id.to_owned())
     .push(", ")
     .bind(o.channel_id.to_owned())
@@ -1446,14 +1560,15 @@ fn push_insert_order(sql: &mut Sql, o: &OrderColumns<'_>, document: &str, seq: S
     .bind(document.to_owned())
     .push(", ");
     seq.push(sql);
-    sql.push(")");
+    sql.push(")").close_values();
 }
 
 fn push_insert_fulfilments(sql: &mut Sql, fulfilments: &[(FulfilmentRecord, i64)], seq: SeqValue) {
     sql.push(
         "INSERT INTO fulfilments (id, order_id, location_id, status, due_at_ms, document, \
-         change_seq) VALUES ",
-    );
+         change_seq)",
+    )
+    .open_values();
     for (i, (record, due)) in fulfilments.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -1474,6 +1589,7 @@ fn push_insert_fulfilments(sql: &mut Sql, fulfilments: &[(FulfilmentRecord, i64)
         seq.push(sql);
         sql.push(")");
     }
+    sql.close_values();
 }
 
 fn push_count_days(sql: &mut Sql, days: &[(String, String)]) {
@@ -1558,6 +1674,19 @@ fn push_store_answer(sql: &mut Sql, scope: &str, key: &str, answer: &StoredAnswe
 /// UPDATE … FROM; RETURNING lists the rows that had the units.
 fn push_reserve(sql: &mut Sql, reservations: &[Reserve], seq: SeqValue) {
     sql.push("WITH wanted (w_sku, w_location, w_quantity, w_safety) AS (VALUES ");
+    push_wanted_rows(sql, reservations);
+    sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ");
+    seq.push(sql);
+    sql.push(
+        " FROM wanted WHERE sku = w_sku AND location_id = w_location \
+         AND on_hand - reserved - w_safety >= w_quantity \
+         RETURNING sku, location_id, on_hand, reserved",
+    );
+}
+
+/// The wanted rows of a reservation, typed (PostgreSQL cannot infer VALUES
+/// parameter types).
+fn push_wanted_rows(sql: &mut Sql, reservations: &[Reserve]) {
     for (i, r) in reservations.iter().enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -1572,11 +1701,4 @@ fn push_reserve(sql: &mut Sql, reservations: &[Reserve], seq: SeqValue) {
             .bind(r.safety)
             .push(" AS BIGINT))");
     }
-    sql.push(") UPDATE stock_levels SET reserved = reserved + w_quantity, change_seq = ");
-    seq.push(sql);
-    sql.push(
-        " FROM wanted WHERE sku = w_sku AND location_id = w_location \
-         AND on_hand - reserved - w_safety >= w_quantity \
-         RETURNING sku, location_id, on_hand, reserved",
-    );
 }

@@ -118,6 +118,9 @@ pub(crate) struct Sql {
     /// Where each statement closed by [`Sql::end_statement`] ends: (text
     /// length, values bound) at that point.
     ends: Vec<(usize, usize)>,
+    /// A condition every row list ([`Sql::open_values`]) is inserted under
+    /// (see [`Sql::gate`]).
+    gate: Option<&'static str>,
 }
 
 impl Sql {
@@ -166,13 +169,52 @@ impl Sql {
         self
     }
 
+    /// From now on, the rows of each INSERT are inserted only if `condition`
+    /// holds (PostgreSQL: `INSERT … SELECT * FROM (VALUES …) AS v WHERE
+    /// condition`); `None`: plain `VALUES`. Lets one statement of
+    /// data-modifying CTEs write all or nothing.
+    pub(crate) fn gate(&mut self, condition: Option<&'static str>) -> &mut Self {
+        self.gate = condition;
+        self
+    }
+
+    /// Starts an INSERT's row list: ` VALUES ` (or its gated form).
+    pub(crate) fn open_values(&mut self) -> &mut Self {
+        self.text.push_str(match self.gate {
+            None => " VALUES ",
+            Some(_) => " SELECT * FROM (VALUES ",
+        });
+        self
+    }
+
+    /// Ends the row list [`Sql::open_values`] started.
+    pub(crate) fn close_values(&mut self) -> &mut Self {
+        if let Some(condition) = self.gate {
+            self.text.push_str(") AS v WHERE ");
+            self.text.push_str(condition);
+        }
+        self
+    }
+
+    /// A copy with the same text and arguments, to run the statement again
+    /// (the group commit's fallback).
+    pub(crate) fn duplicate(&self) -> Self {
+        Self {
+            text: self.text.clone(),
+            values: self.values.clone(),
+            anonymous: self.anonymous,
+            ends: self.ends.clone(),
+            gate: self.gate,
+        }
+    }
+
     /// Appends `(v1, v2, …), (…)` rows for a multi-row INSERT.
     pub(crate) fn values<R>(
         &mut self,
         rows: impl IntoIterator<Item = R>,
         mut row: impl FnMut(&mut Tuple<'_>, R),
     ) -> &mut Self {
-        self.text.push_str(" VALUES ");
+        self.open_values();
         for (i, item) in rows.into_iter().enumerate() {
             if i > 0 {
                 self.text.push_str(", ");
@@ -185,7 +227,7 @@ impl Sql {
             row(&mut tuple, item);
             self.text.push(')');
         }
-        self
+        self.close_values()
     }
 
     /// The text and sqlx arguments.

@@ -158,8 +158,10 @@ pub(crate) fn push_insert_task(sql: &mut Sql, task: &StoreTask, seq: SeqValue, n
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     sql.push(
-        "INSERT INTO store_tasks (id, location_id, kind, sku, order_id, message, created_at_ms, change_seq) VALUES (",
+        "INSERT INTO store_tasks (id, location_id, kind, sku, order_id, message, created_at_ms, change_seq)",
     )
+    .open_values()
+    .push("(")
     .bind(task.id.clone())
     .push(", ")
     .bind(task.location.as_str().to_owned())
@@ -175,7 +177,7 @@ pub(crate) fn push_insert_task(sql: &mut Sql, task: &StoreTask, seq: SeqValue, n
     .bind(now_ms)
     .push(", ");
     seq.push(sql);
-    sql.push(")");
+    sql.push(")").close_values();
 }
 
 /// Queues a customer notification that belongs to no stored order (an order
