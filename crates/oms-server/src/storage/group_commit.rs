@@ -480,3 +480,85 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
     };
     answer_written(written, committed);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::DatabaseLocation;
+    use sqlx::Connection;
+
+    type Answer = oneshot::Receiver<Result<Option<PlacementWritten>, StorageError>>;
+
+    /// A job whose statement is `text` (rows: only their `kind`), wanting
+    /// `expected` reserved rows.
+    fn job(text: &str, expected: usize) -> (Job, Answer) {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            batch: Sql::new(text),
+            expected,
+            reply,
+        };
+        (job, answer)
+    }
+
+    /// Writes `n` into the scratch table and opens the gate.
+    fn gated_insert(n: i64) -> String {
+        format!(
+            "WITH x AS (INSERT INTO scratch VALUES ({n}) RETURNING n) SELECT 'g' AS kind FROM x"
+        )
+    }
+
+    /// The PostgreSQL group commit without savepoints, when one placement
+    /// fails (here a duplicate key, as a replay would hit one: the error
+    /// aborts the whole transaction) and another reserves
+    /// fewer rows than wanted with its gate open: the group is rolled back
+    /// and written again with a savepoint each, so the failing placement
+    /// fails alone, the partial one leaves nothing behind, a closed gate is
+    /// answered "not written", and the others are committed exactly once.
+    /// Needs `AISLE_TEST_POSTGRES_URL` (set by `cargo xtask test`), like
+    /// the integration tests.
+    #[tokio::test]
+    async fn a_failing_or_partial_placement_sends_its_group_the_careful_way() {
+        let admin = std::env::var("AISLE_TEST_POSTGRES_URL")
+            .expect("AISLE_TEST_POSTGRES_URL: a PostgreSQL role that may CREATE DATABASE");
+        let name = format!("aisle_test_{}", uuid::Uuid::new_v4().simple());
+        let mut control = sqlx::PgConnection::connect(&admin).await.expect("connect");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut control)
+            .await
+            .expect("create database");
+        let (base, _) = admin.rsplit_once('/').expect("a URL ending in /<database>");
+        let storage = Storage::open(&DatabaseLocation::Url(format!("{base}/{name}")))
+            .await
+            .expect("open");
+        sqlx::raw_sql("CREATE TABLE scratch (n BIGINT PRIMARY KEY)")
+            .execute(storage.pool())
+            .await
+            .expect("scratch table");
+
+        let (first, first_answer) = job(&gated_insert(1), 0);
+        let (failing, failing_answer) = job(&gated_insert(1), 0);
+        let (partial, partial_answer) = job(&gated_insert(2), 1);
+        let (closed, closed_answer) = job("SELECT 'g' AS kind WHERE false", 0);
+        let (last, last_answer) = job(&gated_insert(3), 0);
+        commit_group_pg(&storage, vec![first, failing, partial, closed, last]).await;
+
+        let written = |answer: Result<Option<PlacementWritten>, StorageError>| matches!(answer, Ok(Some(placement)) if placement.reserved.is_empty());
+        assert!(written(first_answer.await.expect("answered")));
+        assert!(failing_answer.await.expect("answered").is_err());
+        assert!(matches!(partial_answer.await.expect("answered"), Ok(None)));
+        assert!(matches!(closed_answer.await.expect("answered"), Ok(None)));
+        assert!(written(last_answer.await.expect("answered")));
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM scratch ORDER BY n")
+            .fetch_all(storage.pool())
+            .await
+            .expect("read back");
+        assert_eq!(kept, vec![1, 3], "the first attempt rolled back, 2 undone");
+
+        storage.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut control)
+            .await
+            .expect("drop database");
+    }
+}
