@@ -117,8 +117,8 @@ fn compositing_requested() -> bool {
 ///   to its results well inside its 50 ms target while the web process saves
 ///   its JIT's code and threads (≈ 8 MB);
 /// - two malloc arenas and a fixed mmap threshold for the app's own heap, as
-///   for its sidecar (`aisle_sync::sidecar`: idle arenas and glibc's
-///   rising threshold keep freed memory).
+///   for its sidecar (`aisle_sync::sidecar::MALLOC_SETTINGS`: idle arenas
+///   and glibc's rising threshold keep freed memory).
 ///
 /// Each is measured by `cargo xtask bench app` (BENCHMARKS.md, "App, fifth
 /// round"). The workspace forbids `unsafe`, so the environment cannot be
@@ -129,25 +129,26 @@ fn compositing_requested() -> bool {
 fn reexec_with_light_environment() {
     use std::os::unix::process::CommandExt;
     const DONE: &str = "AISLE_LIGHT_ENVIRONMENT";
+    const RENDER_NODE: &str = "WEBKIT_WEB_RENDER_DEVICE_FILE";
     if compositing_requested() || std::env::var_os(DONE).is_some() {
         return;
     }
-    let choices: [(&str, std::ffi::OsString); 7] = [
-        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1".into()),
-        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1".into()),
-        ("GDK_GL", "disable".into()),
-        (
-            "WEBKIT_WEB_RENDER_DEVICE_FILE",
-            render_node().into_os_string(),
-        ),
-        ("JSC_useJIT", "0".into()),
-        ("MALLOC_ARENA_MAX", "2".into()),
-        ("MALLOC_MMAP_THRESHOLD_", "262144".into()),
-    ];
-    let missing: Vec<_> = choices
-        .into_iter()
+    let choices = [
+        ("WEBKIT_SKIA_ENABLE_CPU_RENDERING", "1"),
+        ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+        ("GDK_GL", "disable"),
+        ("JSC_useJIT", "0"),
+    ]
+    .into_iter()
+    .chain(aisle_sync::sidecar::MALLOC_SETTINGS)
+    .map(|(name, value)| (name, std::ffi::OsString::from(value)));
+    let mut missing: Vec<_> = choices
         .filter(|(name, _)| std::env::var_os(name).is_none())
         .collect();
+    // Looked up only when it is to be set.
+    if std::env::var_os(RENDER_NODE).is_none() {
+        missing.push((RENDER_NODE, render_node().into_os_string()));
+    }
     if missing.is_empty() {
         return;
     }

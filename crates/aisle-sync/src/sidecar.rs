@@ -18,6 +18,21 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use uuid::Uuid;
 
+/// glibc malloc settings for a process serving one device (the sidecar,
+/// and the app itself: `src-tauri`'s light environment), unless the user
+/// set them:
+/// - two arenas instead of glibc's 8 per core: idle arenas kept its memory
+///   up (`bench app`);
+/// - a fixed mmap threshold: each staff sign-in's Argon2id allocates
+///   19 MiB; glibc's dynamic threshold would rise to that size after the
+///   first one is freed and serve the next from the heap, where it stays
+///   after use (the trim threshold rises with it). Above 256 KiB every
+///   block is its own mapping, returned to the system on free.
+pub const MALLOC_SETTINGS: [(&str, &str); 2] = [
+    ("MALLOC_ARENA_MAX", "2"),
+    ("MALLOC_MMAP_THRESHOLD_", "262144"),
+];
+
 /// How to start the sidecar.
 #[derive(Debug, Clone)]
 pub struct SidecarOptions {
@@ -100,18 +115,10 @@ impl Sidecar {
         // only in memory.
         let token = oms_api::token::new_token();
         command.env("OMS_BOOTSTRAP_ADMIN_TOKEN", &token);
-        // Two malloc arenas instead of glibc's 8 per core: the sidecar serves
-        // one device, and idle arenas kept its memory up (`bench app`).
-        if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-            command.env("MALLOC_ARENA_MAX", "2");
-        }
-        // A fixed mmap threshold: each staff sign-in's Argon2id allocates
-        // 19 MiB; glibc's dynamic threshold would rise to that size after
-        // the first one is freed and serve the next from the heap, where it
-        // stays after use (the trim threshold rises with it). Above 256 KiB
-        // every block is its own mapping, returned to the system on free.
-        if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
-            command.env("MALLOC_MMAP_THRESHOLD_", "262144");
+        for (name, value) in MALLOC_SETTINGS {
+            if std::env::var_os(name).is_none() {
+                command.env(name, value);
+            }
         }
         let mut child = command.spawn().map_err(SidecarError::Spawn)?;
         let stdin = child.stdin.take();
