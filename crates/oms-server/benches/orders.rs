@@ -435,6 +435,27 @@ async fn run_paced(
 }
 
 fn report_paced(label: &str, rate: usize, paced: &Paced) {
+    // When the slow answers were due: latencies are in due order (order i
+    // due at i / rate), so each window of a quarter second is a slice.
+    let window = (rate / 4).max(1);
+    let slow: Vec<String> = paced
+        .load
+        .latencies
+        .chunks(window)
+        .enumerate()
+        .filter_map(|(w, chunk)| {
+            let worst = chunk.iter().max()?;
+            let over = chunk.iter().filter(|l| ms(**l) > 20.0).count();
+            (over > 0).then(|| {
+                format!(
+                    "{:.2}–{:.2} s: {over} over 20 ms, worst {:.0} ms",
+                    (w * window) as f64 / rate as f64,
+                    ((w + 1) * window) as f64 / rate as f64,
+                    ms(*worst)
+                )
+            })
+        })
+        .collect();
     let mut latencies = paced.load.latencies.clone();
     latencies.sort_unstable();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
@@ -453,6 +474,12 @@ fn report_paced(label: &str, rate: usize, paced: &Paced) {
         paced.load.refused,
         paced.load.failed,
     );
+    if !slow.is_empty() {
+        println!(
+            "orders [{label}], open loop: quarter seconds (by scheduled send) with answers over 20 ms: {}",
+            slow.join("; ")
+        );
+    }
 }
 
 fn units_in(order: &Value) -> i64 {

@@ -52,7 +52,7 @@ impl Storage {
                 .bind(now_ms);
         });
         sql.push(" ON CONFLICT (token_hash) DO NOTHING");
-        sql.execute(self.pool()).await?;
+        self.execute_write(sql).await?;
         Ok(())
     }
 
@@ -74,7 +74,7 @@ impl Storage {
                 .bind(created_by.to_owned())
                 .bind(expires_at_ms);
         });
-        sql.execute(self.pool()).await?;
+        self.execute_write(sql).await?;
         Ok(())
     }
 

@@ -233,7 +233,7 @@ impl Storage {
             .push(" AND next_attempt_at_ms = ")
             .bind(message.lease_until_ms)
             .push(" AND delivered_at_ms IS NULL AND dead_at_ms IS NULL");
-        Ok(sql.execute(self.pool()).await?.rows_affected() == 1)
+        Ok(self.execute_write(sql).await? == 1)
     }
 
     /// Records a failed attempt: retried at `next_attempt_at_ms`, or dead
@@ -257,7 +257,7 @@ impl Storage {
             .push(" AND next_attempt_at_ms = ")
             .bind(message.lease_until_ms)
             .push(" AND delivered_at_ms IS NULL AND dead_at_ms IS NULL");
-        Ok(sql.execute(self.pool()).await?.rows_affected() == 1)
+        Ok(self.execute_write(sql).await? == 1)
     }
 
     /// Messages in a state, optionally of one topic: pending ones by next
@@ -457,7 +457,7 @@ impl Storage {
             } => Some(message),
             _ => None,
         }) else {
-            return Ok(sql.execute(self.pool()).await?.rows_affected() == 1);
+            return Ok(self.execute_write(sql).await? == 1);
         };
         // The link and the message that sends it, together: a crash between
         // them would lose the customer's way to pay.
