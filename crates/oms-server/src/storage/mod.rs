@@ -611,9 +611,12 @@ pub(crate) enum Checkpoints {
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
 /// WAL frames (pages) past which the background checkpoint makes the WAL
-/// start over ([`restart_wal`]): 256 MiB of 4 KiB pages, reached only under
-/// a load that never pauses (≈ 1.3 s of the orders bench at 2,000/s).
-const WAL_RESTART_FRAMES: i64 = 65_536;
+/// start over ([`restart_wal`]): 1 GiB of 4 KiB pages, reached only under
+/// a load that never pauses (≈ 5 s of the orders bench at 2,000/s). Each
+/// restart stalls the writers once (see there): with it the bench's
+/// slowest answer went from 50–70 ms to 270–315 ms (at 256 MiB, restarting
+/// four times as often: 170–200 ms), its p99 from 35 to 40–50 ms.
+const WAL_RESTART_FRAMES: i64 = 262_144;
 
 /// Passive passes before the one in the write turn ([`restart_wal`]).
 const CATCH_UP_PASSES: usize = 2;
@@ -672,9 +675,8 @@ async fn wal_checkpoint(
 /// (each copies what was written during the one before), then a last one
 /// inside this process's write turn, which copies every frame while no
 /// writer of ours is in a transaction. Writers wait for that last pass
-/// (≈ 35–50 ms under the bench's load; a RESTART checkpoint instead, which
-/// copies everything written since the last pass in the turn, took
-/// 80–140 ms).
+/// (35–50 ms measured in it under the bench's load, longer at the writers'
+/// end; a RESTART checkpoint in the turn instead took 80–140 ms).
 async fn restart_wal(readers: &AnyPool, turn: &tokio::sync::Mutex<()>) -> Result<(), sqlx::Error> {
     // The connection before the turn: never wait for one while holding it.
     let mut connection = readers.acquire().await?;
