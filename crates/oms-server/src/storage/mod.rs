@@ -716,9 +716,9 @@ mod tests {
         -row.try_get::<i64, _>(0).expect("an integer")
     }
 
-    /// Frames in the WAL now, without copying any back.
+    /// Frames in the WAL now, as a passive checkpoint reports them (it
+    /// copies what it can back, which never starts the WAL over).
     async fn wal_frames(storage: &Storage) -> i64 {
-        // A passive checkpoint's second column: the WAL's length in frames.
         wal_checkpoint(&storage.pool, "PASSIVE")
             .await
             .expect("a checkpoint")
