@@ -280,7 +280,7 @@ fn commit_group_native(connection: &rusqlite::Connection, group: Vec<Job>) {
         refuse_all(group, &format!("beginning a group: {error}"));
         return;
     }
-    let mut written: Vec<(Reply, PlacementWritten)> = Vec::with_capacity(group.len());
+    let mut written: Vec<(Reply, Option<PlacementWritten>)> = Vec::with_capacity(group.len());
     let mut broken: Option<String> = None;
     for job in group {
         if let Some(message) = &broken {
@@ -292,7 +292,7 @@ fn commit_group_native(connection: &rusqlite::Connection, group: Vec<Job>) {
         let outcome = match outcome {
             Ok(Some(placement)) => match execute_native(connection, "RELEASE placement") {
                 Ok(()) => {
-                    written.push((job.reply, placement));
+                    written.push((job.reply, Some(placement)));
                     continue;
                 }
                 Err(error) => Err(format!("releasing a placement: {error}")),
@@ -334,11 +334,15 @@ fn commit_group_native(connection: &rusqlite::Connection, group: Vec<Job>) {
     answer_written(written, committed);
 }
 
-/// Answers the placements a group wrote, once its COMMIT is known.
-fn answer_written(written: Vec<(Reply, PlacementWritten)>, committed: Result<(), String>) {
+/// Answers the placements a group wrote (`None`: refused, nothing
+/// written), once its COMMIT is known.
+fn answer_written(
+    written: impl IntoIterator<Item = (Reply, Option<PlacementWritten>)>,
+    committed: Result<(), String>,
+) {
     for (reply, placement) in written {
         let _ = reply.send(match &committed {
-            Ok(()) => Ok(Some(placement)),
+            Ok(()) => Ok(placement),
             Err(message) => Err(StorageError::Batch(format!(
                 "group commit failed: {message}"
             ))),
@@ -408,14 +412,10 @@ async fn commit_group_pg(storage: &Storage, group: Vec<Job>) {
         return commit_group(storage, group).await;
     }
     let committed = tx.commit().await.map_err(|e| e.to_string());
-    for (job, outcome) in group.into_iter().zip(outcomes) {
-        let _ = job.reply.send(match &committed {
-            Ok(()) => Ok(outcome),
-            Err(message) => Err(StorageError::Batch(format!(
-                "group commit failed: {message}"
-            ))),
-        });
-    }
+    answer_written(
+        group.into_iter().map(|job| job.reply).zip(outcomes),
+        committed,
+    );
 }
 
 /// The group with a savepoint per placement: [`commit_group_pg`]'s fallback.
@@ -427,7 +427,7 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
             return;
         }
     };
-    let mut written: Vec<(Reply, PlacementWritten)> = Vec::with_capacity(group.len());
+    let mut written: Vec<(Reply, Option<PlacementWritten>)> = Vec::with_capacity(group.len());
     let mut broken: Option<String> = None;
     // Whether the open savepoint is empty (just opened, or rolled back to):
     // the next placement can use it as it is.
@@ -464,7 +464,7 @@ async fn commit_group(storage: &Storage, group: Vec<Job>) {
             broken = Some(format!("rolling back a placement: {error}"));
         }
         match outcome {
-            Ok(Some(placement)) => written.push((job.reply, placement)),
+            Ok(Some(placement)) => written.push((job.reply, Some(placement))),
             other => {
                 let _ = job.reply.send(other);
             }

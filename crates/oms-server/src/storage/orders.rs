@@ -1230,27 +1230,16 @@ pub(crate) fn placement_written_native(
     batch: &Sql,
     expected: usize,
 ) -> rusqlite::Result<Option<PlacementWritten>> {
-    let mut reserved = Vec::with_capacity(expected);
-    let mut counts = Vec::new();
+    let mut collected = PlacementRows::with_capacity(expected);
     batch.run_native(connection, |row| {
         let statement: &rusqlite::Statement<'_> = row.as_ref();
-        match placement_row(|name| statement.column_index(name).is_ok()) {
-            Some(PlacementRow::Reserved) => reserved.push((
-                row.get("sku")?,
-                row.get("location_id")?,
-                row.get("on_hand")?,
-                row.get("reserved")?,
-            )),
-            Some(PlacementRow::DailyCount) => counts.push((
-                row.get("location_id")?,
-                row.get("local_date")?,
-                row.get("orders")?,
-            )),
-            None => {}
-        }
-        Ok(())
+        collected.add(
+            placement_row(|name| statement.column_index(name).is_ok()),
+            |name| row.get(name),
+            |name| row.get(name),
+        )
     })?;
-    Ok((reserved.len() == expected).then_some(PlacementWritten { reserved, counts }))
+    Ok(collected.written(expected))
 }
 
 /// A row a placement's write returns.
@@ -1268,28 +1257,58 @@ fn collect_placement(
     expected: usize,
     kind: impl Fn(&AnyRow) -> Result<Option<PlacementRow>, StorageError>,
 ) -> Result<Option<PlacementWritten>, StorageError> {
-    let mut reserved = Vec::with_capacity(expected);
-    let mut counts = Vec::new();
+    let mut collected = PlacementRows::with_capacity(expected);
     for row in rows {
-        match kind(row)? {
-            Some(PlacementRow::Reserved) => reserved.push((
-                row.try_get("sku")?,
-                row.try_get("location_id")?,
-                row.try_get("on_hand")?,
-                row.try_get("reserved")?,
+        collected.add(
+            kind(row)?,
+            |name| row.try_get(name).map_err(StorageError::from),
+            |name| row.try_get(name).map_err(StorageError::from),
+        )?;
+    }
+    Ok(collected.written(expected))
+}
+
+/// The rows a placement's write returned, by kind, whatever driver read
+/// them (sqlx's `Any` rows or rusqlite's).
+struct PlacementRows(PlacementWritten);
+
+impl PlacementRows {
+    fn with_capacity(expected: usize) -> Self {
+        Self(PlacementWritten {
+            reserved: Vec::with_capacity(expected),
+            counts: Vec::new(),
+        })
+    }
+
+    /// Keeps a row of `kind` (`None`: neither kind), its columns read by
+    /// name with `text` and `number`.
+    fn add<E>(
+        &mut self,
+        kind: Option<PlacementRow>,
+        text: impl Fn(&str) -> Result<String, E>,
+        number: impl Fn(&str) -> Result<i64, E>,
+    ) -> Result<(), E> {
+        match kind {
+            Some(PlacementRow::Reserved) => self.0.reserved.push((
+                text("sku")?,
+                text("location_id")?,
+                number("on_hand")?,
+                number("reserved")?,
             )),
-            Some(PlacementRow::DailyCount) => counts.push((
-                row.try_get("location_id")?,
-                row.try_get("local_date")?,
-                row.try_get("orders")?,
-            )),
+            Some(PlacementRow::DailyCount) => {
+                self.0
+                    .counts
+                    .push((text("location_id")?, text("local_date")?, number("orders")?))
+            }
             None => {}
         }
+        Ok(())
     }
-    if reserved.len() != expected {
-        return Ok(None);
+
+    /// `None` if fewer than `expected` rows were reserved.
+    fn written(self, expected: usize) -> Option<PlacementWritten> {
+        (self.0.reserved.len() == expected).then_some(self.0)
     }
-    Ok(Some(PlacementWritten { reserved, counts }))
 }
 
 /// PostgreSQL: the placement as **one statement** (data-modifying CTEs, one
