@@ -3,19 +3,22 @@
 //! **Placement** ([`place`]) checks and prices the order outside any
 //! transaction; a stored answer for its `Idempotency-Key` is returned as is.
 //! It then plans (see [`Planning`]): first *optimistically* on the in-memory
-//! index, outside the transaction; refusals, partial plans and lost races
-//! *locked*, on the SKUs' current rows read inside the write transaction
-//! (`FOR UPDATE` on PostgreSQL; SQLite's write transaction already excludes
-//! other writers). Everything the transaction writes (documents, events,
+//! index, outside the transaction; refusals, partial plans and lost races on
+//! *fresh* stock, the SKUs' committed rows read in one statement, still
+//! outside any transaction (a refusal is decided only on such a read, never
+//! on the index alone); and a placement that keeps losing races *locked*,
+//! on the rows read inside the write transaction (`FOR UPDATE` on
+//! PostgreSQL; SQLite's write transaction already excludes other writers),
+//! where it cannot lose again. Everything the transaction writes (documents, events,
 //! outbox messages, payment instructions, the stored answer) is built before
 //! it starts; inside, one conditional statement reserves every planned unit
 //! (`on_hand − reserved − safety ≥ quantity`) or none, and the rest is
-//! inserted. Optimistic placements are group committed
+//! inserted. Optimistic and fresh placements are group committed
 //! (`storage::group_commit`): on SQLite each is one statement batch, on
 //! PostgreSQL one statement. No in-process
 //! lock decides anything: instances on one PostgreSQL cannot oversell,
 //! because the updates are conditional. A reservation that finds its units
-//! gone rolls the placement back and it starts again, locked (bounded).
+//! gone rolls the placement back and it starts again (bounded).
 //!
 //! **Fulfilment steps** ([`step`]) lock the order and its fulfilments, run
 //! the domain's transition (an illegal step changes nothing), and move stock:
@@ -60,6 +63,9 @@ use crate::storage::{StockLevel, StorageError, stock_row};
 
 /// How many times a placement or step starts again after losing a race.
 const MAX_ATTEMPTS: usize = 8;
+/// Placement attempts after the first planned on freshly read committed
+/// stock ([`Planning::Fresh`]) before the rest are made locked.
+const FRESH_ATTEMPTS: usize = 2;
 /// Orders may be dated this far ahead of the server's clock (clock skew).
 const MAX_CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 
@@ -740,10 +746,10 @@ pub(crate) async fn place_keyed(
         None => ("", None),
     };
     for attempt in 0..MAX_ATTEMPTS {
-        let planning = if attempt == 0 {
-            Planning::Optimistic
-        } else {
-            Planning::Locked
+        let planning = match attempt {
+            0 => Planning::Optimistic,
+            n if n <= FRESH_ATTEMPTS => Planning::Fresh,
+            _ => Planning::Locked,
         };
         let attempt_result = try_place(
             state,
@@ -782,8 +788,16 @@ enum Planning {
     /// plan that serves every unit is written this way; the conditional
     /// reservation refuses it if the index was behind.
     Optimistic,
+    /// On the committed rows of the order's SKUs, read in one statement
+    /// outside any transaction and applied to the index first. A refusal
+    /// (or a partial plan) decided on them is exact as of that read; a plan
+    /// is written like an optimistic one, in the next group commit, and its
+    /// conditional reservation refuses it if stock moved since. So no
+    /// writer waits while this attempt reads and plans.
+    Fresh,
     /// On the rows read (and locked, on PostgreSQL) inside the transaction,
-    /// applied to the index first: exact. Refusals are only ever decided so.
+    /// applied to the index first: exact, and it cannot lose a race, so the
+    /// last attempts are made this way (a SKU a crowd is buying).
     Locked,
 }
 
@@ -801,7 +815,7 @@ async fn try_place(
     // ask: a new key is the common case, and a replay (or a concurrent
     // duplicate) fails on the key's primary key when it writes, which rolls
     // its placement back, and comes back here, locked, to read the answer.
-    if planning == Planning::Locked
+    if planning != Planning::Optimistic
         && let Some(key) = idempotency_key
         && let Some(stored) = state.storage.stored_answer_of(scope, key).await?
     {
@@ -828,6 +842,17 @@ async fn try_place(
                 // Maybe the index is behind: decide on exact stock.
                 return Ok(None);
             }
+            let reservations = reservations_of(&plan, &cache.index);
+            (plan, reservations)
+        }
+        Planning::Fresh => {
+            let levels = state.storage.committed_stock_of(&prepared.skus).await?;
+            let mut cache = state.stock.write();
+            for level in &levels {
+                cache.index.apply(&stock_row(level)?).map_err(internal)?;
+            }
+            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
             let reservations = reservations_of(&plan, &cache.index);
             (plan, reservations)
         }
@@ -868,14 +893,22 @@ async fn try_place(
         };
         let answer = problem_answer(&refusal)?;
         if let Some(key) = idempotency_key {
-            let mut tx = match locked_tx {
-                Some(tx) => tx,
-                None => state.storage.begin_write().await?,
-            };
             let stored = StoredAnswer {
                 request_hash: prepared.request_hash.clone(),
                 status: answer.status,
                 response: answer.body.clone(),
+            };
+            if locked_tx.is_none() && origin.is_none() {
+                // One statement: no transaction held across round trips.
+                state
+                    .storage
+                    .store_answer_alone(scope, key, &stored, now_ms)
+                    .await?;
+                return Ok(Some(answer));
+            }
+            let mut tx = match locked_tx {
+                Some(tx) => tx,
+                None => state.storage.begin_write().await?,
             };
             store::store_answer(&mut tx, scope, key, &stored, now_ms).await?;
             if let Some(origin) = origin {

@@ -264,7 +264,12 @@ impl Storage {
         let native = match backend {
             Backend::Sqlite => {
                 SQLITE_MIGRATIONS.run(&writer).await?;
-                checkpoint_in_background(pool.clone(), writer.clone(), write_turn.clone());
+                checkpoint_in_background(
+                    pool.clone(),
+                    writer.clone(),
+                    write_turn.clone(),
+                    sqlite_file(&url).and_then(|file| file.parent().map(Path::to_path_buf)),
+                );
                 // After the migrations: it never creates or alters tables.
                 let connection =
                     group_commit::open_native(&url, footprint.sqlite_caches().writer_kib).map_err(
@@ -573,8 +578,16 @@ async fn sqlite_pool(
 /// own): WAL, synchronous NORMAL, foreign keys, a 10 s busy timeout (the
 /// group commit's connection replaces it with a busy handler of its own),
 /// a page cache of `cache_kib`, and who checkpoints.
-pub(crate) fn sqlite_pragmas(cache_kib: u32, checkpoints: Checkpoints) -> [String; 7] {
+pub(crate) fn sqlite_pragmas(cache_kib: u32, checkpoints: Checkpoints) -> [String; 8] {
     [
+        // For a database this creates (an existing one keeps its size).
+        // An order touches ≈ 20 pages at random places (its rows in nine
+        // tables, their indexes by customer, order and key, the stock rows
+        // of its lines), each written whole to the WAL and copied back: at
+        // 1 KiB rather than the default 4 KiB the orders bench wrote a
+        // fraction of the bytes and placed 3,170–3,600 orders/s against
+        // 2,710–3,210 (BENCHMARKS.md, 27 Nov evening).
+        "PRAGMA page_size = 1024".to_owned(),
         "PRAGMA journal_mode = WAL".to_owned(),
         "PRAGMA synchronous = NORMAL".to_owned(),
         "PRAGMA foreign_keys = ON".to_owned(),
@@ -610,16 +623,20 @@ pub(crate) enum Checkpoints {
 /// How often the WAL is checkpointed for the SQLite writer.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
 
-/// WAL frames (pages) past which the background checkpoint makes the WAL
-/// start over ([`restart_wal`]): 1 GiB of 4 KiB pages, reached only under
-/// a load that never pauses (≈ 5 s of the orders bench at 2,000/s). Each
-/// restart stalls the writers once (see there): with it the bench's
-/// slowest answer went from 50–70 ms to 270–315 ms (at 256 MiB, restarting
-/// four times as often: 170–200 ms), its p99 from 35 to 40–50 ms.
-const WAL_RESTART_FRAMES: i64 = 262_144;
+/// WAL size past which the background checkpoint makes the WAL start over
+/// ([`restart_wal`]): reached only under a load that never pauses (≈ 10 s
+/// of the orders bench at 3,000/s). Each restart stalls the writers once
+/// (see there), so not much less: the stalls would touch more answers.
+const WAL_RESTART_BYTES: i64 = 1 << 30;
 
 /// Passive passes before the one in the write turn ([`restart_wal`]).
 const CATCH_UP_PASSES: usize = 2;
+
+/// At most this many rounds of a file-system flush and a passive pass
+/// before the pass in the write turn ([`restart_wal`]), fewer once a pass
+/// takes less than [`SHORT_PASS`].
+const FLUSH_ROUNDS: usize = 4;
+const SHORT_PASS: Duration = Duration::from_millis(10);
 
 /// Checkpoints the WAL from a read connection while the writers run, so no
 /// writer's turn includes copying pages back and their fsync: a PASSIVE
@@ -631,14 +648,22 @@ const CATCH_UP_PASSES: usize = 2;
 /// transaction that began when every frame had been copied back, and the
 /// group commit always begins with new frames behind it (measured: a
 /// 2.4 GB WAL after 32,000 orders of the bench). So past
-/// [`WAL_RESTART_FRAMES`] one copy is made in this process's write turn
+/// [`WAL_RESTART_BYTES`] one copy is made in this process's write turn
 /// ([`restart_wal`]), after which the next write starts the WAL over.
 fn checkpoint_in_background(
     readers: AnyPool,
     writer: AnyPool,
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    directory: Option<PathBuf>,
 ) {
     tokio::spawn(async move {
+        let restart_frames = match page_size(&readers).await {
+            Ok(bytes) => WAL_RESTART_BYTES / bytes.max(512),
+            Err(error) => {
+                tracing::debug!(%error, "reading the page size failed; assuming 4 KiB");
+                WAL_RESTART_BYTES / 4096
+            }
+        };
         loop {
             tokio::time::sleep(CHECKPOINT_INTERVAL).await;
             if writer.is_closed() || readers.is_closed() {
@@ -651,13 +676,34 @@ fn checkpoint_in_background(
                     continue;
                 }
             };
-            if frames >= WAL_RESTART_FRAMES
-                && let Err(error) = restart_wal(&readers, &turn).await
+            if frames >= restart_frames
+                && let Err(error) = restart_wal(&readers, &turn, directory.as_deref()).await
             {
                 tracing::debug!(%error, "WAL restart failed; retrying");
             }
         }
     });
+}
+
+/// The file of a SQLite URL; `None` for an in-memory database.
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        return None;
+    }
+    Some(path.to_owned())
+}
+
+/// The database's page size, in bytes.
+async fn page_size(
+    connection: impl sqlx::Executor<'_, Database = Any>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("PRAGMA page_size")
+        .fetch_one(connection)
+        .await?
+        .try_get::<i64, _>(0)
 }
 
 /// Runs `PRAGMA wal_checkpoint(mode)`; the frames in the WAL.
@@ -674,19 +720,61 @@ async fn wal_checkpoint(
 /// Lets the next write start the WAL over: passive passes outside the turn
 /// (each copies what was written during the one before), then a last one
 /// inside this process's write turn, which copies every frame while no
-/// writer of ours is in a transaction. Writers wait for that last pass
-/// (35–50 ms measured in it under the bench's load, longer at the writers'
-/// end; a RESTART checkpoint in the turn instead took 80–140 ms).
-async fn restart_wal(readers: &AnyPool, turn: &tokio::sync::Mutex<()>) -> Result<(), sqlx::Error> {
+/// writer of ours is in a transaction. Writers wait for that last pass.
+///
+/// That pass is the first to find the WAL fully copied, so it is the one
+/// that fsyncs the database file, and by then every page the passes before
+/// copied is dirty in the OS's cache (most of the file, at this load): that
+/// fsync alone stalled the writers 160–260 ms. So the file system is
+/// flushed first, outside the turn (`syncfs`, while the writers go on; see
+/// [`flush_file_system`]), then one more pass copies what came meanwhile,
+/// and the pass in the turn flushes only what the last two copied.
+async fn restart_wal(
+    readers: &AnyPool,
+    turn: &tokio::sync::Mutex<()>,
+    directory: Option<&Path>,
+) -> Result<(), sqlx::Error> {
     // The connection before the turn: never wait for one while holding it.
     let mut connection = readers.acquire().await?;
     for _ in 0..CATCH_UP_PASSES {
         wal_checkpoint(&mut *connection, "PASSIVE").await?;
     }
+    if let Some(directory) = directory {
+        for _ in 0..FLUSH_ROUNDS {
+            flush_file_system(directory.to_owned()).await;
+            let pass = std::time::Instant::now();
+            wal_checkpoint(&mut *connection, "PASSIVE").await?;
+            if pass.elapsed() < SHORT_PASS {
+                break;
+            }
+        }
+    }
     let _turn = turn.lock().await;
     wal_checkpoint(&mut *connection, "PASSIVE")
         .await
         .map(|_| ())
+}
+
+/// Writes the dirty pages of the file system holding `directory` to disk
+/// (Linux: `syncfs` on the directory; elsewhere nothing, and the restart
+/// pays its fsync in the turn as before). Not an fsync of the database file
+/// itself: that needs a descriptor of the file, and closing one would drop
+/// every POSIX lock this process's SQLite connections hold on it. Best
+/// effort: a failure only leaves the work to SQLite's own fsync.
+async fn flush_file_system(directory: PathBuf) {
+    #[cfg(target_os = "linux")]
+    {
+        let flushed = tokio::task::spawn_blocking(move || {
+            let handle = std::fs::File::open(&directory)?;
+            rustix::fs::syncfs(&handle).map_err(std::io::Error::from)
+        })
+        .await;
+        if let Ok(Err(error)) = flushed {
+            tracing::debug!(%error, "flushing the file system before a WAL restart failed");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = directory;
 }
 
 /// PostgreSQL statements the group commit's connection keeps prepared
@@ -758,7 +846,7 @@ mod tests {
             grown = wal_frames(&storage).await;
         }
         assert!(grown >= 2_000, "the WAL reached only {grown} frames");
-        restart_wal(&storage.pool, &storage.write_turn)
+        restart_wal(&storage.pool, &storage.write_turn, Some(dir.path()))
             .await
             .expect("a restart");
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -808,6 +896,7 @@ mod tests {
             assert_eq!(pragma("foreign_keys"), "1");
             assert_eq!(pragma("wal_autocheckpoint"), "0");
             assert_eq!(pragma("temp_store"), "2");
+            assert_eq!(pragma("page_size"), "1024");
         }
     }
 }

@@ -170,6 +170,22 @@ pub(crate) async fn store_answer(
     Ok(())
 }
 
+impl Storage {
+    /// [`store_answer`] as a statement of its own, outside any transaction
+    /// (a refusal writes nothing else).
+    pub(crate) async fn store_answer_alone(
+        &self,
+        scope: &str,
+        key: &str,
+        answer: &StoredAnswer,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let mut sql = Sql::new("");
+        push_store_answer(&mut sql, scope, key, answer, now_ms);
+        self.execute_write(sql).await.map(|_| ())
+    }
+}
+
 // ---- stock ---------------------------------------------------------------
 
 /// The current stock rows of these SKUs at every location, locked until
@@ -180,6 +196,23 @@ pub(crate) async fn lock_stock_of(
     backend: Backend,
     skus: &[String],
 ) -> Result<Vec<super::StockLevel>, StorageError> {
+    let sql = stock_of_sql(skus, backend == Backend::Postgres);
+    levels_of(&sql.fetch_all(&mut **tx).await?)
+}
+
+impl Storage {
+    /// The committed stock rows of these SKUs at every location, read in one
+    /// statement (one snapshot) outside any write transaction: no lock, no
+    /// write turn.
+    pub(crate) async fn committed_stock_of(
+        &self,
+        skus: &[String],
+    ) -> Result<Vec<super::StockLevel>, StorageError> {
+        levels_of(&stock_of_sql(skus, false).fetch_all(&self.pool).await?)
+    }
+}
+
+fn stock_of_sql(skus: &[String], for_update: bool) -> Sql {
     let mut sql = Sql::new(
         "SELECT sku, location_id, on_hand, reserved, change_seq FROM stock_levels WHERE sku IN (",
     );
@@ -190,14 +223,14 @@ pub(crate) async fn lock_stock_of(
         sql.bind(sku.clone());
     }
     sql.push(") ORDER BY sku, location_id");
-    if backend == Backend::Postgres {
+    if for_update {
         sql.push(" FOR UPDATE");
     }
-    sql.fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(super::stock::level_from_row)
-        .collect()
+    sql
+}
+
+fn levels_of(rows: &[AnyRow]) -> Result<Vec<super::StockLevel>, StorageError> {
+    rows.iter().map(super::stock::level_from_row).collect()
 }
 
 /// Adds to on_hand and reserved (negative to take away). Reserved never goes
