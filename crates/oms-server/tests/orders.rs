@@ -346,6 +346,46 @@ async fn idempotent_placement(db: Db) {
     assert_eq!(reserved, 2, "the refused replay reserved nothing");
 }
 
+/// A refusal is a kept answer too: an order that cannot be served, sent
+/// with a key (and replayed at once, concurrently) is refused once; once
+/// stock has come in, a replay of that key still gets the refusal and
+/// reserves nothing, while a new key is served.
+async fn kept_refusal(db: Db) {
+    let server = common::start(db).await;
+    let sku = standard_skus(&server, 1).await.remove(0);
+    let everywhere: Vec<String> = french_shippers(&server).await;
+    let none: Vec<(&str, i64)> = everywhere.iter().map(|l| (l.as_str(), 0)).collect();
+    set_stock(&server, &sku, &none).await;
+    let body = order_body(&sku, 1, "refused@example.com", false);
+    let url = format!("{}/v1/orders", server.base);
+    let answers =
+        join_all((0..8).map(|_| post(&server.http, &url, &body, Some("checkout-none")))).await;
+    for (status, problem, _) in &answers {
+        assert_eq!(*status, 409, "{problem}");
+        assert_eq!(problem["type"], "cannot-be-served");
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|(_, problem, _)| problem == &answers[0].1),
+        "one kept answer"
+    );
+
+    set_stock(&server, &sku, &[("WH-PARIS", 5)]).await;
+    let (status, replayed, _) = post(&server.http, &url, &body, Some("checkout-none")).await;
+    assert_eq!(status, 409, "{replayed}");
+    assert_eq!(
+        replayed, answers[0].1,
+        "the kept refusal, not a new decision"
+    );
+    let (_, reserved, _) = stock_totals(&server, &sku).await;
+    assert_eq!(reserved, 0, "the replay reserved nothing");
+    let (status, order, _) = post(&server.http, &url, &body, Some("checkout-new")).await;
+    assert_eq!(status, 201, "{order}");
+    let (_, reserved, _) = stock_totals(&server, &sku).await;
+    assert_eq!(reserved, 1);
+}
+
 /// A paired store associate's device of `store`.
 async fn store_device(server: &TestServer, store: &str) -> reqwest::Client {
     common::pair_device(server, store, "store_associate", "counter")
@@ -813,6 +853,7 @@ on_both_databases! {
     cancel_lines => cancel_one_line,
     no_oversell_under_concurrency => no_oversell,
     idempotency => idempotent_placement,
+    refusal_kept_for_its_key => kept_refusal,
     missing_item_lifecycle => missing_item_rerouted_then_handed_over,
     cancellation => cancel_releases_stock,
 }

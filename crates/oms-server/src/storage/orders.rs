@@ -172,7 +172,11 @@ pub(crate) async fn store_answer(
 
 impl Storage {
     /// [`store_answer`] as a statement of its own, outside any transaction
-    /// (a refusal writes nothing else).
+    /// (a refusal writes nothing else). On SQLite in the next group commit,
+    /// as a placement that reserves nothing: written on sqlx's writer
+    /// connection instead, it would empty the group commit connection's
+    /// page cache (SQLite drops a connection's cache when another one has
+    /// committed), and the next group would read its pages again.
     pub(crate) async fn store_answer_alone(
         &self,
         scope: &str,
@@ -182,7 +186,10 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let mut sql = Sql::new("");
         push_store_answer(&mut sql, scope, key, answer, now_ms);
-        self.execute_write(sql).await.map(|_| ())
+        match (self.backend, &self.group) {
+            (Backend::Sqlite, Some(group)) => group.write(sql, 0).await.map(|_| ()),
+            _ => self.execute_write(sql).await.map(|_| ()),
+        }
     }
 }
 
