@@ -583,11 +583,13 @@ pub(crate) fn sqlite_pragmas(cache_kib: u32, checkpoints: Checkpoints) -> [Strin
         // For a database this creates (an existing one keeps its size).
         // An order touches ≈ 20 pages at random places (its rows in nine
         // tables, their indexes by customer, order and key, the stock rows
-        // of its lines), each written whole to the WAL and copied back: at
-        // 1 KiB rather than the default 4 KiB the orders bench wrote a
-        // fraction of the bytes and placed 3,170–3,600 orders/s against
-        // 2,710–3,210 (BENCHMARKS.md, 27 Nov evening).
-        "PRAGMA page_size = 1024".to_owned(),
+        // of its lines), each written whole to the WAL and copied back;
+        // a stock feed rewrites rows in place by the million. Measured
+        // (BENCHMARKS.md, 27 Nov evening), orders/s and the 1,000,000-row
+        // feed: 4 KiB (the default) 2,710–3,210 and 7.3–8.8 s; 2 KiB
+        // 3,290–3,570 and 8.7–10.8 s; 1 KiB 3,170–3,600 but 10.9–13.0 s,
+        // past the feed's 10 s.
+        "PRAGMA page_size = 2048".to_owned(),
         "PRAGMA journal_mode = WAL".to_owned(),
         "PRAGMA synchronous = NORMAL".to_owned(),
         "PRAGMA foreign_keys = ON".to_owned(),
@@ -896,7 +898,7 @@ mod tests {
             assert_eq!(pragma("foreign_keys"), "1");
             assert_eq!(pragma("wal_autocheckpoint"), "0");
             assert_eq!(pragma("temp_store"), "2");
-            assert_eq!(pragma("page_size"), "1024");
+            assert_eq!(pragma("page_size"), "2048");
         }
     }
 }
