@@ -814,7 +814,7 @@ async fn try_place(
     // A replay answers from storage. The first, optimistic attempt does not
     // ask: a new key is the common case, and a replay (or a concurrent
     // duplicate) fails on the key's primary key when it writes, which rolls
-    // its placement back, and comes back here, locked, to read the answer.
+    // its placement back, and comes back here, fresh, to read the answer.
     if planning != Planning::Optimistic
         && let Some(key) = idempotency_key
         && let Some(stored) = state.storage.stored_answer_of(scope, key).await?
