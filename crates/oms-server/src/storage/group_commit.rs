@@ -216,15 +216,10 @@ pub(crate) fn open_native(
     url: &str,
     cache_kib: u32,
 ) -> Result<rusqlite::Connection, rusqlite::Error> {
-    use std::str::FromStr;
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-        .map_err(|error| rusqlite::Error::InvalidPath(format!("{url}: {error}").into()))?;
-    let path = options.get_filename();
-    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
-        return Err(rusqlite::Error::InvalidPath(path.to_owned()));
-    }
+    // A file of its own is needed: an in-memory database is per connection.
+    let path = super::sqlite_file(url).ok_or_else(|| rusqlite::Error::InvalidPath(url.into()))?;
     let connection = rusqlite::Connection::open_with_flags(
-        path,
+        &path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     for pragma in super::sqlite_pragmas(cache_kib, Checkpoints::InBackground) {
