@@ -99,10 +99,24 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// One writing statement alone ([`GroupCommit::execute`]).
+struct Statement {
+    sql: Sql,
+    reply: oneshot::Sender<Result<u64, StorageError>>,
+}
+
+impl std::fmt::Debug for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Statement").finish_non_exhaustive()
+    }
+}
+
 /// What the loop is asked to do.
 #[derive(Debug)]
 enum Message {
     Place(Job),
+    /// SQLite: run a statement in a transaction of its own, between groups.
+    Execute(Statement),
     /// Finish the placements before, close the connection, answer, end.
     Close(oneshot::Sender<()>),
 }
@@ -170,33 +184,39 @@ impl GroupCommit {
             .await
             .map_err(|_| StorageError::Batch("the group-commit task dropped a placement".into()))?
     }
+
+    /// SQLite: runs one writing statement alone (autocommit) on the group
+    /// commit's own connection, between two groups; the rows it changed.
+    /// On another connection its commit would empty this connection's page
+    /// cache (SQLite drops a connection's cache when another one has
+    /// committed), and the next group would read its pages again.
+    pub(crate) async fn execute(&self, sql: Sql) -> Result<u64, StorageError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Message::Execute(Statement { sql, reply }))
+            .map_err(|_| StorageError::Batch("the group-commit task has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StorageError::Batch("the group-commit task dropped a statement".into()))?
+    }
 }
 
-/// Takes the next group off the queue: the first placement (waiting for
-/// it), then those already queued behind it. `None` when the queue has
-/// ended; a close request found while collecting is handed back with the
-/// group, to be answered after it.
+/// The next group: `first`, then the placements already queued behind it.
+/// Any other message found while collecting (a statement, a close request)
+/// ends the group and is handed back, to be handled after it.
 fn next_group(
-    first: Message,
+    first: Job,
     queue: &mut mpsc::UnboundedReceiver<Message>,
-) -> (Vec<Job>, Option<oneshot::Sender<()>>) {
-    let mut group = Vec::new();
-    let mut closing = None;
-    match first {
-        Message::Place(job) => group.push(job),
-        Message::Close(done) => return (group, Some(done)),
-    }
+) -> (Vec<Job>, Option<Message>) {
+    let mut group = vec![first];
     while group.len() < MAX_GROUP {
         match queue.try_recv() {
             Ok(Message::Place(job)) => group.push(job),
-            Ok(Message::Close(done)) => {
-                closing = Some(done);
-                break;
-            }
+            Ok(other) => return (group, Some(other)),
             Err(_) => break,
         }
     }
-    (group, closing)
+    (group, None)
 }
 
 /// Answers every placement of a group that could not be written.
@@ -243,19 +263,25 @@ fn run_native(
     turn: &Arc<tokio::sync::Mutex<()>>,
     mut queue: mpsc::UnboundedReceiver<Message>,
 ) {
+    let mut pending = None;
     let closing = loop {
-        let Some(first) = queue.blocking_recv() else {
+        let Some(message) = pending.take().or_else(|| queue.blocking_recv()) else {
             break None;
         };
-        if let Message::Close(done) = first {
-            break Some(done);
-        }
-        // The turn first: placements that queue meanwhile join this group.
-        let _turn = turn.blocking_lock();
-        let (group, closing) = next_group(first, &mut queue);
-        commit_group_native(&connection, group);
-        if closing.is_some() {
-            break closing;
+        match message {
+            Message::Close(done) => break Some(done),
+            Message::Execute(statement) => {
+                let _turn = turn.blocking_lock();
+                let changed = execute_alone(&connection, &statement.sql).map_err(Into::into);
+                let _ = statement.reply.send(changed);
+            }
+            Message::Place(first) => {
+                // The turn first: placements that queue meanwhile join this group.
+                let _turn = turn.blocking_lock();
+                let (group, after) = next_group(first, &mut queue);
+                commit_group_native(&connection, group);
+                pending = after;
+            }
         }
     };
     // Closed before the answer: the caller may reopen the file.
@@ -263,6 +289,12 @@ fn run_native(
     if let Some(done) = closing {
         let _ = done.send(());
     }
+}
+
+/// Runs `sql` alone (autocommit): the rows its last statement changed.
+fn execute_alone(connection: &rusqlite::Connection, sql: &Sql) -> rusqlite::Result<u64> {
+    sql.run_native(connection, |_| Ok(()))?;
+    Ok(connection.changes())
 }
 
 /// Runs one statement without parameters from the statement cache.
@@ -348,14 +380,32 @@ fn answer_written(
 // ---- PostgreSQL ----------------------------------------------------------
 
 async fn run(storage: Storage, mut queue: mpsc::UnboundedReceiver<Message>) {
-    while let Some(first) = queue.recv().await {
-        let (group, closing) = next_group(first, &mut queue);
-        if !group.is_empty() {
-            commit_group_pg(&storage, group).await;
-        }
-        if let Some(done) = closing {
-            let _ = done.send(());
-            return;
+    let mut pending = None;
+    loop {
+        let message = match pending.take() {
+            Some(message) => message,
+            None => match queue.recv().await {
+                Some(message) => message,
+                None => return,
+            },
+        };
+        match message {
+            Message::Close(done) => {
+                let _ = done.send(());
+                return;
+            }
+            // PostgreSQL's statements alone go to the writer pool
+            // (`Storage::execute_write`), never here.
+            Message::Execute(statement) => {
+                let _ = statement.reply.send(Err(StorageError::Batch(
+                    "statements alone are not group committed on PostgreSQL".into(),
+                )));
+            }
+            Message::Place(first) => {
+                let (group, after) = next_group(first, &mut queue);
+                commit_group_pg(&storage, group).await;
+                pending = after;
+            }
         }
     }
 }

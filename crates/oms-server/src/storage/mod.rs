@@ -347,11 +347,16 @@ impl Storage {
     }
 
     /// Runs one writing statement alone (autocommit), queued like every
-    /// other writer: on SQLite after this process's write turn, on the
-    /// writer connection, so it never meets the group commit on SQLite's
-    /// lock, whose busy handler sleeps (1, 2, 5, 10… ms) and, under an
-    /// order load, could starve it. The number of rows it changed.
+    /// other writer: on SQLite on the group commit's own connection between
+    /// two groups ([`group_commit::GroupCommit::execute`]; in this process's
+    /// write turn, never meeting the group commit on SQLite's lock, whose
+    /// busy handler sleeps), or before it has started on the writer
+    /// connection in the turn; never the read pool. The number of rows it
+    /// changed.
     pub(crate) async fn execute_write(&self, sql: Sql) -> Result<u64, StorageError> {
+        if let (Backend::Sqlite, Some(group)) = (self.backend, &self.group) {
+            return group.execute(sql).await;
+        }
         let _turn = self.write_turn().await;
         Ok(sql.execute(&self.writer).await?.rows_affected())
     }

@@ -164,19 +164,15 @@ pub(crate) async fn store_answer(
     answer: &StoredAnswer,
     now_ms: i64,
 ) -> Result<(), StorageError> {
-    let mut sql = Sql::new("");
-    push_store_answer(&mut sql, scope, key, answer, now_ms);
-    sql.execute(&mut **tx).await?;
+    store_answer_sql(scope, key, answer, now_ms)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 impl Storage {
     /// [`store_answer`] as a statement of its own, outside any transaction
-    /// (a refusal writes nothing else). On SQLite in the next group commit,
-    /// as a placement that reserves nothing: written on sqlx's writer
-    /// connection instead, it would empty the group commit connection's
-    /// page cache (SQLite drops a connection's cache when another one has
-    /// committed), and the next group would read its pages again.
+    /// (a refusal writes nothing else).
     pub(crate) async fn store_answer_alone(
         &self,
         scope: &str,
@@ -184,13 +180,16 @@ impl Storage {
         answer: &StoredAnswer,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        let mut sql = Sql::new("");
-        push_store_answer(&mut sql, scope, key, answer, now_ms);
-        match (self.backend, &self.group) {
-            (Backend::Sqlite, Some(group)) => group.write(sql, 0).await.map(|_| ()),
-            _ => self.execute_write(sql).await.map(|_| ()),
-        }
+        self.execute_write(store_answer_sql(scope, key, answer, now_ms))
+            .await
+            .map(|_| ())
     }
+}
+
+fn store_answer_sql(scope: &str, key: &str, answer: &StoredAnswer, now_ms: i64) -> Sql {
+    let mut sql = Sql::new("");
+    push_store_answer(&mut sql, scope, key, answer, now_ms);
+    sql
 }
 
 // ---- stock ---------------------------------------------------------------

@@ -298,8 +298,10 @@ impl Sql {
     /// Runs the batch on a SQLite connection directly, on the caller's
     /// thread: statement by statement, each prepared once and kept in the
     /// connection's statement cache (a batch's statements come in a few
-    /// shapes), every row handed to `row`. The batch must use anonymous `?`
-    /// placeholders ([`Sql::anonymous`]).
+    /// shapes), every row handed to `row`. Parameters are bound by position:
+    /// anonymous `?` placeholders ([`Sql::anonymous`], the fast kind for big
+    /// batches) or this type's `$N`, which SQLite numbers in order of first
+    /// appearance, the order they were bound in.
     pub(crate) fn run_native(
         &self,
         connection: &rusqlite::Connection,
