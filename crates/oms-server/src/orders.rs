@@ -741,6 +741,17 @@ pub(crate) async fn place_keyed(
     request: &PlaceOrder,
 ) -> Result<Answer, OrderFailure> {
     let prepared = prepare(state, request).await?;
+    place_prepared(state, caller, key, origin, prepared).await
+}
+
+/// [`place_keyed`] once the request is checked and priced.
+async fn place_prepared(
+    state: &AppState,
+    caller: &Caller,
+    key: Option<(&str, &str)>,
+    origin: Option<&DeviceOrigin>,
+    mut prepared: Prepared,
+) -> Result<Answer, OrderFailure> {
     let (scope, idempotency_key) = match key {
         Some((scope, key)) => (scope, Some(key)),
         None => ("", None),
@@ -767,12 +778,17 @@ pub(crate) async fn place_keyed(
                 tracing::debug!(attempt, "placement lost a race for stock; starting again");
             }
             Err(OrderFailure::Storage(error)) if store::is_conflict(&error) => {
-                // A concurrent request with the same Idempotency-Key (or the
-                // same random order number) committed first.
+                // A concurrent request with the same Idempotency-Key
+                // committed first (the next attempt finds its answer), or
+                // the random order number was taken: the next attempt takes
+                // another one, else it would meet the same number until the
+                // attempts ran out (a 503 every ≈ million orders, by the
+                // birthday bound of 31⁸ numbers).
                 tracing::debug!(
                     attempt,
                     "placement conflicted on a unique key; starting again"
                 );
+                prepared.order.id = new_order_id()?;
             }
             Err(other) => return Err(other),
         }
@@ -2145,4 +2161,86 @@ pub async fn receive_return(
     }
     commit_order_change(state, tx, &doc, &messages, &index_rows, seq, now).await?;
     Ok(view)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oms_domain::demo::{self, DemoSize};
+    use serde_json::json;
+
+    async fn demo_state(dir: &std::path::Path) -> AppState {
+        crate::open(&crate::Config {
+            database: crate::DatabaseLocation::SqliteFile(dir.join("oms.sqlite")),
+            demo: Some(crate::DemoSpec {
+                size: DemoSize::Small,
+                seed: 42,
+            }),
+            demo_template: None,
+            bootstrap_admin_token: None,
+            outbox: crate::OutboxConfig::default(),
+            footprint: crate::Footprint::Server,
+        })
+        .await
+        .expect("a demo server")
+    }
+
+    fn web_order(customer: &str, sku: &str) -> PlaceOrder {
+        serde_json::from_value(json!({
+            "channel": "web-fr",
+            "delivery": "home_delivery",
+            "destination": {"address": {"coordinates": {"lat": 48.857, "lon": 2.380},
+                "postal_code": "75011", "country": "FR", "carrier_zone": "FR-IDF"}},
+            "customer": {"name": customer, "email": "client@example.com"},
+            "lines": [{"sku": sku, "quantity": 1}],
+            "payment": "gateway",
+            "accept_partial": true,
+        }))
+        .expect("an order request")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_taken_order_number_is_replaced_before_the_next_attempt() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let state = demo_state(dir.path()).await;
+        let caller = Caller {
+            role: Role::Integration,
+            store: None,
+            label: "test".into(),
+            device: None,
+        };
+        // The first SKU of the demo that can be served twice.
+        let catalogue = demo::catalogue(42, DemoSize::Small);
+        let mut placed = None;
+        for product in catalogue.iter().filter(|p| p.product_type == "standard") {
+            let answer = place(&state, &caller, None, &web_order("First", &product.sku))
+                .await
+                .expect("an answer");
+            if answer.status == 201 {
+                placed = Some((product.sku.clone(), answer));
+                break;
+            }
+        }
+        let (sku, first) = placed.expect("a demo SKU in stock");
+        let first: OrderView = serde_json::from_str(&first.body).expect("an order");
+
+        // A second order drawn with the first one's number, as two random
+        // numbers can be.
+        let mut prepared = prepare(&state, &web_order("Second", &sku))
+            .await
+            .expect("a checked order");
+        prepared.order.id = first.id.clone();
+        let second = place_prepared(&state, &caller, None, None, prepared)
+            .await
+            .expect("placed under another number");
+        assert_eq!(second.status, 201, "{}", second.body);
+        let second: OrderView = serde_json::from_str(&second.body).expect("an order");
+        assert_ne!(second.id, first.id);
+        assert_eq!(second.customer.name, "Second");
+        let kept = load_view(&state, &caller, first.id.as_str(), None)
+            .await
+            .expect("the first order");
+        assert_eq!(kept.customer.name, "First");
+        state.storage.close().await;
+    }
 }

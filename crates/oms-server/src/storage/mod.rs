@@ -508,6 +508,18 @@ pub(crate) async fn product_change_seq(pool: &AnyPool) -> Result<i64, StorageErr
 
 /// The SQLite writer connection's page cache. Bigger is not better: SQLite
 /// walks the whole cache's hash table when a write transaction ends.
+///
+/// Why it walks it (found with a probe on `pcache1TruncateUnsafe`, 27 Nov):
+/// a b-tree page split puts its new pages in order by swapping their
+/// numbers through the lock-byte page's (`balance_nonroot`; page 524,289
+/// with 2 KiB pages), so the cache's largest key ends past the database,
+/// and every commit after a split drops pages "past the end" by scanning
+/// the whole table: ≈ 20 % of the group commit thread's CPU in the orders
+/// bench. Only while the database is under 1 GiB (above, the lock-byte
+/// page lies inside it and the scan is short). A 4 MiB cache cut that to
+/// ≈ 5 % and gained ≈ 4 % orders/s on the bench's small database, but it
+/// would cost a large database its hits, where the scan does not happen;
+/// not changed (BENCHMARKS.md, 27 Nov late evening).
 const WRITER_CACHE_KIB: u32 = 16 * 1024;
 
 /// How much memory the database connections may keep.
