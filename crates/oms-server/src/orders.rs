@@ -782,8 +782,8 @@ async fn place_prepared(
                 // committed first (the next attempt finds its answer), or
                 // the random order number was taken: the next attempt takes
                 // another one, else it would meet the same number until the
-                // attempts ran out (a 503 every ≈ million orders, by the
-                // birthday bound of 31⁸ numbers).
+                // attempts ran out (a 503; of 31⁸ numbers, two of the first
+                // million orders share one at even odds).
                 tracing::debug!(
                     attempt,
                     "placement conflicted on a unique key; starting again"
