@@ -45,16 +45,18 @@ pub fn new_pairing_code() -> String {
     readable_code(10)
 }
 
-/// `len` (at most 16) random characters people can read out and type: no
-/// 0/O, 1/I/L. Pairing codes and order numbers.
+/// Characters people can read out and type: no 0/O, 1/I/L.
+pub(crate) const READABLE_ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+/// `len` (at most 16) random characters of [`READABLE_ALPHABET`]. Pairing
+/// codes and the random end of order numbers.
 pub fn readable_code(len: usize) -> String {
-    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let bytes = uuid::Uuid::new_v4();
     bytes
         .as_bytes()
         .iter()
         .take(len)
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .map(|b| char::from(READABLE_ALPHABET[usize::from(*b) % READABLE_ALPHABET.len()]))
         .collect()
 }
 
