@@ -816,10 +816,10 @@ async fn place_prepared(
             Err(OrderFailure::Storage(error)) if store::is_conflict(&error) => {
                 // A concurrent request with the same Idempotency-Key
                 // committed first (the next attempt finds its answer), or
-                // the random order number was taken: the next attempt takes
-                // another one, else it would meet the same number until the
-                // attempts ran out (a 503; of 31⁸ numbers, two of the first
-                // million orders share one at even odds).
+                // the order number was taken (two placements in one
+                // millisecond drew the same random end, see `order_number`):
+                // the next attempt takes another one, else it would meet the
+                // same number until the attempts ran out (a 503).
                 tracing::debug!(
                     attempt,
                     "placement conflicted on a unique key; starting again"
