@@ -381,10 +381,32 @@ async fn fresh_stock(
     skus: &[String],
 ) -> Result<Vec<StockRow>, OrderFailure> {
     let levels = store::lock_stock_of(tx, state.storage.backend(), skus).await?;
+    stock_rows(&levels)
+}
+
+fn stock_rows(levels: &[StockLevel]) -> Result<Vec<StockRow>, OrderFailure> {
     levels
         .iter()
-        .map(|l: &StockLevel| stock_row(l).map_err(OrderFailure::from))
+        .map(|l| stock_row(l).map_err(OrderFailure::from))
         .collect()
+}
+
+/// Applies stock rows just read from the database to the shared index, then
+/// plans on it: what fresh and locked attempts share.
+fn plan_on_rows(
+    state: &AppState,
+    prepared: &Prepared,
+    rows: &[StockRow],
+) -> Result<(Plan, Vec<store::Reserve>), OrderFailure> {
+    let mut cache = state.stock.write();
+    for row in rows {
+        cache.index.apply(row).map_err(internal)?;
+    }
+    let order = &prepared.order;
+    let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
+        .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
+    let reservations = reservations_of(&plan, &cache.index);
+    Ok((plan, reservations))
 }
 
 /// The conditional reservations a plan needs, one per (SKU, location), with
@@ -900,14 +922,7 @@ async fn try_place(
         }
         Planning::Fresh => {
             let levels = state.storage.committed_stock_of(&prepared.skus).await?;
-            let mut cache = state.stock.write();
-            for level in &levels {
-                cache.index.apply(&stock_row(level)?).map_err(internal)?;
-            }
-            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
-                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
-            let reservations = reservations_of(&plan, &cache.index);
-            (plan, reservations)
+            plan_on_rows(state, prepared, &stock_rows(&levels)?)?
         }
         Planning::Locked => {
             let mut tx = state.storage.begin_write().await?;
@@ -919,14 +934,7 @@ async fn try_place(
             }
             let rows = fresh_stock(state, &mut tx, &prepared.skus).await?;
             locked_tx = Some(tx);
-            let mut cache = state.stock.write();
-            for row in &rows {
-                cache.index.apply(row).map_err(internal)?;
-            }
-            let plan = orchestrate(order, &cache.index, &prepared.rules, order.placed_at)
-                .map_err(|e| OrderFailure::Invalid(e.to_string()))?;
-            let reservations = reservations_of(&plan, &cache.index);
-            (plan, reservations)
+            plan_on_rows(state, prepared, &rows)?
         }
     };
     let now_ms = Timestamp::now().as_millisecond();
